@@ -1,0 +1,130 @@
+# legate: build, test, benchmark and demo.
+#
+#   make                 bin/legate and bin/legate-init
+#   make check           every test (installs missing Debian packages as root)
+#   make check SANITIZE=1   the same tests against an ASan+UBSan build
+#   make bench | demo | fuzz | static-init | install | deps | clean
+#
+# Each directory adds its sources through a module.mk fragment:
+#   LIB_SRCS    linked into bin/legate and into every unit test
+#   LEGATE_MAIN the file holding legate's main()
+#   INIT_SRCS   legate-init (libc only)
+#   UNIT_TESTS  tests/unit/*.c, one program each, linked with LIB_SRCS
+#   TEST_TOOLS  helper programs for the scripted tests
+
+.DEFAULT_GOAL := all
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SANITIZE ?=
+
+PKGS    := libcurl jansson libcares
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wno-format-nonliteral -Wvla -Wpointer-arith
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -fstack-protector-strong -I.
+BASE_LDFLAGS :=
+
+ifeq ($(SANITIZE),1)
+FLAVOR  := asan
+OPT     := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+BASE_LDFLAGS += -fsanitize=address,undefined
+BINDIR  := build/asan/bin
+else
+FLAVOR  := release
+OPT     := -O2 -D_FORTIFY_SOURCE=2
+BINDIR  := bin
+endif
+
+O := build/$(FLAVOR)
+override CFLAGS  := $(BASE_CFLAGS) $(OPT) $(CFLAGS)
+override LDFLAGS := $(BASE_LDFLAGS) $(LDFLAGS)
+DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+DEP_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+
+LIB_SRCS    :=
+LEGATE_MAIN :=
+INIT_SRCS   :=
+UNIT_TESTS  :=
+TEST_TOOLS  :=
+BENCHES     :=
+
+include $(sort $(wildcard */module.mk))
+
+LIB_OBJS   := $(LIB_SRCS:%.c=$(O)/%.o)
+INIT_OBJS  := $(INIT_SRCS:%.c=$(O)/init-objs/%.o)
+UNIT_BINS  := $(UNIT_TESTS:%.c=$(O)/%)
+TOOL_BINS  := $(TEST_TOOLS:%.c=$(O)/%)
+
+.PHONY: all check bench demo fuzz static-init install clean deps test-bins
+all: $(BINDIR)/legate $(BINDIR)/legate-init
+
+deps:
+	@sh scripts/deps.sh
+
+# Dependency files written by the compiler keep header changes honest.
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEP_CFLAGS) -MMD -MP -c -o $@ $<
+
+# legate-init is built with no library but libc; its objects stay apart.
+$(O)/init-objs/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/liblegate.a: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BINDIR)/legate: $(O)/$(LEGATE_MAIN:.c=.o) $(O)/liblegate.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
+
+$(BINDIR)/legate-init: $(INIT_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+static-init: $(INIT_OBJS)
+	@mkdir -p bin
+	$(CC) -static $(LDFLAGS) -o bin/legate-init.static $^
+
+$(O)/tests/unit/%: tests/unit/%.c $(O)/liblegate.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $^ $(LDFLAGS) $(DEP_LIBS)
+
+$(O)/tests/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(LDFLAGS) $(DEP_LIBS)
+
+test-bins: all $(UNIT_BINS) $(TOOL_BINS)
+
+# The test runner gets every path it needs through the environment.
+TEST_ENV = LEGATE_ROOT=$(CURDIR) LEGATE_BIN=$(CURDIR)/$(BINDIR) \
+	LEGATE_BUILD=$(CURDIR)/$(O) LEGATE_SHARED=$(abspath $(CURDIR)/../shared) \
+	LEGATE_FLAVOR=$(FLAVOR)
+
+check:
+	@sh scripts/deps.sh
+	@$(MAKE) --no-print-directory test-bins
+	@$(TEST_ENV) tests/run $(TESTS)
+
+bench:
+	@sh scripts/deps.sh
+	@$(MAKE) --no-print-directory test-bins
+	@$(TEST_ENV) bench/run $(BENCH)
+
+demo:
+	@sh scripts/deps.sh
+	@$(MAKE) --no-print-directory all
+	@$(TEST_ENV) scripts/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/legate/templates
+	install -m 755 $(BINDIR)/legate $(BINDIR)/legate-init $(DESTDIR)$(PREFIX)/bin/
+	cp -R templates/. $(DESTDIR)$(PREFIX)/share/legate/templates/
+
+clean:
+	rm -rf build bin

@@ -1,0 +1,3 @@
+# common/: logging and buffers shared by every program.
+LIB_SRCS  += common/log.c common/buf.c
+INIT_SRCS += common/log.c

@@ -1,0 +1,12 @@
+/* commands: the subcommands legate's main() dispatches to.  Each takes the
+ * arguments after "legate" (argv[0] is the subcommand's name) and returns
+ * the process exit code. */
+#ifndef LEGATE_COMMANDS_H
+#define LEGATE_COMMANDS_H
+
+#define LEGATE_VERSION "0.1.0"
+
+/* legate render [-partials DIR] [-escape html|config|none] TEMPLATE DATA.json */
+int render_cmd_main(int argc, char **argv);
+
+#endif

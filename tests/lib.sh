@@ -1,0 +1,218 @@
+# tests/lib.sh: sourced by every scripted test.  Starts real servers (Consul,
+# etcd, HAProxy, nginx) on 127.0.0.1 with free ports, waits until each
+# answers, and stops them and removes the test's temp dir whatever happens:
+# success, failure, or an interrupt.  On failure the servers' logs are shown.
+#
+#   . "$LEGATE_ROOT/tests/lib.sh"
+#   lg_start_consul            sets CONSUL_HTTP_ADDR, CONSUL_DNS_PORT
+#   lg_start_etcd              sets ETCD_ADDR, ETCDCTL_ENDPOINTS
+#   lg_start_nginx NAME        sets NGINX_PORT; serves "NAME" at /
+#   lg_start_haproxy CFG       sets HAPROXY_PID (master), HAPROXY_SOCK (master CLI)
+#   lg_fail MESSAGE            fails the test now
+set -euo pipefail
+
+: "${LEGATE_ROOT:?run tests through tests/run or make check}"
+: "${LEGATE_BIN:=$LEGATE_ROOT/bin}"
+: "${LEGATE_BUILD:=$LEGATE_ROOT/build/release}"
+: "${LEGATE_TOOLS:=$LEGATE_BUILD/tests/tools}"
+: "${LEGATE_SHARED:=$(cd "$LEGATE_ROOT/.." && pwd)/shared}"
+export LEGATE_ROOT LEGATE_BIN LEGATE_BUILD LEGATE_TOOLS LEGATE_SHARED
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/lg.XXXXXX")
+LG_PIDS=()        # servers and helpers to stop, in start order
+LG_LOGS=()        # logs to show on failure
+
+lg_log() { printf '# %s\n' "$*" >&2; }
+
+lg_fail() {
+	printf 'FAIL: %s\n' "$*" >&2
+	exit 1
+}
+
+# Stops everything in reverse start order: SIGTERM, up to 5 s, then SIGKILL.
+lg_cleanup() {
+	local rc=$? i pid n
+	trap - EXIT INT TERM
+	set +e
+	for ((i = ${#LG_PIDS[@]} - 1; i >= 0; i--)); do
+		pid=${LG_PIDS[i]}
+		kill -TERM "$pid" 2>/dev/null || continue
+	done
+	for ((n = 0; n < 50; n++)); do
+		local alive=0
+		for pid in "${LG_PIDS[@]}"; do
+			kill -0 "$pid" 2>/dev/null && alive=1
+		done
+		[ $alive = 0 ] && break
+		sleep 0.1
+	done
+	for pid in "${LG_PIDS[@]}"; do
+		kill -KILL "$pid" 2>/dev/null
+	done
+	wait 2>/dev/null
+	if [ $rc != 0 ] && [ $rc != 77 ]; then
+		for f in "${LG_LOGS[@]}"; do
+			[ -s "$f" ] || continue
+			printf -- '--- %s (last 40 lines)\n' "${f#"$T"/}" >&2
+			tail -n 40 "$f" >&2
+		done
+	fi
+	rm -rf "$T"
+	exit $rc
+}
+trap lg_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+lg_skip() {
+	echo "$*"
+	exit 77
+}
+
+# lg_ports N: prints N distinct free loopback ports.
+lg_ports() { "$LEGATE_TOOLS/freeport" "${1:-1}"; }
+
+# lg_wait SECONDS DESCRIPTION CMD...: retries CMD every 0.1 s until it
+# succeeds, or fails the test naming what it waited for.
+lg_wait() {
+	local secs=$1 what=$2 i
+	shift 2
+	for ((i = 0; i < secs * 10; i++)); do
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	lg_fail "timed out after ${secs}s waiting for $what"
+}
+
+# lg_bg NAME CMD...: starts CMD in the background, output to $T/NAME.log.
+lg_bg() {
+	local name=$1
+	shift
+	"$@" > "$T/$name.log" 2>&1 &
+	LG_PIDS+=($!)
+	LG_LOGS+=("$T/$name.log")
+	LG_LAST_PID=$!
+}
+
+lg_alive() { kill -0 "$1" 2>/dev/null; }
+
+# --- Consul -----------------------------------------------------------------
+
+# A dev agent with every port moved off its default and gRPC off.
+lg_start_consul() {
+	local p
+	read -r -a p <<< "$(lg_ports 5)"
+	CONSUL_HTTP_PORT=${p[0]}
+	CONSUL_DNS_PORT=${p[1]}
+	CONSUL_SERF_LAN_PORT=${p[2]}
+	CONSUL_SERF_WAN_PORT=${p[3]}
+	CONSUL_SERVER_PORT=${p[4]}
+	export CONSUL_HTTP_ADDR=127.0.0.1:$CONSUL_HTTP_PORT
+	export CONSUL_DNS_PORT
+	lg_bg consul consul agent -dev -node=legate-test -bind=127.0.0.1 -client=127.0.0.1 \
+		-http-port="$CONSUL_HTTP_PORT" -dns-port="$CONSUL_DNS_PORT" \
+		-serf-lan-port="$CONSUL_SERF_LAN_PORT" -serf-wan-port="$CONSUL_SERF_WAN_PORT" \
+		-server-port="$CONSUL_SERVER_PORT" -grpc-port=-1 -log-level=warn
+	CONSUL_PID=$LG_LAST_PID
+	# Ready when there is a leader and the node itself is in the catalog.
+	lg_wait 30 "consul leader on $CONSUL_HTTP_ADDR" \
+		sh -c "curl -sf http://$CONSUL_HTTP_ADDR/v1/catalog/nodes | grep -q legate-test"
+}
+
+# lg_consul METHOD PATH [DATA]: one call to the agent's HTTP API.
+lg_consul() {
+	local method=$1 path=$2
+	if [ $# -ge 3 ]; then
+		curl -sSf -X "$method" --data-binary "$3" "http://$CONSUL_HTTP_ADDR$path"
+	else
+		curl -sSf -X "$method" "http://$CONSUL_HTTP_ADDR$path"
+	fi
+}
+
+# lg_consul_register ID NAME PORT [TAGS_JSON]: as registrator does.
+lg_consul_register() {
+	local tags=${4:-[]}
+	lg_consul PUT /v1/agent/service/register \
+		"{\"ID\":\"$1\",\"Name\":\"$2\",\"Address\":\"127.0.0.1\",\"Port\":$3,\"Tags\":$tags}"
+}
+
+lg_consul_deregister() { lg_consul PUT "/v1/agent/service/deregister/$1"; }
+
+# --- etcd -------------------------------------------------------------------
+
+# One member with a temporary data dir, v3 (and its JSON gateway) and v2.
+lg_start_etcd() {
+	local p
+	read -r -a p <<< "$(lg_ports 2)"
+	ETCD_PORT=${p[0]}
+	ETCD_PEER_PORT=${p[1]}
+	export ETCD_ADDR=127.0.0.1:$ETCD_PORT
+	export ETCDCTL_ENDPOINTS=http://$ETCD_ADDR
+	export ETCDCTL_API=3
+	mkdir -p "$T/etcd"
+	lg_bg etcd etcd --name legate-test --data-dir "$T/etcd" \
+		--listen-client-urls "http://$ETCD_ADDR" --advertise-client-urls "http://$ETCD_ADDR" \
+		--listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+		--initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+		--initial-cluster "legate-test=http://127.0.0.1:$ETCD_PEER_PORT" \
+		--enable-v2=true --logger=zap --log-level=warn
+	ETCD_PID=$LG_LAST_PID
+	lg_wait 30 "etcd on $ETCD_ADDR" sh -c "curl -sf http://$ETCD_ADDR/health | grep -q true"
+}
+
+# lg_etcd_put KEY VALUE / lg_etcd_get KEY: through the v3 JSON gateway.
+lg_b64() { printf '%s' "$1" | base64 -w0; }
+lg_etcd_put() {
+	curl -sSf "http://$ETCD_ADDR/v3/kv/put" \
+		-d "{\"key\":\"$(lg_b64 "$1")\",\"value\":\"$(lg_b64 "$2")\"}"
+}
+lg_etcd_get() {
+	curl -sSf "http://$ETCD_ADDR/v3/kv/range" -d "{\"key\":\"$(lg_b64 "$1")\"}" |
+		sed -n 's/.*"value":"\([^"]*\)".*/\1/p' | base64 -d
+}
+
+# --- nginx ------------------------------------------------------------------
+
+# lg_start_nginx NAME: a backend that answers "NAME" at /.
+lg_start_nginx() {
+	local name=$1 d=$T/nginx-$1
+	NGINX_PORT=$(lg_ports 1)
+	mkdir -p "$d/html" "$d/logs" "$d/tmp"
+	printf '%s\n' "$name" > "$d/html/index.html"
+	cat > "$d/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log stderr warn;
+events { worker_connections 256; }
+http {
+	access_log off;
+	client_body_temp_path $d/tmp;
+	proxy_temp_path $d/tmp;
+	fastcgi_temp_path $d/tmp;
+	uwsgi_temp_path $d/tmp;
+	scgi_temp_path $d/tmp;
+	server {
+		listen 127.0.0.1:$NGINX_PORT;
+		location / { root $d/html; }
+		location /health { return 200 "ok\n"; }
+	}
+}
+CONF
+	lg_bg "nginx-$name" nginx -p "$d" -c "$d/nginx.conf" -e stderr
+	NGINX_PID=$LG_LAST_PID
+	lg_wait 10 "nginx $name on port $NGINX_PORT" curl -sf "http://127.0.0.1:$NGINX_PORT/health"
+}
+
+# --- HAProxy ----------------------------------------------------------------
+
+# lg_start_haproxy CFG: master-worker in the foreground, master CLI on a
+# unix socket; ready when the master answers "show proc".
+lg_start_haproxy() {
+	HAPROXY_SOCK=$T/haproxy-master.sock
+	lg_bg haproxy haproxy -W -db -f "$1" -S "$HAPROXY_SOCK"
+	HAPROXY_PID=$LG_LAST_PID
+	lg_wait 10 "haproxy master socket" test -S "$HAPROXY_SOCK"
+}

@@ -1,0 +1,3 @@
+# tests/: helper programs for the scripted tests (unit tests add themselves).
+TEST_TOOLS += tests/tools/freeport.c
+UNIT_TESTS += tests/unit/test_buf.c
