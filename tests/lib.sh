@@ -131,6 +131,9 @@ lg_consul() {
 	fi
 }
 
+# lg_compact: JSON on stdin with all white space removed, for grep.
+lg_compact() { tr -d ' \t\n'; }
+
 # lg_consul_register ID NAME PORT [TAGS_JSON]: as registrator does.
 lg_consul_register() {
 	local tags=${4:-[]}
@@ -183,6 +186,7 @@ lg_start_nginx() {
 	printf '%s\n' "$name" > "$d/html/index.html"
 	cat > "$d/nginx.conf" <<CONF
 daemon off;
+$( [ "$(id -u)" = 0 ] && echo "user root;" )
 worker_processes 1;
 pid $d/nginx.pid;
 error_log stderr warn;
