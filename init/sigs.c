@@ -1,0 +1,94 @@
+/* sigs: signal names, the signal set read through signalfd, the child's
+ * reset before exec, and the monotonic clock every timer uses. */
+#include "init/sigs.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <time.h>
+
+static const struct { int sig; const char *name; } sig_table[] = {
+	{ SIGHUP, "HUP" }, { SIGINT, "INT" }, { SIGQUIT, "QUIT" }, { SIGILL, "ILL" },
+	{ SIGTRAP, "TRAP" }, { SIGABRT, "ABRT" }, { SIGBUS, "BUS" }, { SIGFPE, "FPE" },
+	{ SIGKILL, "KILL" }, { SIGUSR1, "USR1" }, { SIGSEGV, "SEGV" }, { SIGUSR2, "USR2" },
+	{ SIGPIPE, "PIPE" }, { SIGALRM, "ALRM" }, { SIGTERM, "TERM" }, { SIGCHLD, "CHLD" },
+	{ SIGCONT, "CONT" }, { SIGSTOP, "STOP" }, { SIGTSTP, "TSTP" }, { SIGTTIN, "TTIN" },
+	{ SIGTTOU, "TTOU" }, { SIGURG, "URG" }, { SIGXCPU, "XCPU" }, { SIGXFSZ, "XFSZ" },
+	{ SIGVTALRM, "VTALRM" }, { SIGPROF, "PROF" }, { SIGWINCH, "WINCH" }, { SIGIO, "IO" },
+	{ SIGPWR, "PWR" }, { SIGSYS, "SYS" },
+};
+
+#define NSIG_TABLE (sizeof sig_table / sizeof sig_table[0])
+
+int sig_parse(const char *s)
+{
+	if (!s || !*s)
+		return -1;
+	if (isdigit((unsigned char)*s)) {
+		char *end;
+		long n = strtol(s, &end, 10);
+		if (*end || n < 1 || n >= NSIG)
+			return -1;
+		return (int)n;
+	}
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (size_t i = 0; i < NSIG_TABLE; i++)
+		if (strcasecmp(s, sig_table[i].name) == 0)
+			return sig_table[i].sig;
+	return -1;
+}
+
+const char *sig_name(int sig)
+{
+	for (size_t i = 0; i < NSIG_TABLE; i++)
+		if (sig_table[i].sig == sig)
+			return sig_table[i].name;
+	return "?";
+}
+
+int sig_setup(sigset_t *set, sigset_t *old)
+{
+	static const int sync_sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT };
+	struct sigaction sa;
+
+	sigfillset(set);
+	for (size_t i = 0; i < sizeof sync_sigs / sizeof sync_sigs[0]; i++)
+		sigdelset(set, sync_sigs[i]);
+	/* A blocked SIGPIPE would stay pending forever; ignoring it turns a
+	 * write to a closed client into EPIPE. */
+	sigdelset(set, SIGPIPE);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) < 0)
+		return -1;
+	return sigprocmask(SIG_SETMASK, set, old);
+}
+
+void sig_child_reset(const sigset_t *old)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+int status_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 1;
+}
+
+int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
