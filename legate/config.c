@@ -1,0 +1,728 @@
+/* config: turns flags, HCL files and the environment into one struct
+ * config, refusing anything it does not understand with the flag, or the
+ * file, line and key, at fault. */
+#include "legate/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "legate/commands.h"
+#include "legate/hcl.h"
+
+#define DEFAULT_TIMEOUT_MS 30000L
+
+static int cerr(struct config_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int cerr(struct config_error *err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->text, sizeof err->text, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Replaces *slot with a copy of s; returns 0 or -1. */
+static int set_str(char **slot, const char *s)
+{
+	char *c = s ? strdup(s) : NULL;
+	if (s && !c)
+		return -1;
+	free(*slot);
+	*slot = c;
+	return 0;
+}
+
+/* ---- durations, waits, commands ------------------------------------------ */
+
+int config_parse_duration(const char *s, long *ms)
+{
+	static const struct { const char *unit; double ms; } units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+	};
+	double total = 0;
+	char *end;
+
+	if (!s || !*s)
+		return -1;
+	double v = strtod(s, &end);
+	if (end != s && *end == '\0') {   /* a bare number: seconds */
+		if (v < 0 || v > 1e9)
+			return -1;
+		*ms = (long)(v * 1000);
+		return 0;
+	}
+	while (*s) {
+		if (!isdigit((unsigned char)*s) && *s != '.')
+			return -1;
+		v = strtod(s, &end);
+		if (end == s || v < 0)
+			return -1;
+		s = end;
+		size_t i, n = sizeof units / sizeof units[0];
+		for (i = 0; i < n; i++) {
+			size_t l = strlen(units[i].unit);
+			/* "ms" must win over "m" followed by "s" */
+			if (strncmp(s, units[i].unit, l) == 0 &&
+			    !(units[i].unit[0] == 'm' && l == 1 && s[1] == 's'))
+				break;
+		}
+		if (i == n)
+			return -1;
+		total += v * units[i].ms;
+		s += strlen(units[i].unit);
+	}
+	if (total > 1e12)
+		return -1;
+	*ms = (long)total;
+	return 0;
+}
+
+int config_parse_wait(const char *s, long *min_ms, long *max_ms)
+{
+	const char *colon = strchr(s, ':');
+	char tmp[64];
+
+	if (!colon) {
+		if (config_parse_duration(s, min_ms) < 0)
+			return -1;
+		*max_ms = *min_ms * 4;
+		return 0;
+	}
+	if ((size_t)(colon - s) >= sizeof tmp)
+		return -1;
+	memcpy(tmp, s, (size_t)(colon - s));
+	tmp[colon - s] = '\0';
+	if (config_parse_duration(tmp, min_ms) < 0 || config_parse_duration(colon + 1, max_ms) < 0)
+		return -1;
+	return *max_ms < *min_ms ? -1 : 0;
+}
+
+void command_free(struct command *c)
+{
+	if (c->argv && !c->shell)
+		for (char **a = c->argv; *a; a++)
+			free(*a);
+	free(c->argv);
+	free(c->text);
+	memset(c, 0, sizeof *c);
+}
+
+int command_parse(const char *text, struct command *out)
+{
+	size_t n = 0, cap = 8;
+	const char *p = text;
+
+	memset(out, 0, sizeof *out);
+	while (isspace((unsigned char)*p))
+		p++;
+	if (!*p)
+		return -1;
+	if (!(out->text = strdup(text)))
+		return -1;
+	/* Anything a shell would interpret goes to the shell. */
+	if (strpbrk(text, "|&;<>()$`\\\"'*?[]#~=%{}\n")) {
+		out->shell = true;
+		out->argv = calloc(4, sizeof *out->argv);
+		if (!out->argv)
+			goto err;
+		out->argv[0] = (char *)"/bin/sh";
+		out->argv[1] = (char *)"-c";
+		out->argv[2] = out->text;
+		return 0;
+	}
+	out->argv = calloc(cap, sizeof *out->argv);
+	if (!out->argv)
+		goto err;
+	while (*p) {
+		const char *w = p;
+		while (*p && !isspace((unsigned char)*p))
+			p++;
+		if (n + 2 > cap) {
+			char **a = realloc(out->argv, cap * 2 * sizeof *a);
+			if (!a)
+				goto err;
+			out->argv = a;
+			cap *= 2;
+		}
+		if (!(out->argv[n++] = strndup(w, (size_t)(p - w))))
+			goto err;
+		out->argv[n] = NULL;
+		while (isspace((unsigned char)*p))
+			p++;
+	}
+	return 0;
+err:
+	command_free(out);
+	return -1;
+}
+
+/* ---- templates ------------------------------------------------------------ */
+
+static struct template_config *template_add(struct config *cfg)
+{
+	struct template_config *t = realloc(cfg->templates, (cfg->ntemplates + 1) * sizeof *t);
+	if (!t)
+		return NULL;
+	cfg->templates = t;
+	t += cfg->ntemplates++;
+	memset(t, 0, sizeof *t);
+	t->command_timeout_ms = DEFAULT_TIMEOUT_MS;
+	t->check_timeout_ms = DEFAULT_TIMEOUT_MS;
+	t->perms = -1;
+	t->create_dest_dirs = true;
+	t->strict = true;
+	return t;
+}
+
+static void template_free(struct template_config *t)
+{
+	free(t->source);
+	free(t->contents);
+	free(t->destination);
+	command_free(&t->command);
+	command_free(&t->check);
+	free(t->user);
+	free(t->group);
+	free(t->escape);
+	free(t->partials_dir);
+	free(t->origin);
+}
+
+/* -template "src:dest[:command]" */
+static int template_flag(struct config *cfg, const char *v, struct config_error *err)
+{
+	const char *c1 = strchr(v, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	struct template_config *t;
+
+	if (!c1 || c1 == v || (c2 ? c2 == c1 + 1 : c1[1] == '\0'))
+		return cerr(err, "-template \"%s\": want \"source:destination[:command]\"", v);
+	if (!(t = template_add(cfg)))
+		return cerr(err, "out of memory");
+	t->source = strndup(v, (size_t)(c1 - v));
+	t->destination = c2 ? strndup(c1 + 1, (size_t)(c2 - c1 - 1)) : strdup(c1 + 1);
+	t->origin = strdup("-template flag");
+	if (!t->source || !t->destination || !t->origin)
+		return cerr(err, "out of memory");
+	if (c2 && command_parse(c2 + 1, &t->command) < 0)
+		return cerr(err, "-template \"%s\": empty command", v);
+	return 0;
+}
+
+/* ---- HCL files ------------------------------------------------------------ */
+
+struct hctx {
+	const char *file;
+	struct config_error *err;
+};
+
+static int herr(struct hctx *h, const struct hcl_node *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int herr(struct hctx *h, const struct hcl_node *n, const char *fmt, ...)
+{
+	va_list ap;
+	int len = snprintf(h->err->text, sizeof h->err->text, "%s:%d: %s: ", h->file, n->line, n->key ? n->key : "value");
+	if (len < 0 || (size_t)len >= sizeof h->err->text)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(h->err->text + len, sizeof h->err->text - (size_t)len, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int want(struct hctx *h, const struct hcl_node *n, enum hcl_type t)
+{
+	if (n->type != t)
+		return herr(h, n, "expected %s, found %s", hcl_type_name(t), hcl_type_name(n->type));
+	return 0;
+}
+
+static int h_str(struct hctx *h, const struct hcl_node *n, char **slot)
+{
+	if (want(h, n, HCL_STRING) < 0)
+		return -1;
+	if (set_str(slot, n->str) < 0)
+		return herr(h, n, "out of memory");
+	return 0;
+}
+
+static int h_bool(struct hctx *h, const struct hcl_node *n, bool *slot)
+{
+	if (want(h, n, HCL_BOOL) < 0)
+		return -1;
+	*slot = n->b;
+	return 0;
+}
+
+static int h_duration(struct hctx *h, const struct hcl_node *n, long *ms)
+{
+	if (n->type == HCL_NUMBER && n->num >= 0 && n->num < 1e9) {
+		*ms = (long)(n->num * 1000);
+		return 0;
+	}
+	if (n->type != HCL_STRING || config_parse_duration(n->str, ms) < 0)
+		return herr(h, n, "expected a duration such as \"5s\" or \"500ms\"");
+	return 0;
+}
+
+/* wait = "min:max" or wait { min = "2s" max = "10s" } */
+static int h_wait(struct hctx *h, const struct hcl_node *n, long *min_ms, long *max_ms)
+{
+	bool have_max = false;
+
+	if (n->type == HCL_STRING) {
+		if (config_parse_wait(n->str, min_ms, max_ms) < 0)
+			return herr(h, n, "expected \"min[:max]\" durations with max >= min");
+		return 0;
+	}
+	if (want(h, n, HCL_BLOCK) < 0)
+		return -1;
+	for (const struct hcl_node *c = n->child; c; c = c->next) {
+		if (strcmp(c->key, "min") == 0) {
+			if (h_duration(h, c, min_ms) < 0)
+				return -1;
+		} else if (strcmp(c->key, "max") == 0) {
+			if (h_duration(h, c, max_ms) < 0)
+				return -1;
+			have_max = true;
+		} else if (strcmp(c->key, "enabled") == 0) {
+			bool on;
+			if (h_bool(h, c, &on) < 0)
+				return -1;
+			if (!on)
+				*min_ms = *max_ms = 0;
+		} else {
+			return herr(h, c, "unknown key in wait block (known: min, max, enabled)");
+		}
+	}
+	if (!have_max)
+		*max_ms = *min_ms * 4;
+	if (*max_ms < *min_ms)
+		return herr(h, n, "max is shorter than min");
+	return 0;
+}
+
+static int h_command(struct hctx *h, const struct hcl_node *n, struct command *c)
+{
+	command_free(c);
+	if (n->type == HCL_LIST) {
+		/* A list is an exact argv: no shell, no splitting. */
+		size_t cnt = 0, i = 0;
+		for (const struct hcl_node *a = n->child; a; a = a->next) {
+			if (want(h, a, HCL_STRING) < 0)
+				return -1;
+			cnt++;
+		}
+		if (cnt == 0)
+			return herr(h, n, "empty command");
+		c->argv = calloc(cnt + 1, sizeof *c->argv);
+		if (!c->argv)
+			return herr(h, n, "out of memory");
+		size_t tl = 1;
+		for (const struct hcl_node *a = n->child; a; a = a->next) {
+			if (!(c->argv[i++] = strdup(a->str)))
+				return herr(h, n, "out of memory");
+			tl += strlen(a->str) + 1;
+		}
+		if (!(c->text = malloc(tl)))
+			return herr(h, n, "out of memory");
+		c->text[0] = '\0';
+		for (i = 0; i < cnt; i++) {
+			if (i)
+				strcat(c->text, " ");
+			strcat(c->text, c->argv[i]);
+		}
+		return 0;
+	}
+	if (want(h, n, HCL_STRING) < 0)
+		return -1;
+	if (command_parse(n->str, c) < 0)
+		return herr(h, n, "empty command");
+	return 0;
+}
+
+static int h_template(struct hctx *h, struct config *cfg, const struct hcl_node *n)
+{
+	struct template_config *t;
+	char origin[300];
+
+	if (want(h, n, HCL_BLOCK) < 0)
+		return -1;
+	if (!(t = template_add(cfg)))
+		return herr(h, n, "out of memory");
+	snprintf(origin, sizeof origin, "%s:%d", h->file, n->line);
+	if (!(t->origin = strdup(origin)))
+		return herr(h, n, "out of memory");
+	for (const struct hcl_node *c = n->child; c; c = c->next) {
+		const char *k = c->key;
+		int rc;
+		if (strcmp(k, "source") == 0)
+			rc = h_str(h, c, &t->source);
+		else if (strcmp(k, "contents") == 0)
+			rc = h_str(h, c, &t->contents);
+		else if (strcmp(k, "destination") == 0)
+			rc = h_str(h, c, &t->destination);
+		else if (strcmp(k, "command") == 0)
+			rc = h_command(h, c, &t->command);
+		else if (strcmp(k, "command_timeout") == 0)
+			rc = h_duration(h, c, &t->command_timeout_ms);
+		else if (strcmp(k, "check") == 0)
+			rc = h_command(h, c, &t->check);
+		else if (strcmp(k, "check_timeout") == 0)
+			rc = h_duration(h, c, &t->check_timeout_ms);
+		else if (strcmp(k, "backup") == 0)
+			rc = h_bool(h, c, &t->backup);
+		else if (strcmp(k, "create_dest_dirs") == 0)
+			rc = h_bool(h, c, &t->create_dest_dirs);
+		else if (strcmp(k, "strict") == 0)
+			rc = h_bool(h, c, &t->strict);
+		else if (strcmp(k, "user") == 0)
+			rc = h_str(h, c, &t->user);
+		else if (strcmp(k, "group") == 0)
+			rc = h_str(h, c, &t->group);
+		else if (strcmp(k, "partials") == 0)
+			rc = h_str(h, c, &t->partials_dir);
+		else if (strcmp(k, "wait") == 0) {
+			rc = h_wait(h, c, &t->wait_min_ms, &t->wait_max_ms);
+			t->wait_set = true;
+		} else if (strcmp(k, "escape") == 0) {
+			rc = h_str(h, c, &t->escape);
+			if (rc == 0 && strcmp(t->escape, "config") && strcmp(t->escape, "html") &&
+			    strcmp(t->escape, "none"))
+				rc = herr(h, c, "expected \"config\", \"html\" or \"none\"");
+		} else if (strcmp(k, "perms") == 0) {
+			/* 0644 is octal whether written as a number or a string. */
+			const char *s = c->type == HCL_NUMBER || c->type == HCL_STRING ? c->str : NULL;
+			char *end;
+			long v = s ? strtol(s, &end, 8) : -1;
+			if (!s || *end || v < 0 || v > 07777)
+				rc = herr(h, c, "expected an octal mode such as 0644");
+			else {
+				t->perms = (int)v;
+				rc = 0;
+			}
+		} else
+			rc = herr(h, c, "unknown key in template block");
+		if (rc < 0)
+			return -1;
+	}
+	if (!t->source == !t->contents)
+		return herr(h, n, "a template needs exactly one of source or contents");
+	return 0;
+}
+
+static int h_ssl(struct hctx *h, struct config *cfg, const struct hcl_node *n)
+{
+	if (want(h, n, HCL_BLOCK) < 0)
+		return -1;
+	for (const struct hcl_node *c = n->child; c; c = c->next) {
+		int rc;
+		if (strcmp(c->key, "enabled") == 0)
+			rc = h_bool(h, c, &cfg->consul_ssl);
+		else if (strcmp(c->key, "verify") == 0)
+			rc = h_bool(h, c, &cfg->consul_ssl_verify);
+		else if (strcmp(c->key, "ca_cert") == 0)
+			rc = h_str(h, c, &cfg->consul_ca_cert);
+		else if (strcmp(c->key, "cert") == 0)
+			rc = h_str(h, c, &cfg->consul_cert);
+		else if (strcmp(c->key, "key") == 0)
+			rc = h_str(h, c, &cfg->consul_key);
+		else if (strcmp(c->key, "server_name") == 0)
+			rc = h_str(h, c, &cfg->consul_server_name);
+		else
+			rc = herr(h, c, "unknown key in ssl block");
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int h_consul(struct hctx *h, struct config *cfg, const struct hcl_node *n)
+{
+	if (want(h, n, HCL_BLOCK) < 0)
+		return -1;
+	for (const struct hcl_node *c = n->child; c; c = c->next) {
+		int rc;
+		if (strcmp(c->key, "address") == 0)
+			rc = h_str(h, c, &cfg->consul_addr);
+		else if (strcmp(c->key, "token") == 0)
+			rc = h_str(h, c, &cfg->consul_token);
+		else if (strcmp(c->key, "ssl") == 0)
+			rc = h_ssl(h, cfg, c);
+		else if (strcmp(c->key, "max_connections") == 0) {
+			rc = want(h, c, HCL_NUMBER);
+			if (rc == 0 && (c->num < 1 || c->num > 10000))
+				rc = herr(h, c, "expected a number from 1 to 10000");
+			if (rc == 0)
+				cfg->max_connections = (int)c->num;
+		} else
+			rc = herr(h, c, "unknown key in consul block");
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int load_file(struct config *cfg, const char *path, struct config_error *err)
+{
+	struct hcl_error he;
+	struct hcl_node *root = hcl_parse_file(path, &he);
+	struct hctx h = { path, err };
+	int rc = 0;
+
+	if (!root) {
+		if (he.line)
+			return cerr(err, "%s:%d:%d: %s", he.file, he.line, he.column, he.text);
+		return cerr(err, "%s: %s", he.file, he.text);
+	}
+	for (const struct hcl_node *c = root->child; c && rc == 0; c = c->next) {
+		const char *k = c->key;
+		if (strcmp(k, "consul") == 0)
+			rc = h_consul(&h, cfg, c);
+		else if (strcmp(k, "template") == 0)
+			rc = h_template(&h, cfg, c);
+		else if (strcmp(k, "wait") == 0)
+			rc = h_wait(&h, c, &cfg->wait_min_ms, &cfg->wait_max_ms);
+		else if (strcmp(k, "log_level") == 0)
+			rc = h_str(&h, c, &cfg->log_level);
+		else if (strcmp(k, "pid_file") == 0)
+			rc = h_str(&h, c, &cfg->pid_file);
+		else if (strcmp(k, "max_stale") == 0)
+			rc = h_duration(&h, c, &cfg->max_stale_ms);
+		else if (strcmp(k, "status_addr") == 0)
+			rc = h_str(&h, c, &cfg->status_addr);
+		else if (strcmp(k, "ready_file") == 0)
+			rc = h_str(&h, c, &cfg->ready_file);
+		else if (strcmp(k, "etcd") == 0) {
+			rc = want(&h, c, HCL_BLOCK);
+			for (const struct hcl_node *e = rc == 0 ? c->child : NULL; e && rc == 0; e = e->next) {
+				if (strcmp(e->key, "address") == 0)
+					rc = h_str(&h, e, &cfg->etcd_addr);
+				else
+					rc = herr(&h, e, "unknown key in etcd block");
+			}
+		} else
+			rc = herr(&h, c, "unknown key");
+	}
+	hcl_free(root);
+	return rc;
+}
+
+/* ---- flags ---------------------------------------------------------------- */
+
+enum ftype { F_STR, F_BOOL, F_INT, F_DURATION, F_WAIT, F_TEMPLATE, F_CONFIG, F_HELP, F_VERSION };
+
+struct flag {
+	const char *name;
+	enum ftype type;
+	size_t off;
+	const char *help;
+};
+
+#define OFF(f) offsetof(struct config, f)
+static const struct flag flags[] = {
+	{ "consul-addr", F_STR, OFF(consul_addr), "Consul agent address (host:port or URL); env CONSUL_HTTP_ADDR" },
+	{ "consul-token", F_STR, OFF(consul_token), "ACL token; env CONSUL_HTTP_TOKEN" },
+	{ "consul-ssl", F_BOOL, OFF(consul_ssl), "talk HTTPS to Consul" },
+	{ "consul-ssl-verify", F_BOOL, OFF(consul_ssl_verify), "verify Consul's certificate (default true)" },
+	{ "consul-ssl-ca-cert", F_STR, OFF(consul_ca_cert), "CA file for Consul's certificate" },
+	{ "consul-ssl-cert", F_STR, OFF(consul_cert), "client certificate" },
+	{ "consul-ssl-key", F_STR, OFF(consul_key), "client key" },
+	{ "consul-ssl-server-name", F_STR, OFF(consul_server_name), "server name for SNI and verification" },
+	{ "max-stale", F_DURATION, OFF(max_stale_ms), "allow stale reads up to this age" },
+	{ "max-connections", F_INT, OFF(max_connections), "connections held to the agent at most (default 32)" },
+	{ "etcd-addr", F_STR, OFF(etcd_addr), "etcd address (host:port or URL); env ETCDCTL_ENDPOINTS" },
+	{ "template", F_TEMPLATE, 0, "\"source:destination[:command]\", repeatable" },
+	{ "wait", F_WAIT, 0, "quiescence \"min[:max]\", e.g. 2s:10s" },
+	{ "once", F_BOOL, OFF(once), "render every template once and exit" },
+	{ "dry", F_BOOL, OFF(dry), "print rendered templates to stdout, install nothing" },
+	{ "config", F_CONFIG, 0, "HCL configuration file, repeatable" },
+	{ "log-level", F_STR, OFF(log_level), "error, warn, info, debug or trace" },
+	{ "status-addr", F_STR, OFF(status_addr), "serve /health, /status, /metrics on host:port" },
+	{ "pid-file", F_STR, OFF(pid_file), "write legate's pid here" },
+	{ "ready-file", F_STR, OFF(ready_file), "create this file after the first complete render" },
+	{ "ready-fd", F_INT, OFF(ready_fd), "write a line to this fd after the first complete render" },
+	{ "h", F_HELP, 0, "this help" },
+	{ "help", F_HELP, 0, NULL },
+	{ "version", F_VERSION, 0, "print the version" },
+	{ "v", F_VERSION, 0, NULL },
+};
+
+void config_usage(FILE *f)
+{
+	fprintf(f, "usage: legate [flags]\n");
+	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+		if (flags[i].help)
+			fprintf(f, "  -%-24s %s\n", flags[i].name, flags[i].help);
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no")) {
+		*out = false;
+		return 0;
+	}
+	return -1;
+}
+
+int config_load(struct config *cfg, int argc, char **argv, struct config_error *err)
+{
+	const char *env;
+	int i;
+
+	memset(cfg, 0, sizeof *cfg);
+	cfg->consul_ssl_verify = true;
+	cfg->max_connections = 32;
+	cfg->ready_fd = -1;
+	err->text[0] = '\0';
+
+	/* Pass 1: find -config files (they apply below the other flags). */
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-')
+			continue;
+		a += a[1] == '-' ? 2 : 1;
+		if (strcmp(a, "config") == 0 && i + 1 < argc)
+			a = argv[++i];
+		else if (strncmp(a, "config=", 7) == 0)
+			a += 7;
+		else
+			continue;
+		char **cf = realloc(cfg->config_files, (cfg->nconfig_files + 1) * sizeof *cf);
+		if (!cf || !(cf[cfg->nconfig_files] = strdup(a)))
+			return cerr(err, "out of memory");
+		cfg->config_files = cf;
+		cfg->nconfig_files++;
+	}
+
+	if ((env = getenv("CONSUL_HTTP_ADDR")) && *env && set_str(&cfg->consul_addr, env) < 0)
+		return cerr(err, "out of memory");
+	if ((env = getenv("CONSUL_HTTP_TOKEN")) && *env && set_str(&cfg->consul_token, env) < 0)
+		return cerr(err, "out of memory");
+	if ((env = getenv("ETCDCTL_ENDPOINTS")) && *env) {
+		/* The first endpoint of a comma-separated list. */
+		size_t l = strcspn(env, ",");
+		free(cfg->etcd_addr);
+		if (!(cfg->etcd_addr = strndup(env, l)))
+			return cerr(err, "out of memory");
+	}
+
+	for (size_t c = 0; c < cfg->nconfig_files; c++)
+		if (load_file(cfg, cfg->config_files[c], err) < 0)
+			return -1;
+
+	/* Pass 2: every other flag, Go style: -name value, -name=value, --name. */
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *eq, *val = NULL;
+		const struct flag *f = NULL;
+		char name[64];
+		size_t nl;
+
+		if (a[0] != '-' || a[1] == '\0')
+			return cerr(err, "unexpected argument \"%s\" (flags start with -)", a);
+		a += a[1] == '-' ? 2 : 1;
+		eq = strchr(a, '=');
+		nl = eq ? (size_t)(eq - a) : strlen(a);
+		if (nl >= sizeof name)
+			return cerr(err, "unknown flag -%.40s", a);
+		memcpy(name, a, nl);
+		name[nl] = '\0';
+		for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
+			if (strcmp(flags[k].name, name) == 0)
+				f = &flags[k];
+		if (!f)
+			return cerr(err, "unknown flag -%s (legate -h lists them)", name);
+		if (eq) {
+			val = eq + 1;
+		} else if (f->type != F_BOOL && f->type != F_HELP && f->type != F_VERSION) {
+			if (i + 1 >= argc)
+				return cerr(err, "flag -%s needs a value", name);
+			val = argv[++i];
+		}
+		char *base = (char *)cfg + f->off;
+		switch (f->type) {
+		case F_HELP:
+			config_usage(stdout);
+			return 1;
+		case F_VERSION:
+			printf("legate %s\n", LEGATE_VERSION);
+			return 1;
+		case F_CONFIG:
+			break;  /* done in pass 1 */
+		case F_STR:
+			if (set_str((char **)(void *)base, val) < 0)
+				return cerr(err, "out of memory");
+			break;
+		case F_BOOL:
+			if (val && parse_bool(val, (bool *)(void *)base) < 0)
+				return cerr(err, "flag -%s: \"%s\" is not a boolean", name, val);
+			if (!val)
+				*(bool *)(void *)base = true;
+			break;
+		case F_INT: {
+			char *end;
+			long v = strtol(val, &end, 10);
+			if (*val == '\0' || *end || v < -1 || v > 1000000)
+				return cerr(err, "flag -%s: \"%s\" is not a number", name, val);
+			*(int *)(void *)base = (int)v;
+			break;
+		}
+		case F_DURATION:
+			if (config_parse_duration(val, (long *)(void *)base) < 0)
+				return cerr(err, "flag -%s: \"%s\" is not a duration (e.g. 5s, 500ms)", name, val);
+			break;
+		case F_WAIT:
+			if (config_parse_wait(val, &cfg->wait_min_ms, &cfg->wait_max_ms) < 0)
+				return cerr(err, "flag -wait: \"%s\": want min[:max] durations with max >= min", val);
+			break;
+		case F_TEMPLATE:
+			if (template_flag(cfg, val, err) < 0)
+				return -1;
+			break;
+		}
+	}
+	if (cfg->max_connections < 1)
+		return cerr(err, "-max-connections must be at least 1");
+	if (!cfg->consul_addr && set_str(&cfg->consul_addr, "127.0.0.1:8500") < 0)
+		return cerr(err, "out of memory");
+	if (!cfg->log_level && set_str(&cfg->log_level, "info") < 0)
+		return cerr(err, "out of memory");
+	for (size_t t = 0; t < cfg->ntemplates; t++) {
+		struct template_config *tc = &cfg->templates[t];
+		if (!tc->destination && !cfg->dry)
+			return cerr(err, "%s: a template needs a destination", tc->origin);
+		if (!tc->escape && set_str(&tc->escape, "config") < 0)
+			return cerr(err, "out of memory");
+	}
+	return 0;
+}
+
+void config_free(struct config *cfg)
+{
+	free(cfg->consul_addr);
+	free(cfg->consul_token);
+	free(cfg->consul_ca_cert);
+	free(cfg->consul_cert);
+	free(cfg->consul_key);
+	free(cfg->consul_server_name);
+	free(cfg->etcd_addr);
+	free(cfg->log_level);
+	free(cfg->status_addr);
+	free(cfg->pid_file);
+	free(cfg->ready_file);
+	free(cfg->reload_signal);
+	for (size_t i = 0; i < cfg->ntemplates; i++)
+		template_free(&cfg->templates[i]);
+	free(cfg->templates);
+	for (size_t i = 0; i < cfg->nconfig_files; i++)
+		free(cfg->config_files[i]);
+	free(cfg->config_files);
+	memset(cfg, 0, sizeof *cfg);
+}

@@ -1,0 +1,94 @@
+/* config: legate's settings, from consul-template's flag names, its HCL
+ * configuration blocks (consul {}, wait {}, template {}) and the
+ * environment (CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN, ETCDCTL_ENDPOINTS).
+ * Precedence, lowest first: built-in defaults, environment, -config files
+ * in order, flags.  -template flags add to the templates of the files. */
+#ifndef LEGATE_CONFIG_H
+#define LEGATE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* A command to run: argv for exec, or one string for /bin/sh -c when it
+ * needs a shell (pipes, redirections, variables, quotes, globs). */
+struct command {
+	char *text;       /* as written, for logs; NULL: no command */
+	char **argv;      /* NULL-terminated; {"/bin/sh", "-c", text} when shell */
+	bool shell;
+};
+
+struct template_config {
+	char *source;            /* template file; NULL when contents is set */
+	char *contents;          /* inline template */
+	char *destination;       /* NULL with -dry: printed to stdout */
+	struct command command;  /* after a successful install */
+	long command_timeout_ms; /* default 30 s */
+	struct command check;    /* on the staged file; {{.src}} is its path */
+	long check_timeout_ms;   /* default 30 s */
+	int perms;               /* -1: keep the destination's mode (0644 if new) */
+	char *user, *group;      /* owner of the installed file; NULL: unchanged */
+	bool backup;             /* keep the previous file as DEST.bak */
+	bool create_dest_dirs;   /* default true */
+	long wait_min_ms, wait_max_ms;
+	bool wait_set;           /* else the global wait applies */
+	char *escape;            /* "config" (default), "html" or "none" */
+	char *partials_dir;      /* default: the template's directory */
+	bool strict;             /* a missing partial is an error (default true) */
+	char *origin;            /* "FILE:LINE" or "-template flag", for messages */
+};
+
+struct config {
+	char *consul_addr;       /* host:port or a URL; default 127.0.0.1:8500 */
+	char *consul_token;
+	bool consul_ssl;
+	bool consul_ssl_verify;  /* default true; false is the explicit insecure switch */
+	char *consul_ca_cert, *consul_cert, *consul_key, *consul_server_name;
+	long max_stale_ms;       /* > 0: stale reads allowed */
+	int max_connections;     /* cap on connections to the agent; default 32 */
+	char *etcd_addr;         /* host:port or a URL; NULL: not used */
+	long wait_min_ms, wait_max_ms;
+	bool once, dry;
+	char *log_level;
+	char *status_addr;       /* host:port for /health, /status, /metrics */
+	char *pid_file;
+	char *ready_file;        /* touched after the first complete render */
+	int ready_fd;            /* a line written there then; -1: none */
+	char *reload_signal;     /* unused by legate itself; kept for -config symmetry */
+	struct template_config *templates;
+	size_t ntemplates;
+	char **config_files;
+	size_t nconfig_files;
+};
+
+struct config_error {
+	char text[512];
+};
+
+/* Fills *cfg from the environment, every -config file and the flags in
+ * argv (argv[0] is the program name).  Returns 0, 1 when -h or -version was
+ * handled (the caller exits 0), or -1 with err->text naming the flag, or
+ * the file, line and key at fault.  The config is owned by the caller:
+ * config_free() it in every case. */
+int config_load(struct config *cfg, int argc, char **argv, struct config_error *err);
+
+void config_free(struct config *cfg);
+
+/* Parses Go-style durations ("500ms", "5s", "1m30s", "2h"); a bare number
+ * is seconds.  Returns 0 and fills *ms, or -1. */
+int config_parse_duration(const char *s, long *ms);
+
+/* Parses "min[:max]" as consul-template's -wait does; max defaults to 4*min.
+ * Returns 0 or -1. */
+int config_parse_wait(const char *s, long *min_ms, long *max_ms);
+
+/* Splits a command line into argv, or into /bin/sh -c when it uses shell
+ * syntax.  Returns 0, or -1 for an empty command or out of memory. */
+int command_parse(const char *text, struct command *out);
+
+void command_free(struct command *c);
+
+/* Prints the flag summary. */
+void config_usage(FILE *f);
+
+#endif
