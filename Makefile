@@ -5,7 +5,7 @@
 #   make check SANITIZE=1   the same tests against an ASan+UBSan build
 #   make bench | demo | fuzz | static-init | install | deps | clean
 #
-# Each directory adds its sources through a module.mk fragment:
+# Each directory adds its sources through DIR/*.mk fragments:
 #   LIB_SRCS    linked into bin/legate and into every unit test
 #   LEGATE_MAIN the file holding legate's main()
 #   INIT_SRCS   legate-init (libc only)
@@ -50,7 +50,7 @@ UNIT_TESTS  :=
 TEST_TOOLS  :=
 BENCHES     :=
 
-include $(sort $(wildcard */module.mk))
+include $(sort $(wildcard */*.mk))
 
 LIB_OBJS   := $(LIB_SRCS:%.c=$(O)/%.o)
 INIT_OBJS  := $(INIT_SRCS:%.c=$(O)/init-objs/%.o)

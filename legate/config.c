@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "legate/commands.h"
+#include "renderer/command.h"
 #include "legate/hcl.h"
 
 #define DEFAULT_TIMEOUT_MS 30000L
@@ -99,65 +100,6 @@ int config_parse_wait(const char *s, long *min_ms, long *max_ms)
 	if (config_parse_duration(tmp, min_ms) < 0 || config_parse_duration(colon + 1, max_ms) < 0)
 		return -1;
 	return *max_ms < *min_ms ? -1 : 0;
-}
-
-void command_free(struct command *c)
-{
-	if (c->argv && !c->shell)
-		for (char **a = c->argv; *a; a++)
-			free(*a);
-	free(c->argv);
-	free(c->text);
-	memset(c, 0, sizeof *c);
-}
-
-int command_parse(const char *text, struct command *out)
-{
-	size_t n = 0, cap = 8;
-	const char *p = text;
-
-	memset(out, 0, sizeof *out);
-	while (isspace((unsigned char)*p))
-		p++;
-	if (!*p)
-		return -1;
-	if (!(out->text = strdup(text)))
-		return -1;
-	/* Anything a shell would interpret goes to the shell. */
-	if (strpbrk(text, "|&;<>()$`\\\"'*?[]#~=%{}\n")) {
-		out->shell = true;
-		out->argv = calloc(4, sizeof *out->argv);
-		if (!out->argv)
-			goto err;
-		out->argv[0] = (char *)"/bin/sh";
-		out->argv[1] = (char *)"-c";
-		out->argv[2] = out->text;
-		return 0;
-	}
-	out->argv = calloc(cap, sizeof *out->argv);
-	if (!out->argv)
-		goto err;
-	while (*p) {
-		const char *w = p;
-		while (*p && !isspace((unsigned char)*p))
-			p++;
-		if (n + 2 > cap) {
-			char **a = realloc(out->argv, cap * 2 * sizeof *a);
-			if (!a)
-				goto err;
-			out->argv = a;
-			cap *= 2;
-		}
-		if (!(out->argv[n++] = strndup(w, (size_t)(p - w))))
-			goto err;
-		out->argv[n] = NULL;
-		while (isspace((unsigned char)*p))
-			p++;
-	}
-	return 0;
-err:
-	command_free(out);
-	return -1;
 }
 
 /* ---- templates ------------------------------------------------------------ */

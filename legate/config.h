@@ -10,13 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* A command to run: argv for exec, or one string for /bin/sh -c when it
- * needs a shell (pipes, redirections, variables, quotes, globs). */
-struct command {
-	char *text;       /* as written, for logs; NULL: no command */
-	char **argv;      /* NULL-terminated; {"/bin/sh", "-c", text} when shell */
-	bool shell;
-};
+#include "renderer/command.h"
 
 struct template_config {
 	char *source;            /* template file; NULL when contents is set */
@@ -81,12 +75,6 @@ int config_parse_duration(const char *s, long *ms);
 /* Parses "min[:max]" as consul-template's -wait does; max defaults to 4*min.
  * Returns 0 or -1. */
 int config_parse_wait(const char *s, long *min_ms, long *max_ms);
-
-/* Splits a command line into argv, or into /bin/sh -c when it uses shell
- * syntax.  Returns 0, or -1 for an empty command or out of memory. */
-int command_parse(const char *text, struct command *out);
-
-void command_free(struct command *c);
 
 /* Prints the flag summary. */
 void config_usage(FILE *f);

@@ -1,0 +1,43 @@
+/* command: the commands legate runs for a template (the check on a staged
+ * file, the reload after an install): parsed once, run with a timeout in a
+ * process group of their own, their output captured and logged. */
+#ifndef LEGATE_COMMAND_H
+#define LEGATE_COMMAND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/buf.h"
+
+/* argv for exec, or {"/bin/sh", "-c", text} when the text needs a shell
+ * (pipes, redirections, variables, quotes, globs). */
+struct command {
+	char *text;       /* as written, for logs; NULL: no command */
+	char **argv;      /* NULL-terminated */
+	bool shell;
+};
+
+struct command_result {
+	int status;       /* exit code, 128+N when killed by signal N, -1: not started */
+	bool timed_out;
+	long elapsed_ms;
+	struct buf output;   /* stdout and stderr together, at most 64 KiB kept */
+};
+
+/* Splits a command line into argv, or hands it to /bin/sh -c when it uses
+ * shell syntax.  Returns 0, or -1 for an empty command or out of memory. */
+int command_parse(const char *text, struct command *out);
+
+void command_free(struct command *c);
+
+/* Runs c with stdin from /dev/null, replacing every "{{.src}}" in its
+ * arguments with `src` (may be NULL).  Waits at most timeout_ms, then sends
+ * SIGTERM to the command's process group and, 2 s later, SIGKILL.  The
+ * child starts with no blocked signals.  Returns 0 when the command ran
+ * and exited 0, else -1; *res says what happened (free res->output). */
+int command_run(const struct command *c, const char *src, long timeout_ms,
+		struct command_result *res);
+
+void command_result_free(struct command_result *res);
+
+#endif

@@ -1,0 +1,206 @@
+/* Unit tests for renderer/install (atomic install, modes, backup, failures)
+ * and renderer/command (exit codes, output, timeouts, {{.src}}). */
+#include "renderer/command.h"
+#include "renderer/install.h"
+#include "tests/unit/check.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/test_install.XXXXXX";
+
+static char *path(const char *name)
+{
+	static char p[4][512];
+	static int i;
+	i = (i + 1) % 4;
+	snprintf(p[i], sizeof p[i], "%s/%s", dir, name);
+	return p[i];
+}
+
+static char *slurp(const char *p)
+{
+	static char buf[4096];
+	int fd = open(p, O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return buf;
+}
+
+static int mode_of(const char *p)
+{
+	struct stat sb;
+	return stat(p, &sb) < 0 ? -1 : (int)(sb.st_mode & 07777);
+}
+
+/* Counts the hidden staging files left in d. */
+static int leftovers(const char *d)
+{
+	DIR *dd = opendir(d);
+	struct dirent *e;
+	int n = 0;
+	while (dd && (e = readdir(dd)))
+		if (strstr(e->d_name, ".legate-"))
+			n++;
+	if (dd)
+		closedir(dd);
+	return n;
+}
+
+static int install(const char *dest, const char *text, int perms, int backup)
+{
+	struct install_opts o = { dest, perms, (uid_t)-1, (gid_t)-1, backup != 0, true };
+	struct install_staged st;
+	struct install_error err;
+	if (install_stage(&o, text, strlen(text), &st, &err) < 0) {
+		fprintf(stderr, "stage: %s\n", err.text);
+		return -1;
+	}
+	if (install_commit(&o, &st, &err) < 0) {
+		fprintf(stderr, "commit: %s\n", err.text);
+		return -1;
+	}
+	return 0;
+}
+
+static void test_install(void)
+{
+	struct install_error err;
+	const char *cfg = path("haproxy.cfg");
+
+	check_int(install_same(cfg, "a", 1, &err), 0);
+	check_int(install(cfg, "backend a\n", -1, 0), 0);
+	check_str(slurp(cfg), "backend a\n");
+	check_int(mode_of(cfg), 0644);
+	check_int(install_same(cfg, "backend a\n", 10, &err), 1);
+	check_int(install_same(cfg, "backend b\n", 10, &err), 0);
+	check_int(install_same(cfg, "backend a\nx", 11, &err), 0);
+
+	/* An existing mode is kept unless perms says otherwise. */
+	chmod(cfg, 0640);
+	check_int(install(cfg, "backend b\n", -1, 0), 0);
+	check_int(mode_of(cfg), 0640);
+	check_int(install(cfg, "backend c\n", 0600, 1), 0);
+	check_int(mode_of(cfg), 0600);
+	check_str(slurp(path("haproxy.cfg.bak")), "backend b\n");
+	check_str(slurp(cfg), "backend c\n");
+	check_int(leftovers(dir), 0);
+
+	/* Missing parent directories are created. */
+	check_int(install(path("a/b/c.cfg"), "x\n", -1, 0), 0);
+	check_str(slurp(path("a/b/c.cfg")), "x\n");
+
+	/* Abort leaves the destination as it was and nothing beside it. */
+	struct install_opts o = { cfg, -1, (uid_t)-1, (gid_t)-1, false, false };
+	struct install_staged st;
+	check_int(install_stage(&o, "broken", 6, &st, &err), 0);
+	check_int(leftovers(dir), 1);
+	install_abort(&st);
+	check_int(leftovers(dir), 0);
+	check_str(slurp(cfg), "backend c\n");
+
+	/* A directory in the way is an error that names it. */
+	mkdir(path("isdir"), 0755);
+	o.dest = path("isdir");
+	check_int(install_stage(&o, "x", 1, &st, &err), -1);
+	check(strstr(err.text, "isdir") != NULL);
+	check_int(leftovers(dir), 0);
+
+	/* An unwritable place is an error naming the directory. */
+	o.dest = "/proc/legate-test/x.cfg";
+	o.create_dirs = true;
+	check_int(install_stage(&o, "x", 1, &st, &err), -1);
+	check(strstr(err.text, "/proc/legate-test") != NULL);
+}
+
+static void test_command(void)
+{
+	struct command c;
+	struct command_result r;
+
+	check_int(command_parse("true", &c), 0);
+	check_int(command_run(&c, NULL, 5000, &r), 0);
+	check_int(r.status, 0);
+	command_result_free(&r);
+	command_free(&c);
+
+	check_int(command_parse("sh -c 'echo out; echo err >&2; exit 3'", &c), 0);
+	check_int(command_run(&c, NULL, 5000, &r), -1);
+	check_int(r.status, 3);
+	check(strstr(buf_cstr(&r.output), "out\n") != NULL);
+	check(strstr(buf_cstr(&r.output), "err\n") != NULL);
+	command_result_free(&r);
+	command_free(&c);
+
+	check_int(command_parse("cat {{.src}}", &c), 0);
+	check_int(command_run(&c, path("haproxy.cfg"), 5000, &r), 0);
+	check_str(buf_cstr(&r.output), "backend c\n");
+	command_result_free(&r);
+	command_free(&c);
+
+	check_int(command_parse("/nonexistent/legate-cmd arg", &c), 0);
+	check(!c.shell);
+	check_int(command_run(&c, NULL, 5000, &r), -1);
+	check_int(r.status, 127);
+	check(strstr(buf_cstr(&r.output), "cannot run /nonexistent/legate-cmd") != NULL);
+	command_result_free(&r);
+	command_free(&c);
+
+	/* Timeout: SIGTERM to the group. */
+	check_int(command_parse("sleep 10", &c), 0);
+	check_int(command_run(&c, NULL, 200, &r), -1);
+	check(r.timed_out);
+	check_int(r.status, 128 + 15);
+	check(r.elapsed_ms < 3000);
+	command_result_free(&r);
+	command_free(&c);
+
+	/* A command that ignores SIGTERM is killed 2 s later. */
+	char *ignoring[] = { "sh", "-c", "trap '' TERM; sleep 10; exit 0", NULL };
+	struct command manual = { "ignores TERM", ignoring, false };
+	check_int(command_run(&manual, NULL, 200, &r), -1);
+	check(r.timed_out);
+	check_int(r.status, 128 + 9);
+	check(r.elapsed_ms >= 2000 && r.elapsed_ms < 4000);
+	command_result_free(&r);
+
+	/* A command whose background child keeps the output pipe open returns
+	 * when the command itself exits. */
+	check_int(command_parse("sh -c 'sleep 0.5 & echo started'", &c), 0);
+	check_int(command_run(&c, NULL, 5000, &r), 0);
+	check(r.elapsed_ms < 400);
+	check(strstr(buf_cstr(&r.output), "started") != NULL);
+	command_result_free(&r);
+	command_free(&c);
+	struct timespec ts = { 0, 700 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+
+	/* Output beyond 64 KiB is dropped, not accumulated. */
+	check_int(command_parse("sh -c 'head -c 1000000 /dev/zero'", &c), 0);
+	check_int(command_run(&c, NULL, 5000, &r), 0);
+	check_int(r.output.len, 64 * 1024);
+	command_result_free(&r);
+	command_free(&c);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_install();
+	test_command();
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fail("cannot remove %s", dir);
+	return check_done();
+}
