@@ -1,0 +1,332 @@
+/* consul: the Consul HTTP API calls behind each watch kind (blocking
+ * queries on X-Consul-Index) and the shaping of their answers. */
+#include "watcher/consul.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "watcher/data.h"
+#include "watcher/watch_int.h"
+
+/* The path (no query) a watch reads, appended to b. */
+static int consul_path(const struct watch *w, struct buf *b)
+{
+	switch (w->kind) {
+	case WK_SERVICES:
+		return buf_puts(b, "/v1/catalog/services");
+	case WK_SERVICE:
+		return buf_puts(b, "/v1/health/service/") | url_escape(b, w->arg, 0);
+	case WK_NODES:
+		return buf_puts(b, "/v1/catalog/nodes");
+	case WK_NODE:
+		return buf_puts(b, "/v1/catalog/node/") | url_escape(b, w->arg, 0);
+	case WK_KEY:
+	case WK_TREE:
+		return buf_puts(b, "/v1/kv/") | url_escape(b, w->arg, 1);
+	case WK_TRIGGER:
+		return buf_puts(b, w->arg);
+	}
+	return -1;
+}
+
+static const char *check_status(const json_t *checks)
+{
+	const char *worst = "passing", *s;
+	size_t i;
+
+	for (i = 0; i < json_array_size(checks); i++) {
+		s = data_str(json_array_get(checks, i), "Status");
+		if (strcmp(s, "critical") == 0)
+			return "critical";
+		if (strcmp(s, "warning") == 0)
+			worst = "warning";
+		else if (strcmp(s, "passing") != 0 && strcmp(worst, "passing") == 0)
+			worst = "critical";  /* unknown status: not healthy */
+	}
+	return worst;
+}
+
+json_t *consul_instance(const json_t *node, const json_t *svc, const char *status)
+{
+	const char *addr = data_str(svc, "Address");
+	json_t *port = json_object_get(svc, "Port");
+
+	if (!addr[0])
+		addr = data_str(node, "Address");
+	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:o, s:s}",
+			 "id", data_str(svc, "ID"), "name", data_str(svc, "Service"),
+			 "address", addr,
+			 "port", (json_int_t)(json_is_integer(port) ? json_integer_value(port) : 0),
+			 "node", data_str(node, "Node"),
+			 "node_address", data_str(node, "Address"),
+			 "datacenter", data_str(node, "Datacenter"),
+			 "tags", data_tags(json_object_get(svc, "Tags")),
+			 "meta", data_meta(json_object_get(svc, "Meta")),
+			 "status", status);
+}
+
+static json_t *shape_service(const json_t *in)
+{
+	json_t *out = json_array(), *e, *inst;
+	size_t i;
+
+	if (!json_is_array(in))
+		goto bad;
+	json_array_foreach(in, i, e) {
+		const json_t *node = json_object_get(e, "Node");
+		const json_t *svc = json_object_get(e, "Service");
+
+		if (!json_is_object(node) || !json_is_object(svc))
+			goto bad;
+		inst = consul_instance(node, svc, check_status(json_object_get(e, "Checks")));
+		if (!inst || json_array_append_new(out, inst) < 0)
+			goto bad;
+	}
+	return data_sort_by(out, "node", "id");
+bad:
+	json_decref(out);
+	return NULL;
+}
+
+static json_t *shape_services(const json_t *in)
+{
+	json_t *out = json_array(), *v;
+	const char *k;
+
+	if (!json_is_object(in))
+		goto bad;
+	json_object_foreach((json_t *)in, k, v)
+		if (json_array_append_new(out, json_pack("{s:s, s:o}", "name", k,
+							 "tags", data_tags(v))) < 0)
+			goto bad;
+	return data_sort_by(out, "name", NULL);
+bad:
+	json_decref(out);
+	return NULL;
+}
+
+static json_t *shape_node_item(const json_t *n)
+{
+	return json_pack("{s:s, s:s, s:s, s:o}", "node", data_str(n, "Node"),
+			 "address", data_str(n, "Address"),
+			 "datacenter", data_str(n, "Datacenter"),
+			 "meta", data_meta(json_object_get(n, "Meta")));
+}
+
+static json_t *shape_nodes(const json_t *in)
+{
+	json_t *out = json_array(), *e;
+	size_t i;
+
+	if (!json_is_array(in))
+		goto bad;
+	json_array_foreach(in, i, e)
+		if (!json_is_object(e) || json_array_append_new(out, shape_node_item(e)) < 0)
+			goto bad;
+	return data_sort_by(out, "node", NULL);
+bad:
+	json_decref(out);
+	return NULL;
+}
+
+static json_t *shape_node(const json_t *in)
+{
+	const json_t *node = json_object_get(in, "Node");
+	json_t *out, *svcs, *v;
+	const char *k;
+
+	if (json_is_null(in) || (json_is_object(in) && json_is_null(node)))
+		return json_null();
+	if (!json_is_object(node))
+		return NULL;
+	out = shape_node_item(node);
+	svcs = json_array();
+	json_object_foreach(json_object_get(in, "Services"), k, v) {
+		json_t *inst = consul_instance(node, v, "passing");
+
+		json_object_del(inst, "status");
+		json_array_append_new(svcs, inst);
+	}
+	if (!out || !svcs || json_object_set_new(out, "services", data_sort_by(svcs, "id", NULL)) < 0) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* A KV entry's value, decoded from base64 (null stays ""). */
+static json_t *kv_value(const json_t *e)
+{
+	const char *v = json_string_value(json_object_get(e, "Value"));
+	struct buf b = BUF_INIT;
+	json_t *s;
+
+	if (!v)
+		return json_string("");
+	if (b64_decode(&b, v, strlen(v)) < 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	s = data_string(b.data, b.len);
+	buf_free(&b);
+	return s;
+}
+
+static json_t *shape_kv(const struct watch *w, const json_t *in, long status)
+{
+	json_t *out, *e;
+	size_t i;
+
+	if (w->kind == WK_KEY) {
+		if (status == 404)
+			return json_null();
+		if (!json_is_array(in) || json_array_size(in) < 1)
+			return NULL;
+		return kv_value(json_array_get(in, 0));
+	}
+	out = json_array();
+	if (status == 404)
+		return out;
+	if (!json_is_array(in))
+		goto bad;
+	json_array_foreach(in, i, e) {
+		const char *k = json_string_value(json_object_get(e, "Key"));
+		json_t *v;
+
+		if (!k)
+			goto bad;
+		if (k[0] && k[strlen(k) - 1] == '/')
+			continue;  /* a folder, not a value */
+		v = kv_value(e);
+		if (!v || json_array_append_new(out, json_pack("{s:s, s:o}", "key", k, "value", v)) < 0)
+			goto bad;
+	}
+	return data_sort_by(out, "key", NULL);
+bad:
+	json_decref(out);
+	return NULL;
+}
+
+json_t *consul_shape(const struct watch *w, const json_t *in, long status)
+{
+	switch (w->kind) {
+	case WK_SERVICES:
+		return shape_services(in);
+	case WK_SERVICE:
+		return shape_service(in);
+	case WK_NODES:
+		return shape_nodes(in);
+	case WK_NODE:
+		return shape_node(in);
+	case WK_KEY:
+	case WK_TREE:
+		return shape_kv(w, in, status);
+	case WK_TRIGGER:
+		return json_true();
+	}
+	return NULL;
+}
+
+static void on_done(struct http_req *r, const struct http_result *res, void *arg)
+{
+	struct watch *w = arg;
+	struct buf path = BUF_INIT;
+	char idx[32];
+	json_t *in = NULL, *out;
+	json_error_t jerr;
+	int present, absent_ok;
+	unsigned long long index = 0;
+
+	(void)r;
+	consul_path(w, &path);
+	absent_ok = w->kind == WK_KEY || w->kind == WK_TREE;
+	if (!res->ok) {
+		watch_call_failed(w, "consul: GET %s: %s", buf_cstr(&path), res->error);
+		goto out;
+	}
+	if (res->status != 200 && !(res->status == 404 && absent_ok)) {
+		watch_call_failed(w, "consul: GET %s: HTTP %ld", buf_cstr(&path), res->status);
+		goto out;
+	}
+	present = http_header(res->headers, "X-Consul-Index", idx, sizeof idx) == 0;
+	if (present) {
+		char *end;
+
+		index = strtoull(idx, &end, 10);
+		present = end != idx && *end == '\0';
+	}
+	if (res->status == 200) {
+		in = json_loadb(res->body->data ? res->body->data : "", res->body->len,
+				JSON_DECODE_ANY, &jerr);
+		if (!in) {
+			watch_call_failed(w, "consul: GET %s: malformed JSON: %s", buf_cstr(&path),
+					  jerr.text);
+			goto out;
+		}
+	}
+	out = consul_shape(w, in, res->status);
+	if (!out) {
+		watch_call_failed(w, "consul: GET %s: unexpected JSON shape", buf_cstr(&path));
+		goto out;
+	}
+	watch_set_index(w, index, present);
+	if (w->kind == WK_TRIGGER)
+		json_decref(out);
+	else
+		watch_deliver(w, out);
+	watch_call_ok(w);
+out:
+	json_decref(in);
+	buf_free(&path);
+}
+
+int consul_start(struct watch *w, int blocking, char *err, size_t errlen)
+{
+	struct watcher *wr = w->wr;
+	struct buf url = BUF_INIT;
+	const char *hdrs[2] = { wr->token_header, NULL };
+	struct http_call c;
+	char sep = '?';
+	int rc = 0;
+
+	rc |= buf_puts(&url, wr->consul_base);
+	rc |= consul_path(w, &url);
+	if (w->kind == WK_TRIGGER && strchr(w->arg, '?'))
+		sep = '&';
+#define Q(...) do { rc |= buf_printf(&url, "%c", sep) | buf_printf(&url, __VA_ARGS__); sep = '&'; } while (0)
+	if (w->kind == WK_TREE)
+		Q("recurse=");
+	if (w->kind == WK_SERVICE && !w->any)
+		Q("passing=1");
+	if (w->tag) {
+		Q("tag=");
+		rc |= url_escape(&url, w->tag, 0);
+	}
+	if (w->dc) {
+		Q("dc=");
+		rc |= url_escape(&url, w->dc, 0);
+	}
+	if (wr->o.consul_stale)
+		Q("stale=");
+	if (blocking)
+		Q("index=%llu&wait=%gs", (unsigned long long)w->index, wr->o.wait);
+#undef Q
+	if (rc) {
+		snprintf(err, errlen, "out of memory");
+		buf_free(&url);
+		return -1;
+	}
+	memset(&c, 0, sizeof c);
+	c.url = buf_cstr(&url);
+	c.headers = hdrs;
+	/* Consul adds up to wait/16 of its own jitter to a blocking query. */
+	c.timeout = (blocking ? wr->o.wait * 17 / 16 : 0) + wr->o.timeout;
+	c.on_done = on_done;
+	c.arg = w;
+	log_debug("%s: GET %s", w->name, c.url);
+	w->req = http_start(wr->consul_http, &c, err, errlen);
+	buf_free(&url);
+	return w->req ? 0 : -1;
+}

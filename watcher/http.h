@@ -1,0 +1,73 @@
+/* http: HTTP requests on the loop through the libcurl multi socket
+ * interface; one struct per request, freed in one place when it is done. */
+#ifndef LEGATE_HTTP_H
+#define LEGATE_HTTP_H
+
+#include <stddef.h>
+
+#include "common/buf.h"
+#include "watcher/loop.h"
+
+struct http;
+struct http_req;
+
+/* What a finished request hands its callback (all borrowed, valid only
+ * during the call). */
+struct http_result {
+	int ok;                 /* 1: a complete HTTP response arrived (any status) */
+	long status;            /* HTTP status, 0 when no response */
+	const char *error;      /* transport error text when !ok */
+	int timed_out;          /* !ok because the request timeout passed */
+	struct buf *body;       /* the body (for streams: what was not consumed) */
+	struct buf *headers;    /* raw response header lines */
+};
+
+/* Called once per request, then the request is freed. */
+typedef void (*http_done_cb)(struct http_req *r, const struct http_result *res, void *arg);
+
+/* Streams: called as body bytes arrive; the callback consumes what it can
+ * from body (buf bytes may be left for the next call).  Return 0 to go on,
+ * -1 to abort the transfer (done then reports !ok). */
+typedef int (*http_data_cb)(struct http_req *r, struct buf *body, void *arg);
+
+struct http_opts {
+	const char *ca_file;     /* TLS: CA bundle; NULL: the system's */
+	const char *cert_file;   /* TLS client certificate and key, or NULL */
+	const char *key_file;
+	int insecure;            /* skip TLS peer and host verification */
+	long max_conns;          /* hard cap on open connections; 0: 32 */
+};
+
+struct http_call {
+	const char *method;      /* NULL: GET, or POST when body is set */
+	const char *url;
+	const char *body;        /* copied; NULL: none */
+	const char *const *headers; /* "Name: value", NULL-terminated, copied */
+	double timeout;          /* seconds for the whole request; 0: none */
+	http_data_cb on_data;    /* NULL: collect the whole body */
+	http_done_cb on_done;
+	void *arg;
+};
+
+/* Glues a new multi handle to loop l.  Strings in opts are copied.
+ * Returns NULL with err (caller-owned, errlen bytes) filled. */
+struct http *http_new(struct loop *l, const struct http_opts *opts, char *err, size_t errlen);
+
+/* Cancels every request (no callbacks) and frees h. */
+void http_free(struct http *h);
+
+/* Starts a request.  Returns the request (owned by h until on_done has
+ * returned or http_cancel) or NULL with err filled. */
+struct http_req *http_start(struct http *h, const struct http_call *c, char *err, size_t errlen);
+
+/* Drops a request without calling on_done.  Not from inside on_data. */
+void http_cancel(struct http *h, struct http_req *r);
+
+/* Finds a response header (case-insensitive name); copies its value into
+ * out (NUL-terminated, truncated to outlen) and returns 0, or -1. */
+int http_header(const struct buf *headers, const char *name, char *out, size_t outlen);
+
+/* Requests started and not yet done, and connections curl holds open. */
+int http_active(const struct http *h);
+
+#endif

@@ -1,0 +1,659 @@
+/* watch: the per-watch state machine (call, spacing, backoff, parking
+ * under a trigger), the connection budget, and the canonical data each
+ * watch keeps. */
+#include "watcher/watch_int.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "watcher/etcd.h"
+
+static const char *const state_names[] = {
+	"idle", "queued", "in-flight", "spacing", "backoff", "parked"
+};
+
+static void step(struct watch *w, enum watch_event ev);
+
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A factor in [lo, 1]: jitter that only ever shortens a delay. */
+static double jitter(double lo)
+{
+	return lo + (1.0 - lo) * drand48();
+}
+
+int url_escape(struct buf *b, const char *s, int keep_slash)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p; p++) {
+		int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
+			    *p == '.' || *p == '~' || (keep_slash && *p == '/');
+		if (plain ? buf_putc(b, (char)*p) < 0 :
+		    buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* --- data and status ---------------------------------------------------- */
+
+void watch_deliver(struct watch *w, json_t *data)
+{
+	char *text;
+
+	if (!data)
+		return;
+	text = json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	if (!text) {
+		json_decref(data);
+		return;
+	}
+	if (w->text && strcmp(text, w->text) == 0) {
+		free(text);
+		json_decref(data);
+		return;
+	}
+	json_decref(w->data);
+	free(w->text);
+	w->data = data;
+	w->text = text;
+	w->changes++;
+	w->last_change = wall_now();
+	log_debug("%s: changed (%zu bytes)", w->name, strlen(text));
+	if (w->cb)
+		w->cb(w, w->cb_arg);
+}
+
+void watch_set_index(struct watch *w, uint64_t index, int present)
+{
+	if (!present || index == 0) {
+		/* No index to block on: the next call must not block on a
+		 * stale one, and the spacing keeps it from spinning. */
+		log_debug("%s: no usable index; next call does not block", w->name);
+		w->index = 0;
+		return;
+	}
+	if (index < w->index) {
+		log_info("%s: index went backwards (%llu -> %llu); reading afresh",
+			 w->name, (unsigned long long)w->index, (unsigned long long)index);
+		w->index = 0;
+		w->need_read = 1;
+		return;
+	}
+	if (index != w->index)
+		w->still = 0;
+	else
+		w->still++;
+	w->index = index;
+}
+
+const json_t *watch_data(const struct watch *w) { return w->data; }
+const char *watch_text(const struct watch *w) { return w->text; }
+const char *watch_name(const struct watch *w) { return w->name; }
+
+json_t *watch_status(const struct watch *w)
+{
+	const char *mode = w->backend != WB_CONSUL ? "stream" :
+			   w->triggered ? "triggered" : "long-poll";
+
+	return json_pack("{s:s, s:s, s:s, s:I, s:f, s:f, s:s?, s:i, s:I, s:I}",
+			 "name", w->name, "state", state_names[w->state], "mode", mode,
+			 "index", (json_int_t)w->index,
+			 "last_success", floor(w->last_success),
+			 "last_change", floor(w->last_change),
+			 "last_error", w->last_error[0] ? w->last_error : NULL,
+			 "retries", (int)w->retries,
+			 "errors", (json_int_t)w->errors,
+			 "changes", (json_int_t)w->changes);
+}
+
+json_t *watcher_status(const struct watcher *wr)
+{
+	json_t *a = json_array();
+	const struct watch *w;
+
+	for (w = wr->watches; a && w; w = w->next)
+		json_array_append_new(a, watch_status(w));
+	return a;
+}
+
+int watcher_requests(const struct watcher *wr)
+{
+	return (wr->consul_http ? http_active(wr->consul_http) : 0) +
+	       (wr->etcd_http ? http_active(wr->etcd_http) : 0);
+}
+
+/* --- the state machine -------------------------------------------------- */
+
+static void enqueue(struct watch *w)
+{
+	struct watcher *wr = w->wr;
+
+	w->state = WS_QUEUED;
+	w->qnext = NULL;
+	if (wr->qtail)
+		wr->qtail->qnext = w;
+	else
+		wr->qhead = w;
+	wr->qtail = w;
+}
+
+static void dequeue(struct watch *w)
+{
+	struct watcher *wr = w->wr;
+	struct watch **pp, *prev = NULL;
+
+	for (pp = &wr->qhead; *pp; prev = *pp, pp = &(*pp)->qnext) {
+		if (*pp == w) {
+			*pp = w->qnext;
+			if (wr->qtail == w)
+				wr->qtail = prev;
+			w->qnext = NULL;
+			return;
+		}
+	}
+}
+
+/* Starts queued triggered watches while sweep slots are free. */
+static void pump(struct watcher *wr)
+{
+	struct watch *w;
+
+	while (wr->sweeping < wr->sweep_cap && (w = wr->qhead)) {
+		dequeue(w);
+		step(w, EV_SLOT);
+	}
+}
+
+static void call(struct watch *w)
+{
+	char err[256] = "";
+	int rc;
+
+	w->last_start = loop_now();
+	w->state = WS_INFLIGHT;
+	if (w->triggered)
+		w->wr->sweeping++;
+	if (w->backend == WB_CONSUL)
+		rc = consul_start(w, !w->triggered && w->index > 0, err, sizeof err);
+	else
+		rc = etcd_start(w, err, sizeof err);
+	if (rc < 0)
+		watch_call_failed(w, "%s", err);
+}
+
+static void fire(struct watcher *wr, enum trigger_class tc)
+{
+	struct watch *w;
+
+	for (w = wr->watches; w; w = w->next)
+		if (w->triggered && w->tclass == tc)
+			step(w, EV_TRIGGER);
+	pump(wr);
+}
+
+/* May a triggered watch read now, or must it wait for its triggers' first
+ * answer (so that no change falls between its read and their index)? */
+static int triggers_ready(struct watch *w)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (w->wr->triggers[i] && w->wr->triggers[i]->tclass == w->tclass &&
+		    !w->wr->triggers[i]->last_success)
+			return 0;
+	return 1;
+}
+
+static void after_ok(struct watch *w)
+{
+	struct watcher *wr = w->wr;
+	double interval, delay;
+
+	w->retries = 0;
+	w->last_error[0] = '\0';
+	w->last_success = wall_now();
+	if (w->triggered) {
+		wr->sweeping--;
+		if (w->retrigger) {
+			w->retrigger = 0;
+			enqueue(w);
+		} else {
+			w->state = WS_PARKED;
+		}
+		pump(wr);
+		return;
+	}
+	/* Calls of one watch start at least min_interval apart; a blocking
+	 * call that keeps coming back at once with nothing new is spaced
+	 * further, doubling up to the backoff cap. */
+	interval = wr->o.min_interval;
+	if (w->still > 0)
+		interval = fmin(wr->o.backoff_max, interval * pow(2, fmin(w->still, 16)));
+	delay = w->last_start + interval * jitter(0.75) * 1.25 - loop_now();
+	w->state = WS_SPACING;
+	loop_add_timer(wr->loop, &w->timer, delay > 0 ? delay : 0);
+}
+
+static void after_error(struct watch *w)
+{
+	struct watcher *wr = w->wr;
+	double delay;
+
+	w->retries++;
+	w->errors++;
+	if (w->triggered) {
+		wr->sweeping--;
+		w->retrigger = 0;   /* the retry reads everything anyway */
+	}
+	delay = wr->o.backoff_min * pow(2, fmin(w->retries - 1, 30));
+	delay = fmin(delay, wr->o.backoff_max) * jitter(0.5);
+	log_warn("%s: %s; retry %u in %.1fs", w->name, w->last_error, w->retries, delay);
+	w->state = WS_BACKOFF;
+	loop_add_timer(wr->loop, &w->timer, delay);
+	if (w->triggered)
+		pump(wr);
+}
+
+/* The transition function: every change of state goes through here. */
+static void step(struct watch *w, enum watch_event ev)
+{
+	log_trace("%s: %s + event %d", w->name, state_names[w->state], (int)ev);
+	switch (ev) {
+	case EV_START:
+	case EV_TIMER:
+		if (w->triggered) {
+			if (ev == EV_START && !triggers_ready(w)) {
+				w->state = WS_PARKED;
+				return;
+			}
+			enqueue(w);
+			pump(w->wr);
+		} else {
+			call(w);
+		}
+		break;
+	case EV_SLOT:
+		if (w->state == WS_QUEUED)
+			call(w);
+		break;
+	case EV_OK:
+		if (w->state != WS_INFLIGHT)
+			break;
+		w->req = NULL;
+		if (w->kind == WK_TRIGGER && w->still == 0)
+			fire(w->wr, w->tclass);
+		after_ok(w);
+		break;
+	case EV_ERROR:
+		if (w->state != WS_INFLIGHT)
+			break;
+		w->req = NULL;
+		after_error(w);
+		break;
+	case EV_TRIGGER:
+		if (w->state == WS_PARKED)
+			enqueue(w);
+		else if (w->state == WS_INFLIGHT)
+			w->retrigger = 1;
+		break;
+	}
+}
+
+void watch_call_ok(struct watch *w)
+{
+	step(w, EV_OK);
+}
+
+void watch_call_failed(struct watch *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(w->last_error, sizeof w->last_error, fmt, ap);
+	va_end(ap);
+	step(w, EV_ERROR);
+}
+
+static void on_timer(struct loop *l, void *arg)
+{
+	struct watch *w = arg;
+
+	(void)l;
+	if (w->state == WS_INFLIGHT)
+		etcd_flush(w);       /* a stream brought changes */
+	else if (w->state == WS_IDLE)
+		step(w, EV_START);
+	else
+		step(w, EV_TIMER);
+}
+
+/* --- names, adding and removing ----------------------------------------- */
+
+static int bad_text(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+static int parse_name(struct watch *w, const char *name, char *err, size_t errlen)
+{
+	if (bad_text(name)) {
+		snprintf(err, errlen, "watch name with a control character");
+		return -1;
+	}
+	if (strcmp(name, "services") == 0) {
+		w->kind = WK_SERVICES;
+	} else if (strcmp(name, "nodes") == 0) {
+		w->kind = WK_NODES;
+	} else if (strncmp(name, "node.", 5) == 0 && name[5]) {
+		w->kind = WK_NODE;
+		w->arg = strdup(name + 5);
+	} else if (strncmp(name, "key.", 4) == 0 && name[4]) {
+		w->kind = WK_KEY;
+		w->arg = strdup(name + 4);
+	} else if (strncmp(name, "tree.", 5) == 0) {
+		w->kind = WK_TREE;
+		w->arg = strdup(name + 5);
+	} else if (strncmp(name, "service.", 8) == 0) {
+		char *s = strdup(name + 8), *at, *opt, *next;
+
+		if (!s)
+			return -1;
+		w->kind = WK_SERVICE;
+		if ((at = strrchr(s, '@'))) {
+			*at = '\0';
+			w->dc = strdup(at + 1);
+		}
+		opt = strchr(s, '~');
+		if (opt)
+			*opt++ = '\0';
+		for (; opt; opt = next) {
+			next = strchr(opt, '~');
+			if (next)
+				*next++ = '\0';
+			if (strcmp(opt, "any") == 0) {
+				w->any = 1;
+			} else if (strcmp(opt, "passing") == 0) {
+				w->any = 0;
+			} else if (strncmp(opt, "tag=", 4) == 0 && opt[4] && !w->tag) {
+				w->tag = strdup(opt + 4);
+			} else {
+				snprintf(err, errlen, "%s: unknown filter ~%s", name, opt);
+				free(s);
+				return -1;
+			}
+		}
+		w->arg = s;
+		if (!s[0] || (w->dc && !w->dc[0])) {
+			snprintf(err, errlen, "%s: empty service or datacenter name", name);
+			return -1;
+		}
+	} else {
+		snprintf(err, errlen, "%s: not a watch name (services, service.NAME, nodes, "
+			 "node.NAME, key.PATH, tree.PATH)", name);
+		return -1;
+	}
+	if (w->kind != WK_SERVICES && w->kind != WK_NODES && !w->arg)
+		return -1;
+	return 0;
+}
+
+static void watch_free(struct watch *w)
+{
+	free(w->name);
+	free(w->arg);
+	free(w->tag);
+	free(w->dc);
+	json_decref(w->kv);
+	json_decref(w->data);
+	free(w->text);
+	free(w);
+}
+
+static struct watch *watch_link(struct watcher *wr, const char *name)
+{
+	struct watch *w = calloc(1, sizeof *w);
+
+	if (!w || !(w->name = strdup(name))) {
+		free(w);
+		return NULL;
+	}
+	w->wr = wr;
+	loop_timer_init(&w->timer, on_timer, w);
+	w->prev = wr->last;
+	if (wr->last)
+		wr->last->next = w;
+	else
+		wr->watches = w;
+	wr->last = w;
+	return w;
+}
+
+/* The triggers of a class, made when the first watch of it is parked. */
+static int ensure_triggers(struct watcher *wr, enum trigger_class tc)
+{
+	static const char *const names[3] = { "trigger:catalog", "trigger:health", "trigger:kv" };
+	static const char *const args[3] = { "/v1/catalog/services", "/v1/health/state/any",
+					     "/v1/kv/?keys=" };
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		struct watch *t;
+
+		if ((tc == TC_CATALOG) != (i < 2) || wr->triggers[i])
+			continue;
+		t = watch_link(wr, names[i]);
+		if (!t || !(t->arg = strdup(args[i])))
+			return -1;
+		t->kind = WK_TRIGGER;
+		t->backend = WB_CONSUL;
+		t->tclass = tc;
+		wr->triggers[i] = t;
+		loop_add_timer(wr->loop, &t->timer, 0);
+	}
+	return 0;
+}
+
+struct watch *watcher_add(struct watcher *wr, const char *name,
+			  watch_changed_cb cb, void *arg, char *err, size_t errlen)
+{
+	struct watch *w;
+
+	for (w = wr->watches; w; w = w->next)
+		if (w->kind != WK_TRIGGER && strcmp(w->name, name) == 0)
+			return w;
+	w = watch_link(wr, name);
+	if (!w) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	w->cb = cb;
+	w->cb_arg = arg;
+	if (parse_name(w, name, err, errlen) < 0)
+		goto err;
+	if ((w->kind == WK_KEY || w->kind == WK_TREE) && wr->etcd_base) {
+		w->backend = wr->o.etcd_v2 ? WB_ETCD2 : WB_ETCD3;
+		w->need_read = 1;
+		if (wr->etcd_watches >= wr->o.max_conns) {
+			snprintf(err, errlen, "%s: more etcd watches than the %d connections allowed",
+				 name, wr->o.max_conns);
+			goto err;
+		}
+		wr->etcd_watches++;
+		w->counted = 1;
+	} else if (!wr->consul_base) {
+		snprintf(err, errlen, "%s: no Consul address", name);
+		goto err;
+	} else {
+		w->backend = WB_CONSUL;
+		w->tclass = (w->kind == WK_KEY || w->kind == WK_TREE) ? TC_KV : TC_CATALOG;
+		if (wr->dedicated < wr->dedicated_cap) {
+			wr->dedicated++;
+			w->counted = 1;
+		} else {
+			w->triggered = 1;
+			if (ensure_triggers(wr, w->tclass) < 0) {
+				snprintf(err, errlen, "out of memory");
+				goto err;
+			}
+		}
+	}
+	loop_add_timer(wr->loop, &w->timer, 0);
+	return w;
+err:
+	watcher_remove(wr, w);
+	return NULL;
+}
+
+void watcher_remove(struct watcher *wr, struct watch *w)
+{
+	loop_del_timer(wr->loop, &w->timer);
+	if (w->state == WS_QUEUED)
+		dequeue(w);
+	if (w->req) {
+		http_cancel(w->backend == WB_CONSUL ? wr->consul_http : wr->etcd_http, w->req);
+		if (w->triggered)
+			wr->sweeping--;
+	}
+	if (w->counted && w->backend == WB_CONSUL)
+		wr->dedicated--;
+	else if (w->counted)
+		wr->etcd_watches--;
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		wr->watches = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	else
+		wr->last = w->prev;
+	watch_free(w);
+	pump(wr);
+}
+
+/* --- the watcher ---------------------------------------------------------- */
+
+static char *base_url(const char *addr)
+{
+	struct buf b = BUF_INIT;
+
+	if (strncmp(addr, "http://", 7) && strncmp(addr, "https://", 8))
+		buf_puts(&b, "http://");
+	buf_puts(&b, addr);
+	while (b.len && b.data[b.len - 1] == '/')
+		b.data[--b.len] = '\0';
+	return buf_steal(&b, NULL);
+}
+
+struct watcher *watcher_new(struct loop *l, const struct watcher_opts *opts,
+			    char *err, size_t errlen)
+{
+	struct watcher *wr = calloc(1, sizeof *wr);
+	struct http_opts ho;
+
+	if (!wr) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	wr->loop = l;
+	wr->o = *opts;
+	if (wr->o.max_conns == 0)
+		wr->o.max_conns = 32;
+	if (wr->o.max_conns < 5) {
+		snprintf(err, errlen, "max connections %d: at least 5 are needed", wr->o.max_conns);
+		free(wr);
+		return NULL;
+	}
+	if (wr->o.wait <= 0)
+		wr->o.wait = 60;
+	if (wr->o.min_interval <= 0)
+		wr->o.min_interval = 0.2;
+	if (wr->o.backoff_min <= 0)
+		wr->o.backoff_min = 0.5;
+	if (wr->o.backoff_max <= 0)
+		wr->o.backoff_max = 30;
+	if (wr->o.timeout <= 0)
+		wr->o.timeout = 10;
+	/* Budget: 3 trigger long-polls, a few sweep reads, the rest are
+	 * long-polls of their own. */
+	wr->sweep_cap = wr->o.max_conns / 8 > 1 ? wr->o.max_conns / 8 : 1;
+	wr->dedicated_cap = wr->o.max_conns - 3 - wr->sweep_cap;
+	wr->o.consul_addr = wr->o.consul_token = wr->o.etcd_addr = NULL;
+	wr->o.ca_file = wr->o.cert_file = wr->o.key_file = NULL;
+	srand48((long)wall_now() ^ (long)getpid());
+	memset(&ho, 0, sizeof ho);
+	ho.ca_file = opts->ca_file;
+	ho.cert_file = opts->cert_file;
+	ho.key_file = opts->key_file;
+	ho.insecure = opts->insecure;
+	ho.max_conns = wr->o.max_conns;
+	if (opts->consul_addr && opts->consul_addr[0]) {
+		wr->consul_base = base_url(opts->consul_addr);
+		wr->consul_http = http_new(l, &ho, err, errlen);
+		if (!wr->consul_base || !wr->consul_http)
+			goto err;
+		if (opts->consul_token && opts->consul_token[0]) {
+			struct buf b = BUF_INIT;
+
+			if (bad_text(opts->consul_token)) {
+				snprintf(err, errlen, "Consul token with a control character");
+				goto err;
+			}
+			buf_printf(&b, "X-Consul-Token: %s", opts->consul_token);
+			wr->token_header = buf_steal(&b, NULL);
+		}
+	}
+	if (opts->etcd_addr && opts->etcd_addr[0]) {
+		wr->etcd_base = base_url(opts->etcd_addr);
+		wr->etcd_http = http_new(l, &ho, err, errlen);
+		if (!wr->etcd_base || !wr->etcd_http)
+			goto err;
+	}
+	if (!wr->consul_base && !wr->etcd_base) {
+		snprintf(err, errlen, "neither a Consul nor an etcd address");
+		goto err;
+	}
+	return wr;
+err:
+	watcher_free(wr);
+	return NULL;
+}
+
+void watcher_free(struct watcher *wr)
+{
+	if (!wr)
+		return;
+	/* Requests first, so no callback reaches a freed watch. */
+	http_free(wr->consul_http);
+	http_free(wr->etcd_http);
+	while (wr->watches) {
+		struct watch *w = wr->watches;
+
+		loop_del_timer(wr->loop, &w->timer);
+		wr->watches = w->next;
+		watch_free(w);
+	}
+	free(wr->consul_base);
+	free(wr->etcd_base);
+	free(wr->token_header);
+	free(wr);
+}

@@ -1,0 +1,82 @@
+/* watch: the watcher's public face: watches named the way templates name
+ * their data, each an explicit state machine with backoff and spacing,
+ * each holding its last good data as deterministic JSON and its status. */
+#ifndef LEGATE_WATCH_H
+#define LEGATE_WATCH_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "watcher/loop.h"
+
+struct watcher;
+struct watch;
+
+/* Called after a watch's data really changed (the first good read
+ * counts as a change).  watch_data() holds the new data. */
+typedef void (*watch_changed_cb)(struct watch *w, void *arg);
+
+struct watcher_opts {
+	const char *consul_addr;  /* "host:port" or "http(s)://host:port"; NULL: none */
+	const char *consul_token; /* sent as X-Consul-Token; NULL: none */
+	int consul_stale;         /* allow stale reads (any server answers) */
+	const char *etcd_addr;    /* set: key. and tree. watch etcd, not Consul KV */
+	int etcd_v2;              /* use the etcd v2 API instead of the v3 gateway */
+	const char *ca_file, *cert_file, *key_file; /* TLS, NULL: defaults */
+	int insecure;             /* TLS without verification (explicit switch) */
+	int max_conns;            /* connections per server; 0: 32 */
+	double wait;              /* blocking query wait, seconds; 0: 60 */
+	double min_interval;      /* spacing between calls of one watch; 0: 0.2 */
+	double backoff_min;       /* first retry delay; 0: 0.5 */
+	double backoff_max;       /* retry delay cap; 0: 30 */
+	double timeout;           /* margin past the wait before a call fails; 0: 10 */
+};
+
+/* Makes a watcher on loop l.  Strings in opts are copied.  Returns NULL
+ * and fills err (caller-owned, errlen bytes) on bad options. */
+struct watcher *watcher_new(struct loop *l, const struct watcher_opts *opts,
+			    char *err, size_t errlen);
+
+/* Stops every watch (no callbacks) and frees everything. */
+void watcher_free(struct watcher *wr);
+
+/* Adds a watch by its template name:
+ *   services                        every service: [{name, tags}]
+ *   service.NAME[~any][~tag=T][@DC] instances (passing unless ~any):
+ *                                   [{id, name, address, port, node, tags,
+ *                                     meta, status, node_address}]
+ *   nodes                           [{node, address, datacenter, meta}]
+ *   node.NAME                       {node, address, datacenter, meta,
+ *                                    services: [...]} or null
+ *   key.PATH                        the value (string) or null when absent
+ *   tree.PATH                       [{key, value}] under the prefix PATH
+ * Lists are sorted (instances by node then id), object keys too.  The same
+ * name twice returns the same watch.  The watch starts on the next loop
+ * turn.  Returns the watch (owned by wr) or NULL with err filled. */
+struct watch *watcher_add(struct watcher *wr, const char *name,
+			  watch_changed_cb cb, void *arg, char *err, size_t errlen);
+
+/* Stops and frees one watch (no callback after this). */
+void watcher_remove(struct watcher *wr, struct watch *w);
+
+/* The watch's current data (borrowed; NULL until its first good read).
+ * It survives errors: an outage leaves the last good data in place. */
+const json_t *watch_data(const struct watch *w);
+
+/* The data as canonical compact JSON text (borrowed; NULL before data). */
+const char *watch_text(const struct watch *w);
+
+/* The name the watch was added with (borrowed). */
+const char *watch_name(const struct watch *w);
+
+/* A new object: {name, state, mode, index, last_success, last_change,
+ * last_error, retries, errors, changes} (times: Unix seconds, 0: never). */
+json_t *watch_status(const struct watch *w);
+
+/* A new list of every watch's status, in the order they were added. */
+json_t *watcher_status(const struct watcher *wr);
+
+/* Connections currently open (or opening) to the servers. */
+int watcher_requests(const struct watcher *wr);
+
+#endif

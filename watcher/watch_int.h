@@ -1,0 +1,110 @@
+/* watch_int: the watch and watcher structs and the calls between the
+ * state machine (watch.c) and the backends (consul.c, etcd.c); only
+ * watcher/ includes this. */
+#ifndef LEGATE_WATCH_INT_H
+#define LEGATE_WATCH_INT_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "watcher/http.h"
+#include "watcher/loop.h"
+#include "watcher/watch.h"
+
+enum watch_kind {
+	WK_SERVICES, WK_SERVICE, WK_NODES, WK_NODE, WK_KEY, WK_TREE,
+	WK_TRIGGER      /* internal: a catalog-wide long-poll that wakes others */
+};
+
+enum watch_backend { WB_CONSUL, WB_ETCD3, WB_ETCD2 };
+
+/* Which triggered watches a trigger wakes. */
+enum trigger_class { TC_NONE, TC_CATALOG, TC_KV };
+
+enum watch_state {
+	WS_IDLE,        /* added, first call not yet made */
+	WS_QUEUED,      /* triggered watch waiting for a sweep slot */
+	WS_INFLIGHT,    /* a call is out (or an etcd stream is open) */
+	WS_SPACING,     /* waiting out the spacing before the next call */
+	WS_BACKOFF,     /* waiting after an error before retrying */
+	WS_PARKED       /* triggered watch at rest until its trigger fires */
+};
+
+enum watch_event {
+	EV_START,       /* the watch was added */
+	EV_TIMER,       /* its spacing or backoff timer fired */
+	EV_SLOT,        /* a sweep slot became free for it */
+	EV_OK,          /* a call ended well */
+	EV_ERROR,       /* a call failed */
+	EV_TRIGGER      /* its trigger saw the catalog move */
+};
+
+struct watch {
+	struct watcher *wr;
+	struct watch *prev, *next;      /* every watch, in add order */
+	struct watch *qnext;            /* sweep queue */
+	char *name;
+	enum watch_kind kind;
+	enum watch_backend backend;
+	char *arg;                      /* service, node, key or prefix */
+	char *tag;                      /* ~tag=T */
+	char *dc;                       /* @DC */
+	int any;                        /* ~any */
+	int triggered;                  /* no long-poll of its own */
+	int counted;                    /* holds a place in the connection budget */
+	enum trigger_class tclass;      /* class it belongs to, or fires */
+	enum watch_state state;
+	struct loop_timer timer;
+	struct http_req *req;
+	double last_start;              /* monotonic */
+	uint64_t index;                 /* Consul index, etcd revision or v2 index */
+	int still;                      /* quick returns in a row with no news */
+	int need_read;                  /* etcd: read everything before watching */
+	int retrigger;                  /* trigger fired while queued or in flight */
+	int restart;                    /* etcd3: stream ended on purpose */
+	json_t *kv;                     /* etcd: key -> value of what is watched */
+	json_t *data;
+	char *text;
+	watch_changed_cb cb;
+	void *cb_arg;
+	double last_success, last_change;  /* wall clock */
+	char last_error[256];
+	unsigned retries;               /* errors in a row */
+	unsigned long errors, changes;
+};
+
+struct watcher {
+	struct loop *loop;
+	struct http *consul_http, *etcd_http;
+	struct watch *watches, *last;
+	struct watch *qhead, *qtail;    /* triggered watches waiting for a slot */
+	struct watch *triggers[3];      /* by trigger_class */
+	int dedicated, dedicated_cap;   /* Consul watches with their own long-poll */
+	int etcd_watches;               /* each holds one stream */
+	int sweeping, sweep_cap;        /* triggered reads in flight */
+	struct watcher_opts o;
+	char *consul_base, *etcd_base;  /* "http://host:port" */
+	char *token_header;             /* "X-Consul-Token: ..." */
+};
+
+/* Backends start one call for w: a blocking one when `blocking`.  They
+ * return 0 with w->req set, or -1 with err filled. */
+int consul_start(struct watch *w, int blocking, char *err, size_t errlen);
+int etcd_start(struct watch *w, char *err, size_t errlen);
+
+/* Backends hand over new data (stolen); it is kept and reported only when
+ * its canonical text differs from what the watch held. */
+void watch_deliver(struct watch *w, json_t *data);
+
+/* Backends report the end of a call: ok, or an error message. */
+void watch_call_ok(struct watch *w);
+void watch_call_failed(struct watch *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Backends note a new index; an index that went backwards resets to 0. */
+void watch_set_index(struct watch *w, uint64_t index, int present);
+
+/* Percent-encodes s into b, leaving '/' alone when keep_slash.  0 or -1. */
+int url_escape(struct buf *b, const char *s, int keep_slash);
+
+#endif
