@@ -1,0 +1,283 @@
+/* mustache: the engine's options, errors and partials: templates added from
+ * memory or read from a directory, compiled on first use and cached. */
+#include "renderer/mustache_int.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_PARTIALS 4096
+#define MAX_PARTIAL_NAME 255
+
+struct partial {
+	char *name;
+	char *src;                   /* in-memory source, until compiled */
+	size_t len;
+	struct mustache_tpl *tpl;    /* compiled; NULL and !src: missing */
+	int from_memory;
+};
+
+struct mustache_env {
+	char *dir;
+	struct partial *p;
+	size_t n, cap;
+};
+
+int mu_err(struct mustache_error *err, const char *tpl, unsigned line, unsigned col,
+	   const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return -1;
+	snprintf(err->template, sizeof err->template, "%s", tpl ? tpl : "template");
+	err->line = line;
+	err->col = col;
+	va_start(ap, fmt);
+	vsnprintf(err->text, sizeof err->text, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void mustache_opts_init(struct mustache_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->escape = MUSTACHE_ESCAPE_HTML;
+	o->max_depth = 100;
+	o->max_output = (size_t)64 << 20;
+	o->max_steps = 100000000UL;
+}
+
+const char *mustache_strerror(const struct mustache_error *err, char *dst, size_t n)
+{
+	if (err->line)
+		snprintf(dst, n, "%s:%u:%u: %s", err->template, err->line, err->col, err->text);
+	else
+		snprintf(dst, n, "%s: %s", err->template, err->text);
+	return dst;
+}
+
+int mustache_escape_parse(const char *s, enum mustache_escape *out)
+{
+	if (strcmp(s, "html") == 0)
+		*out = MUSTACHE_ESCAPE_HTML;
+	else if (strcmp(s, "none") == 0)
+		*out = MUSTACHE_ESCAPE_NONE;
+	else if (strcmp(s, "config") == 0)
+		*out = MUSTACHE_ESCAPE_CONFIG;
+	else
+		return -1;
+	return 0;
+}
+
+struct mustache_env *mustache_env_new(void)
+{
+	return calloc(1, sizeof(struct mustache_env));
+}
+
+void mustache_env_free(struct mustache_env *env)
+{
+	if (!env)
+		return;
+	for (size_t i = 0; i < env->n; i++) {
+		free(env->p[i].name);
+		free(env->p[i].src);
+		mustache_free(env->p[i].tpl);
+	}
+	free(env->p);
+	free(env->dir);
+	free(env);
+}
+
+int mustache_env_set_dir(struct mustache_env *env, const char *dir)
+{
+	char *d = NULL;
+
+	if (dir && !(d = strdup(dir)))
+		return -1;
+	free(env->dir);
+	env->dir = d;
+	return 0;
+}
+
+static struct partial *find(struct mustache_env *env, const char *name, size_t len)
+{
+	for (size_t i = 0; i < env->n; i++)
+		if (strlen(env->p[i].name) == len && memcmp(env->p[i].name, name, len) == 0)
+			return &env->p[i];
+	return NULL;
+}
+
+static struct partial *add(struct mustache_env *env, const char *name, size_t len)
+{
+	struct partial *p;
+
+	if (env->n == env->cap) {
+		size_t cap = env->cap ? env->cap * 2 : 8;
+		struct partial *q = realloc(env->p, cap * sizeof *q);
+
+		if (!q)
+			return NULL;
+		env->p = q;
+		env->cap = cap;
+	}
+	p = &env->p[env->n];
+	memset(p, 0, sizeof *p);
+	if (!(p->name = strndup(name, len)))
+		return NULL;
+	env->n++;
+	return p;
+}
+
+int mustache_env_add_partial(struct mustache_env *env, const char *name,
+			     const char *src, size_t len, struct mustache_error *err)
+{
+	struct partial *p = find(env, name, strlen(name));
+	char *copy = malloc(len + 1);
+
+	if (!copy)
+		return mu_err(err, name, 0, 0, "out of memory");
+	memcpy(copy, src, len);
+	copy[len] = '\0';
+	if (!p && !(p = add(env, name, strlen(name)))) {
+		free(copy);
+		return mu_err(err, name, 0, 0, "out of memory");
+	}
+	free(p->src);
+	mustache_free(p->tpl);
+	p->tpl = NULL;
+	p->src = copy;
+	p->len = len;
+	p->from_memory = 1;
+	return 0;
+}
+
+/* A partial name read from a directory stays inside it: no NUL, no
+ * absolute path, no ".." segment. */
+static int safe_name(const char *name, size_t len)
+{
+	if (len == 0 || len > MAX_PARTIAL_NAME || memchr(name, '\0', len) || name[0] == '/')
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		size_t j = i;
+
+		while (j < len && name[j] != '/')
+			j++;
+		if (j - i == 2 && name[i] == '.' && name[i + 1] == '.')
+			return 0;
+		i = j;
+	}
+	return 1;
+}
+
+/* Reads dir/name.mustache or dir/name: 1 read (*src malloc'd), 0 absent,
+ * -1 error (err filled). */
+static int read_partial(const char *dir, const char *name, char **src, size_t *len,
+			const char *tpl, unsigned line, unsigned col, struct mustache_error *err)
+{
+	static const char *const suffixes[] = { ".mustache", "" };
+
+	for (size_t i = 0; i < 2; i++) {
+		char path[4096];
+		struct stat sb;
+		int fd;
+		char *b;
+		size_t got = 0;
+
+		if ((size_t)snprintf(path, sizeof path, "%s/%s%s", dir, name, suffixes[i]) >= sizeof path)
+			return mu_err(err, tpl, line, col, "partial \"%s\": path too long", name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ENOENT || errno == ENOTDIR)
+				continue;
+			return mu_err(err, tpl, line, col, "partial %s: %s", path, strerror(errno));
+		}
+		if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+			close(fd);
+			continue;
+		}
+		if ((size_t)sb.st_size > MUSTACHE_MAX_SOURCE) {
+			close(fd);
+			return mu_err(err, tpl, line, col, "partial %s: larger than %zu bytes", path,
+				      MUSTACHE_MAX_SOURCE);
+		}
+		b = malloc((size_t)sb.st_size + 1);
+		if (!b) {
+			close(fd);
+			return mu_err(err, tpl, line, col, "out of memory");
+		}
+		while (got < (size_t)sb.st_size) {
+			ssize_t r = read(fd, b + got, (size_t)sb.st_size - got);
+
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+		}
+		close(fd);
+		b[got] = '\0';
+		*src = b;
+		*len = got;
+		return 1;
+	}
+	return 0;
+}
+
+int mu_env_partial(struct mustache_env *env, const char *name, size_t len, int strict,
+		   const char *tpl, unsigned line, unsigned col,
+		   const struct mustache_tpl **out, struct mustache_error *err)
+{
+	struct partial *p = find(env, name, len);
+	char *src = NULL;
+	size_t slen = 0;
+
+	*out = NULL;
+	if (!p) {
+		int r = 0;
+
+		if (env->n >= MAX_PARTIALS)
+			return mu_err(err, tpl, line, col, "more than %d partials", MAX_PARTIALS);
+		if (env->dir && safe_name(name, len)) {
+			char nm[MAX_PARTIAL_NAME + 1];
+
+			memcpy(nm, name, len);
+			nm[len] = '\0';
+			r = read_partial(env->dir, nm, &src, &slen, tpl, line, col, err);
+			if (r < 0)
+				return -1;
+		}
+		if (!(p = add(env, name, len))) {
+			free(src);
+			return mu_err(err, tpl, line, col, "out of memory");
+		}
+		p->src = src;
+		p->len = slen;
+		if (!src) {
+			/* Remembered as missing: warned about once. */
+			if (strict)
+				return mu_err(err, tpl, line, col, "partial \"%s\" not found", p->name);
+			log_warn("%s:%u:%u: partial \"%s\" not found; it renders empty",
+				 tpl, line, col, p->name);
+			return 0;
+		}
+	}
+	if (!p->tpl && p->src) {
+		p->tpl = mustache_compile(p->name, p->src, p->len, err);
+		if (!p->tpl)
+			return -1;
+		if (!p->from_memory) {
+			free(p->src);
+			p->src = NULL;
+		}
+	}
+	if (!p->tpl && strict)
+		return mu_err(err, tpl, line, col, "partial \"%s\" not found", p->name);
+	*out = p->tpl;
+	return 0;
+}

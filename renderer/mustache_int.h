@@ -1,0 +1,66 @@
+/* mustache_int: the compiled form of a template, shared by the compiler,
+ * the renderer and the partial cache; nothing outside renderer/mustache*.c
+ * includes it. */
+#ifndef LEGATE_MUSTACHE_INT_H
+#define LEGATE_MUSTACHE_INT_H
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#include "renderer/mustache.h"
+
+enum mu_op {
+	MU_TEXT,      /* text: pool[a .. a+b) */
+	MU_VAR,       /* {{name}}: escaped */
+	MU_RAW,       /* {{{name}}} {{&name}} */
+	MU_SECTION,   /* {{#name}} children {{/name}} */
+	MU_INVERTED,  /* {{^name}} */
+	MU_PARTIAL,   /* {{>name}} {{>*name}} */
+	MU_PARENT,    /* {{<name}} blocks {{/name}} */
+	MU_BLOCK      /* {{$name}} default {{/name}} */
+};
+
+struct mu_node {
+	uint8_t op;
+	uint8_t dynamic;     /* PARTIAL/PARENT: name is looked up for the real name */
+	uint8_t standalone;  /* the tag stood alone on its line */
+	uint32_t a, b;       /* TEXT: pool offset, length; tags: a = name index */
+	uint32_t next;       /* index of the node after this one's children */
+	uint32_t line, col;
+	uint32_t ind, ind_len;   /* PARTIAL/PARENT: indentation (pool);
+				  * BLOCK: indentation where it expands */
+	uint32_t strip;      /* BLOCK: indentation its content drops as an argument */
+};
+
+struct mu_name {
+	uint32_t full;       /* pool offset of the NUL-terminated name */
+	uint32_t len;
+	uint32_t seg;        /* first entry in segs */
+	uint32_t nseg;       /* 0 for "." */
+};
+
+struct mustache_tpl {
+	char *name;
+	struct mu_node *nodes;
+	uint32_t nnodes;
+	struct mu_name *names;
+	uint32_t nnames;
+	struct mustache_seg *segs;   /* point into pool */
+	uint32_t nsegs;
+	char *pool;                  /* text, indentation, names */
+	size_t pool_len;
+};
+
+/* Sets err (template name, place, printf-style text); always returns -1. */
+int mu_err(struct mustache_error *err, const char *tpl, unsigned line, unsigned col,
+	   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* The partial named name (len bytes) from env: 0 with *out set (NULL when
+ * missing; a warning is logged once unless strict, where it is an error), or
+ * -1 with err filled (bad name, unreadable file, compile error).  The
+ * caller's place (tpl, line, col) goes into messages. */
+int mu_env_partial(struct mustache_env *env, const char *name, size_t len, int strict,
+		   const char *tpl, unsigned line, unsigned col,
+		   const struct mustache_tpl **out, struct mustache_error *err);
+
+#endif

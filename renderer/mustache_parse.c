@@ -1,0 +1,609 @@
+/* mustache_parse: compiles Mustache source into the flat node array of
+ * mustache_int.h: tags and delimiters, nesting checks, standalone lines. */
+#include "renderer/mustache_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Token kinds beyond enum mu_op, for tags that make no node. */
+enum { TK_COMMENT = 16, TK_DELIM, TK_CLOSE };
+
+struct tok {
+	uint8_t kind;          /* enum mu_op or TK_* */
+	uint8_t dynamic;
+	uint8_t standalone;
+	uint8_t removed;       /* TEXT swallowed by a standalone line */
+	uint8_t closes_parent; /* TK_CLOSE of a {{<parent}} */
+	uint32_t off, len;     /* TEXT: the text; tags: the name as written */
+	uint32_t line, col;
+	uint32_t linestart;    /* source offset of the tag's line */
+	uint32_t ind, ind_len; /* standalone tags: the whitespace before them (source) */
+};
+
+struct parser {
+	const char *name;
+	const char *src;
+	size_t len;
+	struct mustache_error *err;
+	struct tok *toks;
+	size_t ntoks, captoks;
+	struct mustache_tpl *t;
+	size_t capnodes, capnames, capsegs, cappool;
+};
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t c = *cap ? *cap : 16;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	q = realloc(*p, c * size);
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+static int nomem(struct parser *ps)
+{
+	return mu_err(ps->err, ps->name, 0, 0, "out of memory");
+}
+
+static struct tok *tok_push(struct parser *ps, int kind, size_t off, size_t len)
+{
+	struct tok *k;
+
+	if (grow((void **)&ps->toks, &ps->captoks, ps->ntoks + 1, sizeof *ps->toks) < 0)
+		return NULL;
+	k = &ps->toks[ps->ntoks++];
+	memset(k, 0, sizeof *k);
+	k->kind = (uint8_t)kind;
+	k->off = (uint32_t)off;
+	k->len = (uint32_t)len;
+	return k;
+}
+
+static int is_ws(char c) { return c == ' ' || c == '\t'; }
+static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* Text between tags becomes one token per line so that standalone lines can
+ * be found token by token; each token ends with its '\n'. */
+static int push_text(struct parser *ps, size_t from, size_t to, unsigned *line, size_t *linestart)
+{
+	while (from < to) {
+		const char *nl = memchr(ps->src + from, '\n', to - from);
+		size_t end = nl ? (size_t)(nl - ps->src) + 1 : to;
+
+		if (!tok_push(ps, MU_TEXT, from, end - from))
+			return nomem(ps);
+		if (nl) {
+			(*line)++;
+			*linestart = end;
+		}
+		from = end;
+	}
+	return 0;
+}
+
+static const char *find(const char *hay, size_t hlen, const char *needle, size_t nlen)
+{
+	return memmem(hay, hlen, needle, nlen);
+}
+
+/* Checks a name: not empty, no whitespace, dotted segments not empty.
+ * "." alone is the implicit iterator. */
+static int check_name(struct parser *ps, const char *s, size_t n, unsigned line, unsigned col,
+		      int dotted)
+{
+	if (n == 0)
+		return mu_err(ps->err, ps->name, line, col, "empty tag name");
+	for (size_t i = 0; i < n; i++) {
+		if (is_space(s[i]) || s[i] == '\0')
+			return mu_err(ps->err, ps->name, line, col,
+				      "tag name \"%.*s\" contains whitespace", (int)(n > 64 ? 64 : n), s);
+	}
+	if (!dotted || (n == 1 && s[0] == '.'))
+		return 0;
+	if (s[0] == '.' || s[n - 1] == '.' || memmem(s, n, "..", 2))
+		return mu_err(ps->err, ps->name, line, col,
+			      "tag name \"%.*s\" has an empty segment", (int)(n > 64 ? 64 : n), s);
+	return 0;
+}
+
+static void trim(const char **s, size_t *n)
+{
+	while (*n && is_space(**s)) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n && is_space((*s)[*n - 1]))
+		(*n)--;
+}
+
+struct open { size_t tok; };
+
+/* Splits the source into tokens, applying delimiter changes and checking
+ * that sections nest. */
+static int tokenize(struct parser *ps)
+{
+	const char *src = ps->src;
+	size_t len = ps->len, pos = 0, linestart = 0;
+	unsigned line = 1;
+	const char *otag = "{{", *ctag = "}}";
+	size_t olen = 2, clen = 2;
+	size_t stack[MUSTACHE_MAX_NESTING];
+	size_t depth = 0;
+
+	for (;;) {
+		const char *o = find(src + pos, len - pos, otag, olen);
+		size_t at, p, cstart, after;
+		const char *c, *content;
+		size_t clen_total, n;
+		int sigil = 0, kind;
+		unsigned tline, tcol;
+		struct tok *k;
+
+		if (!o)
+			break;
+		at = (size_t)(o - src);
+		if (push_text(ps, pos, at, &line, &linestart) < 0)
+			return -1;
+		tline = line;
+		tcol = (unsigned)(at - linestart + 1);
+		p = at + olen;
+		if (p < len && strchr("#^/>!=&{<$", src[p]) && src[p] != '\0')
+			sigil = src[p++];
+		/* The closing sequence: "}" + ctag for {{{, "=" + ctag for {{=. */
+		if (sigil == '{' || sigil == '=') {
+			char want = sigil == '{' ? '}' : '=';
+			size_t q = p;
+
+			c = NULL;
+			while (q < len) {
+				const char *e = find(src + q, len - q, ctag, clen);
+
+				if (!e)
+					break;
+				if ((size_t)(e - src) > p && e[-1] == want) {
+					c = e - 1;
+					break;
+				}
+				q = (size_t)(e - src) + 1;
+			}
+			clen_total = clen + 1;
+		} else {
+			c = find(src + p, len - p, ctag, clen);
+			clen_total = clen;
+		}
+		if (!c)
+			return mu_err(ps->err, ps->name, tline, tcol, "unclosed tag: no \"%s%s\" after \"%.*s\"",
+				      sigil == '{' ? "}" : sigil == '=' ? "=" : "", ctag,
+				      (int)((len - at) > 20 ? 20 : (len - at)), o);
+		cstart = (size_t)(c - src);
+		after = cstart + clen_total;
+		content = src + p;
+		n = cstart - p;
+		/* Newlines inside a tag (comments mostly) count for positions. */
+		for (size_t i = at; i < after; i++)
+			if (src[i] == '\n') {
+				line++;
+				linestart = i + 1;
+			}
+		pos = after;
+		if (sigil == '!') {
+			if (!(k = tok_push(ps, TK_COMMENT, at, 0)))
+				return nomem(ps);
+			k->line = tline;
+			k->col = tcol;
+			continue;
+		}
+		trim(&content, &n);
+		if (sigil == '=') {
+			const char *a = content, *b;
+			size_t al = 0, bl;
+
+			while (al < n && !is_space(a[al]))
+				al++;
+			b = a + al;
+			bl = n - al;
+			trim(&b, &bl);
+			if (al == 0 || bl == 0)
+				return mu_err(ps->err, ps->name, tline, tcol,
+					      "delimiter change needs two delimiters, as in {{=<%% %%>=}}");
+			for (size_t i = 0; i < bl; i++)
+				if (is_space(b[i]))
+					return mu_err(ps->err, ps->name, tline, tcol,
+						      "delimiter change needs exactly two delimiters");
+			if (memchr(a, '=', al) || memchr(b, '=', bl))
+				return mu_err(ps->err, ps->name, tline, tcol,
+					      "delimiters may not contain '='");
+			otag = a;
+			olen = al;
+			ctag = b;
+			clen = bl;
+			if (!(k = tok_push(ps, TK_DELIM, at, 0)))
+				return nomem(ps);
+			k->line = tline;
+			k->col = tcol;
+			continue;
+		}
+		switch (sigil) {
+		case '#': kind = MU_SECTION; break;
+		case '^': kind = MU_INVERTED; break;
+		case '/': kind = TK_CLOSE; break;
+		case '>': kind = MU_PARTIAL; break;
+		case '<': kind = MU_PARENT; break;
+		case '$': kind = MU_BLOCK; break;
+		case '&': case '{': kind = MU_RAW; break;
+		default: kind = MU_VAR; break;
+		}
+		{
+			const char *nm = content;
+			size_t nl = n;
+			int dyn = 0;
+
+			if ((kind == MU_PARTIAL || kind == MU_PARENT) && nl && nm[0] == '*') {
+				dyn = 1;
+				nm++;
+				nl--;
+				trim(&nm, &nl);
+			} else if (kind == TK_CLOSE && nl && nm[0] == '*' && depth &&
+				   ps->toks[stack[depth - 1]].dynamic) {
+				nm++;
+				nl--;
+				trim(&nm, &nl);
+			}
+			if (check_name(ps, nm, nl, tline, tcol,
+				       dyn || (kind != MU_PARTIAL && kind != MU_PARENT &&
+					       kind != MU_BLOCK && kind != TK_CLOSE)) < 0)
+				return -1;
+			if (!(k = tok_push(ps, kind, (size_t)(nm - src), nl)))
+				return nomem(ps);
+			k->dynamic = (uint8_t)dyn;
+			k->line = tline;
+			k->col = tcol;
+			k->linestart = (uint32_t)linestart;
+			if (tline != line) /* a tag spanning lines: its own line start */
+				k->linestart = (uint32_t)(at - (tcol - 1));
+		}
+		if (kind == MU_SECTION || kind == MU_INVERTED || kind == MU_PARENT || kind == MU_BLOCK) {
+			if (depth == MUSTACHE_MAX_NESTING)
+				return mu_err(ps->err, ps->name, tline, tcol,
+					      "sections nested deeper than %d", MUSTACHE_MAX_NESTING);
+			stack[depth++] = ps->ntoks - 1;
+		} else if (kind == TK_CLOSE) {
+			struct tok *cl = &ps->toks[ps->ntoks - 1], *op;
+
+			if (depth == 0)
+				return mu_err(ps->err, ps->name, tline, tcol,
+					      "{{/%.*s}} closes nothing", (int)(cl->len > 64 ? 64 : cl->len),
+					      src + cl->off);
+			op = &ps->toks[stack[depth - 1]];
+			if (op->len != cl->len || memcmp(src + op->off, src + cl->off, cl->len) != 0)
+				return mu_err(ps->err, ps->name, tline, tcol,
+					      "{{/%.*s}} does not match the section \"%.*s\" opened at %u:%u",
+					      (int)(cl->len > 64 ? 64 : cl->len), src + cl->off,
+					      (int)(op->len > 64 ? 64 : op->len), src + op->off,
+					      op->line, op->col);
+			cl->closes_parent = op->kind == MU_PARENT;
+			depth--;
+		}
+	}
+	if (depth) {
+		struct tok *op = &ps->toks[stack[depth - 1]];
+
+		return mu_err(ps->err, ps->name, op->line, op->col, "section \"%.*s\" is never closed",
+			      (int)(op->len > 64 ? 64 : op->len), src + op->off);
+	}
+	return push_text(ps, pos, len, &line, &linestart);
+}
+
+/* Whitespace-only text, allowing the line's own "\n" or "\r\n" at its end. */
+static int text_blank(const char *s, size_t n)
+{
+	if (n && s[n - 1] == '\n') {
+		n--;
+		if (n && s[n - 1] == '\r')
+			n--;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!is_ws(s[i]))
+			return 0;
+	return 1;
+}
+
+/* A line holding only whitespace and one tag that prints nothing (section,
+ * inverted, close, comment, delimiter, partial, parent, block) vanishes
+ * whole.  Text inside a parent tag outside blocks is ignored, so a line with
+ * a parent tag and other such tags (no partial) vanishes too. */
+static void mark_standalone(struct parser *ps)
+{
+	size_t i = 0;
+
+	while (i < ps->ntoks) {
+		size_t j = i, ntags = 0, first_tag = (size_t)-1;
+		int ok = 1, parent = 0, partial = 0;
+
+		for (; j < ps->ntoks; j++) {
+			struct tok *k = &ps->toks[j];
+
+			if (k->kind == MU_TEXT) {
+				if (!text_blank(ps->src + k->off, k->len))
+					ok = 0;
+				if (k->len && ps->src[k->off + k->len - 1] == '\n') {
+					j++;
+					break;
+				}
+				continue;
+			}
+			if (first_tag == (size_t)-1)
+				first_tag = j;
+			ntags++;
+			if (k->kind == MU_VAR || k->kind == MU_RAW)
+				ok = 0;
+			if (k->kind == MU_PARENT || k->closes_parent)
+				parent = 1;
+			if (k->kind == MU_PARTIAL)
+				partial = 1;
+		}
+		if (ok && ntags && (ntags == 1 || (parent && !partial))) {
+			struct tok *ft = &ps->toks[first_tag];
+
+			for (size_t m = i; m < j; m++) {
+				struct tok *k = &ps->toks[m];
+
+				if (k->kind == MU_TEXT)
+					k->removed = 1;
+				else
+					k->standalone = 1;
+			}
+			if (first_tag > i && ps->toks[first_tag - 1].kind == MU_TEXT) {
+				ft->ind = ps->toks[first_tag - 1].off;
+				ft->ind_len = ps->toks[first_tag - 1].len;
+			}
+		}
+		i = j;
+	}
+}
+
+static int pool_add(struct parser *ps, const char *s, size_t n, uint32_t *off)
+{
+	struct mustache_tpl *t = ps->t;
+
+	if (grow((void **)&t->pool, &ps->cappool, t->pool_len + n + 1, 1) < 0)
+		return nomem(ps);
+	*off = (uint32_t)t->pool_len;
+	if (n)
+		memcpy(t->pool + t->pool_len, s, n);
+	t->pool_len += n;
+	return 0;
+}
+
+/* Stores a name and its segments; segment pointers are fixed up at the end
+ * because the pool may move. */
+static int name_add(struct parser *ps, const char *s, size_t n, uint32_t *idx)
+{
+	struct mustache_tpl *t = ps->t;
+	struct mu_name *nm;
+	uint32_t off;
+
+	if (grow((void **)&t->names, &ps->capnames, t->nnames + 1, sizeof *t->names) < 0)
+		return nomem(ps);
+	if (pool_add(ps, s, n, &off) < 0 || pool_add(ps, "", 1, &(uint32_t){0}) < 0)
+		return -1;
+	nm = &t->names[t->nnames];
+	nm->full = off;
+	nm->len = (uint32_t)n;
+	nm->seg = t->nsegs;
+	nm->nseg = 0;
+	if (!(n == 1 && s[0] == '.')) {
+		size_t b = 0;
+
+		while (b <= n) {
+			const char *d = memchr(s + b, '.', n - b);
+			size_t e = d ? (size_t)(d - s) : n;
+			uint32_t so;
+
+			if (grow((void **)&t->segs, &ps->capsegs, t->nsegs + 1, sizeof *t->segs) < 0)
+				return nomem(ps);
+			if (pool_add(ps, s + b, e - b, &so) < 0 || pool_add(ps, "", 1, &(uint32_t){0}) < 0)
+				return -1;
+			/* Offset for now; made a pointer once the pool is final. */
+			t->segs[t->nsegs].s = (const char *)(uintptr_t)so;
+			t->segs[t->nsegs].len = e - b;
+			t->nsegs++;
+			nm->nseg++;
+			b = e + 1;
+		}
+	}
+	*idx = t->nnames++;
+	return 0;
+}
+
+static struct mu_node *node_push(struct parser *ps, int op)
+{
+	struct mustache_tpl *t = ps->t;
+	struct mu_node *nd;
+
+	if (t->nnodes >= UINT32_MAX / 2 ||
+	    grow((void **)&t->nodes, &ps->capnodes, t->nnodes + 1, sizeof *t->nodes) < 0)
+		return NULL;
+	nd = &t->nodes[t->nnodes++];
+	memset(nd, 0, sizeof *nd);
+	nd->op = (uint8_t)op;
+	nd->next = t->nnodes;
+	return nd;
+}
+
+/* Leading spaces and tabs of the line starting at s. */
+static size_t lead_ws(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && is_ws(s[i]))
+		i++;
+	return i;
+}
+
+/* Turns the token list into nodes: adjacent text merges into one node (its
+ * bytes copied to the pool), sections get their end index. */
+static int build(struct parser *ps)
+{
+	struct mustache_tpl *t = ps->t;
+	uint32_t open[MUSTACHE_MAX_NESTING];
+	size_t depth = 0;
+	struct mu_node *text = NULL;
+
+	for (size_t i = 0; i < ps->ntoks; i++) {
+		struct tok *k = &ps->toks[i];
+		struct mu_node *nd;
+		uint32_t off;
+
+		if (k->kind == MU_TEXT) {
+			if (k->removed || k->len == 0)
+				continue;
+			if (pool_add(ps, ps->src + k->off, k->len, &off) < 0)
+				return -1;
+			if (text && text->a + text->b == off) {
+				text->b += k->len;
+				continue;
+			}
+			if (!(nd = node_push(ps, MU_TEXT)))
+				return nomem(ps);
+			nd->a = off;
+			nd->b = k->len;
+			nd->line = k->line;
+			text = nd;
+			continue;
+		}
+		if (k->kind == TK_COMMENT || k->kind == TK_DELIM)
+			continue;
+		text = NULL;
+		if (k->kind == TK_CLOSE) {
+			uint32_t o = open[--depth];
+
+			t->nodes[o].next = t->nnodes;
+			if (t->nodes[o].op == MU_BLOCK) {
+				/* Where an argument for this block expands: the
+				 * indentation of its default content's first line,
+				 * else of the tag when it stands alone, else of the
+				 * tag's line. */
+				struct mu_node *b = &t->nodes[o];
+
+				if (b->standalone && o + 1 < t->nnodes && t->nodes[o + 1].op == MU_TEXT) {
+					b->ind = t->nodes[o + 1].a;
+					b->ind_len = (uint32_t)lead_ws(t->pool + b->ind, t->nodes[o + 1].b);
+				}
+				if (b->standalone && o + 1 < t->nnodes && t->nodes[o + 1].op == MU_TEXT)
+					b->strip = b->ind_len;
+			}
+			continue;
+		}
+		if (!(nd = node_push(ps, k->kind)))
+			return nomem(ps);
+		nd->dynamic = k->dynamic;
+		nd->standalone = k->standalone;
+		nd->line = k->line;
+		nd->col = k->col;
+		if (name_add(ps, ps->src + k->off, k->len, &nd->a) < 0)
+			return -1;
+		if (k->standalone && k->ind_len) {
+			if (pool_add(ps, ps->src + k->ind, k->ind_len, &nd->ind) < 0)
+				return -1;
+			nd->ind_len = k->ind_len;
+		} else if (k->kind == MU_BLOCK && !k->standalone) {
+			size_t ws = lead_ws(ps->src + k->linestart, ps->len - k->linestart);
+
+			if (pool_add(ps, ps->src + k->linestart, ws, &nd->ind) < 0)
+				return -1;
+			nd->ind_len = (uint32_t)ws;
+		}
+		if (k->kind == MU_SECTION || k->kind == MU_INVERTED || k->kind == MU_PARENT ||
+		    k->kind == MU_BLOCK)
+			open[depth++] = t->nnodes - 1;
+	}
+	/* A block's strip and expansion indentation come from the pool, which
+	 * is now final; segment offsets become pointers. */
+	for (uint32_t i = 0; i < t->nsegs; i++)
+		t->segs[i].s = t->pool + (uintptr_t)t->segs[i].s;
+	return 0;
+}
+
+struct mustache_tpl *mustache_compile(const char *name, const char *src, size_t len,
+				      struct mustache_error *err)
+{
+	struct parser ps;
+	struct mustache_tpl *t;
+
+	if (!name)
+		name = "template";
+	memset(&ps, 0, sizeof ps);
+	ps.name = name;
+	ps.src = src ? src : "";
+	ps.len = src ? len : 0;
+	ps.err = err;
+	if (ps.len > MUSTACHE_MAX_SOURCE) {
+		mu_err(err, name, 0, 0, "template is larger than %zu bytes", MUSTACHE_MAX_SOURCE);
+		return NULL;
+	}
+	t = calloc(1, sizeof *t);
+	if (!t || !(t->name = strdup(name))) {
+		free(t);
+		mu_err(err, name, 0, 0, "out of memory");
+		return NULL;
+	}
+	ps.t = t;
+	if (tokenize(&ps) < 0)
+		goto err;
+	mark_standalone(&ps);
+	if (build(&ps) < 0)
+		goto err;
+	if (!t->pool && pool_add(&ps, "", 0, &(uint32_t){0}) < 0)
+		goto err;
+	free(ps.toks);
+	return t;
+err:
+	free(ps.toks);
+	/* Segment pointers may still be offsets; mustache_free() does not read them. */
+	mustache_free(t);
+	return NULL;
+}
+
+void mustache_free(struct mustache_tpl *t)
+{
+	if (!t)
+		return;
+	free(t->name);
+	free(t->nodes);
+	free(t->names);
+	free(t->segs);
+	free(t->pool);
+	free(t);
+}
+
+const char *mustache_name(const struct mustache_tpl *t)
+{
+	return t->name;
+}
+
+void mustache_foreach_name(const struct mustache_tpl *t,
+			   void (*fn)(void *ud, const char *name, int kind), void *ud)
+{
+	static const int sig[] = { 0, 0, '&', '#', '^', '>', '<', '$' };
+
+	for (uint32_t i = 0; i < t->nnodes; i++) {
+		const struct mu_node *nd = &t->nodes[i];
+
+		if (nd->op == MU_TEXT)
+			continue;
+		if ((nd->op == MU_PARTIAL || nd->op == MU_PARENT || nd->op == MU_BLOCK) &&
+		    !nd->dynamic)
+			continue;
+		fn(ud, t->pool + t->names[nd->a].full, sig[nd->op]);
+	}
+}

@@ -1,0 +1,586 @@
+/* mustache_render: walks a compiled template against a context stack of
+ * jansson values and writes the result: escaping, indentation of partials
+ * and blocks, inheritance, and the limits that keep a render bounded. */
+#include "renderer/mustache_int.h"
+#include "renderer/numfmt.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_STACK 1024
+
+/* One {{<parent}} being expanded: its node holds the block arguments. */
+struct scope {
+	const struct mustache_tpl *t;
+	uint32_t node;
+	const struct scope *outer;
+};
+
+struct rs {
+	struct mustache_env *env;
+	const struct mustache_opts *o;
+	struct buf *out;
+	size_t out_limit;
+	struct mustache_error *err;
+	unsigned long steps;
+	unsigned nest;
+	size_t depth;
+	json_t *stack[MAX_STACK];
+	/* Indentation: the current frame's prefix is indent.data[0..ind_len);
+	 * the first strip spaces of each of its text lines are dropped. */
+	struct buf indent;
+	size_t ind_len;
+	uint32_t strip;
+	uint32_t strip_left;
+	int at_bol;
+	/* Where we are, for messages. */
+	const struct mustache_tpl *at_t;
+	const struct mu_node *at_nd;
+};
+
+/* A looked-up value; hold is a reference to drop when done (or NULL). */
+struct val {
+	json_t *v;
+	json_t *hold;
+};
+
+static int fail(struct rs *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(struct rs *st, const char *fmt, ...)
+{
+	struct mustache_error *e = st->err;
+	va_list ap;
+
+	if (!e)
+		return -1;
+	snprintf(e->template, sizeof e->template, "%s", st->at_t ? st->at_t->name : "template");
+	e->line = st->at_nd ? st->at_nd->line : 0;
+	e->col = st->at_nd ? st->at_nd->col : 0;
+	va_start(ap, fmt);
+	vsnprintf(e->text, sizeof e->text, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static const char *tag_name(const struct mustache_tpl *t, const struct mu_node *nd)
+{
+	return t->pool + t->names[nd->a].full;
+}
+
+static int app(struct rs *st, const char *s, size_t n)
+{
+	if (n > st->out_limit - st->out->len || st->out->len > st->out_limit)
+		return fail(st, "output passes the limit of %zu bytes", st->o->max_output);
+	if (buf_append(st->out, s, n) < 0)
+		return fail(st, "output: %s", errno == EFBIG ? "passes the buffer limit" : strerror(errno));
+	return 0;
+}
+
+static int emit_indent(struct rs *st)
+{
+	st->at_bol = 0;
+	st->strip_left = 0;
+	return st->ind_len ? app(st, st->indent.data, st->ind_len) : 0;
+}
+
+static int is_ws(char c) { return c == ' ' || c == '\t'; }
+
+/* Template text: indentation goes before each line that has something,
+ * blocks' own indentation is dropped first. */
+static int out_text(struct rs *st, const char *s, size_t n)
+{
+	if (!st->ind_len && !st->strip && !st->strip_left) {
+		if (app(st, s, n) < 0)
+			return -1;
+		st->at_bol = s[n - 1] == '\n';
+		return 0;
+	}
+	while (n) {
+		const char *nl;
+		size_t k;
+
+		while (st->strip_left && n && is_ws(*s)) {
+			s++;
+			n--;
+			st->strip_left--;
+		}
+		if (!n)
+			break;
+		if (st->at_bol && emit_indent(st) < 0)
+			return -1;
+		st->strip_left = 0;
+		nl = memchr(s, '\n', n);
+		k = nl ? (size_t)(nl - s) + 1 : n;
+		if (app(st, s, k) < 0)
+			return -1;
+		s += k;
+		n -= k;
+		if (nl) {
+			st->at_bol = 1;
+			st->strip_left = st->strip;
+		}
+	}
+	return 0;
+}
+
+static const char *ctl_name(unsigned char c, char *tmp, size_t n)
+{
+	switch (c) {
+	case '\n': return "a newline";
+	case '\r': return "a carriage return";
+	case '\0': return "a NUL byte";
+	case '\t': return "a tab";
+	default:
+		snprintf(tmp, n, "control character 0x%02x", c);
+		return tmp;
+	}
+}
+
+static int out_escaped(struct rs *st, const char *s, size_t n, int raw)
+{
+	enum mustache_escape mode = raw ? MUSTACHE_ESCAPE_NONE : st->o->escape;
+
+	if (mode == MUSTACHE_ESCAPE_NONE)
+		return app(st, s, n);
+	if (mode == MUSTACHE_ESCAPE_CONFIG) {
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)s[i];
+
+			if (c < 0x20 || c == 0x7f) {
+				char tmp[40];
+
+				return fail(st, "{{%s}}: the value has %s (byte %zu); "
+					    "a config file gets no control characters from data "
+					    "(use {{{%s}}} to write it raw)",
+					    tag_name(st->at_t, st->at_nd), ctl_name(c, tmp, sizeof tmp),
+					    i + 1, tag_name(st->at_t, st->at_nd));
+			}
+		}
+		return app(st, s, n);
+	}
+	/* HTML: copy runs of plain bytes, replace the five special ones. */
+	{
+		size_t run = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			const char *rep;
+			size_t rl;
+
+			switch (s[i]) {
+			case '&': rep = "&amp;"; rl = 5; break;
+			case '<': rep = "&lt;"; rl = 4; break;
+			case '>': rep = "&gt;"; rl = 4; break;
+			case '"': rep = "&quot;"; rl = 6; break;
+			case '\'': rep = "&#39;"; rl = 5; break;
+			default: continue;
+			}
+			if (app(st, s + run, i - run) < 0 || app(st, rep, rl) < 0)
+				return -1;
+			run = i + 1;
+		}
+		return app(st, s + run, n - run);
+	}
+}
+
+/* A segment that is all digits indexes an array. */
+static json_t *child(json_t *v, const struct mustache_seg *sg)
+{
+	if (json_is_object(v))
+		return json_object_get(v, sg->s);
+	if (json_is_array(v) && sg->len && sg->len <= 9) {
+		size_t idx = 0;
+
+		for (size_t i = 0; i < sg->len; i++) {
+			if (sg->s[i] < '0' || sg->s[i] > '9')
+				return NULL;
+			idx = idx * 10 + (size_t)(sg->s[i] - '0');
+		}
+		return json_array_get(v, idx);
+	}
+	return NULL;
+}
+
+/* Resolves a name: its first segment in the innermost context that has it,
+ * else through the hook; the other segments inside that value only. */
+static int lookup(struct rs *st, const struct mustache_tpl *t, const struct mu_name *nm,
+		  struct val *out)
+{
+	const struct mustache_seg *sg = t->segs + nm->seg;
+	json_t *v = NULL;
+	size_t k = 1;
+
+	out->v = NULL;
+	out->hold = NULL;
+	if (nm->nseg == 0) {
+		out->v = st->depth ? st->stack[st->depth - 1] : NULL;
+		return 0;
+	}
+	for (size_t i = st->depth; i-- > 0;) {
+		if (json_is_object(st->stack[i]) && (v = json_object_get(st->stack[i], sg[0].s)))
+			break;
+	}
+	if (!v && st->o->lookup) {
+		struct mustache_lookup q;
+		struct mustache_found f = { NULL, 0, 0 };
+		char etext[256];
+
+		q.name = t->pool + nm->full;
+		q.nseg = nm->nseg;
+		q.seg = sg;
+		q.stack = st->stack;
+		q.depth = st->depth;
+		q.template = t->name;
+		q.line = st->at_nd ? st->at_nd->line : 0;
+		q.col = st->at_nd ? st->at_nd->col : 0;
+		etext[0] = '\0';
+		if (st->o->lookup(st->o->lookup_ud, &q, &f, etext, sizeof etext) < 0)
+			return fail(st, "%s: %s", q.name, etext[0] ? etext : "lookup failed");
+		v = f.value;
+		if (v && f.owned)
+			out->hold = v;
+		k = f.consumed == 0 || f.consumed > nm->nseg ? nm->nseg : f.consumed;
+	}
+	for (; v && k < nm->nseg; k++)
+		v = child(v, &sg[k]);
+	out->v = v;
+	if (!v && out->hold) {
+		json_decref(out->hold);
+		out->hold = NULL;
+	}
+	return 0;
+}
+
+static void release(struct val *v)
+{
+	if (v->hold)
+		json_decref(v->hold);
+	v->hold = NULL;
+}
+
+static int truthy(json_t *v)
+{
+	if (!v || json_is_false(v) || json_is_null(v))
+		return 0;
+	if (json_is_array(v))
+		return json_array_size(v) > 0;
+	if (json_is_string(v))
+		return json_string_length(v) > 0;
+	return 1;
+}
+
+static int interpolate(struct rs *st, const struct mustache_tpl *t, const struct mu_node *nd)
+{
+	struct val val;
+	char num[40];
+	const char *s = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (lookup(st, t, &t->names[nd->a], &val) < 0)
+		return -1;
+	if (st->at_bol && (st->ind_len || st->strip_left) && emit_indent(st) < 0)
+		goto out_err;
+	st->at_bol = 0;
+	st->strip_left = 0;
+	switch (val.v ? json_typeof(val.v) : JSON_NULL) {
+	case JSON_STRING:
+		s = json_string_value(val.v);
+		n = json_string_length(val.v);
+		break;
+	case JSON_INTEGER:
+		n = numfmt_int(num, sizeof num, (long long)json_integer_value(val.v));
+		s = num;
+		break;
+	case JSON_REAL:
+		n = numfmt_double(num, sizeof num, json_real_value(val.v));
+		s = num;
+		break;
+	case JSON_TRUE:
+		s = "true";
+		n = 4;
+		break;
+	case JSON_FALSE:
+		s = "false";
+		n = 5;
+		break;
+	default:  /* null, missing, objects and lists print nothing */
+		break;
+	}
+	if (n)
+		rc = out_escaped(st, s, n, nd->op == MU_RAW);
+	release(&val);
+	return rc;
+out_err:
+	release(&val);
+	return -1;
+}
+
+static int render_range(struct rs *st, const struct mustache_tpl *t, uint32_t i, uint32_t end,
+			const struct scope *chain);
+
+static int enter(struct rs *st)
+{
+	if (++st->nest > st->o->max_depth)
+		return fail(st, "sections and partials nested deeper than %u (a recursive partial?)",
+			    st->o->max_depth);
+	return 0;
+}
+
+static int push(struct rs *st, json_t *v)
+{
+	if (st->depth >= MAX_STACK)
+		return fail(st, "context stack deeper than %d", MAX_STACK);
+	st->stack[st->depth++] = v;
+	return 0;
+}
+
+static int section(struct rs *st, const struct mustache_tpl *t, uint32_t i,
+		   const struct scope *chain)
+{
+	const struct mu_node *nd = &t->nodes[i];
+	struct val val;
+	int rc = 0;
+
+	if (lookup(st, t, &t->names[nd->a], &val) < 0)
+		return -1;
+	if (enter(st) < 0) {
+		release(&val);
+		return -1;
+	}
+	if (nd->op == MU_INVERTED) {
+		if (!truthy(val.v))
+			rc = render_range(st, t, i + 1, nd->next, chain);
+	} else if (truthy(val.v)) {
+		if (json_is_array(val.v)) {
+			size_t n = json_array_size(val.v);
+
+			for (size_t k = 0; k < n && rc == 0; k++) {
+				if (push(st, json_array_get(val.v, k)) < 0) {
+					rc = -1;
+					break;
+				}
+				rc = render_range(st, t, i + 1, nd->next, chain);
+				st->depth--;
+			}
+		} else if ((rc = push(st, val.v)) == 0) {
+			rc = render_range(st, t, i + 1, nd->next, chain);
+			st->depth--;
+		}
+	}
+	st->nest--;
+	release(&val);
+	return rc;
+}
+
+/* Saves the indentation frame and starts a new one: prefix extended by
+ * add (len bytes), strip leading blanks per line. */
+struct frame { size_t ind_len; uint32_t strip; };
+
+static int frame_push(struct rs *st, struct frame *f, const char *add, size_t len, uint32_t strip)
+{
+	f->ind_len = st->ind_len;
+	f->strip = st->strip;
+	if (len) {
+		st->indent.len = st->ind_len;
+		if (buf_append(&st->indent, add, len) < 0)
+			return fail(st, "indentation: %s", strerror(errno));
+		st->ind_len += len;
+	}
+	st->strip = strip;
+	st->strip_left = strip;
+	return 0;
+}
+
+static void frame_pop(struct rs *st, const struct frame *f)
+{
+	st->ind_len = f->ind_len;
+	st->strip = f->strip;
+	st->strip_left = st->at_bol ? st->strip : 0;
+}
+
+/* The template a partial or parent tag names (looked up when dynamic);
+ * *pt NULL when there is none. */
+static int resolve_partial(struct rs *st, const struct mustache_tpl *t, const struct mu_node *nd,
+			   const struct mustache_tpl **pt)
+{
+	const char *name = tag_name(t, nd);
+	size_t len = t->names[nd->a].len;
+	struct val val = { NULL, NULL };
+	int rc;
+
+	*pt = NULL;
+	if (nd->dynamic) {
+		if (lookup(st, t, &t->names[nd->a], &val) < 0)
+			return -1;
+		if (!json_is_string(val.v)) {
+			release(&val);
+			return 0;
+		}
+		name = json_string_value(val.v);
+		len = json_string_length(val.v);
+	}
+	if (!st->env) {
+		if (st->o->strict)
+			rc = fail(st, "partial \"%s\" not found (no partials configured)", name);
+		else
+			rc = 0;
+	} else {
+		rc = mu_env_partial(st->env, name, len, st->o->strict, t->name, nd->line, nd->col,
+				    pt, st->err);
+	}
+	release(&val);
+	return rc;
+}
+
+static int partial(struct rs *st, const struct mustache_tpl *t, uint32_t i,
+		   const struct scope *chain)
+{
+	const struct mu_node *nd = &t->nodes[i];
+	const struct mustache_tpl *pt;
+	struct scope sc;
+	struct frame f;
+	int rc;
+
+	if (resolve_partial(st, t, nd, &pt) < 0)
+		return -1;
+	if (!pt)
+		return 0;
+	if (enter(st) < 0)
+		return -1;
+	if (nd->op == MU_PARENT) {
+		sc.t = t;
+		sc.node = i;
+		sc.outer = chain;
+		chain = &sc;
+	}
+	if (frame_push(st, &f, t->pool + nd->ind, nd->ind_len, 0) < 0) {
+		st->nest--;
+		return -1;
+	}
+	rc = render_range(st, pt, 0, pt->nnodes, chain);
+	frame_pop(st, &f);
+	st->nest--;
+	return rc;
+}
+
+/* A block where it stands: the outermost argument for its name, if any
+ * parent tag passed one, else its own content. */
+static int block(struct rs *st, const struct mustache_tpl *t, uint32_t i,
+		 const struct scope *chain)
+{
+	const struct mu_node *nd = &t->nodes[i];
+	const struct mu_name *nm = &t->names[nd->a];
+	const char *name = t->pool + nm->full;
+	const struct scope *found = NULL;
+	uint32_t arg = 0;
+	struct frame f;
+	const struct mu_node *an;
+	size_t skip;
+	int rc;
+
+	for (const struct scope *c = chain; c; c = c->outer) {
+		const struct mu_node *p = &c->t->nodes[c->node];
+
+		for (uint32_t k = c->node + 1; k < p->next; k = c->t->nodes[k].next) {
+			const struct mu_node *b = &c->t->nodes[k];
+			const struct mu_name *bn = &c->t->names[b->a];
+
+			if (b->op == MU_BLOCK && bn->len == nm->len &&
+			    memcmp(c->t->pool + bn->full, name, nm->len) == 0) {
+				found = c;
+				arg = k;
+				break;
+			}
+		}
+	}
+	if (enter(st) < 0)
+		return -1;
+	if (!found) {
+		rc = render_range(st, t, i + 1, nd->next, chain);
+		st->nest--;
+		return rc;
+	}
+	an = &found->t->nodes[arg];
+	skip = st->strip < nd->ind_len ? st->strip : nd->ind_len;
+	if (frame_push(st, &f, t->pool + nd->ind + skip, nd->ind_len - skip, an->strip) < 0) {
+		st->nest--;
+		return -1;
+	}
+	rc = render_range(st, found->t, arg + 1, an->next, found->outer);
+	frame_pop(st, &f);
+	st->nest--;
+	return rc;
+}
+
+static int render_range(struct rs *st, const struct mustache_tpl *t, uint32_t i, uint32_t end,
+			const struct scope *chain)
+{
+	while (i < end) {
+		const struct mu_node *nd = &t->nodes[i];
+
+		st->at_t = t;
+		st->at_nd = nd;
+		if (++st->steps > st->o->max_steps)
+			return fail(st, "render stopped after %lu steps", st->o->max_steps);
+		switch (nd->op) {
+		case MU_TEXT:
+			if (out_text(st, t->pool + nd->a, nd->b) < 0)
+				return -1;
+			break;
+		case MU_VAR:
+		case MU_RAW:
+			if (interpolate(st, t, nd) < 0)
+				return -1;
+			break;
+		case MU_SECTION:
+		case MU_INVERTED:
+			if (section(st, t, i, chain) < 0)
+				return -1;
+			break;
+		case MU_PARTIAL:
+		case MU_PARENT:
+			if (partial(st, t, i, chain) < 0)
+				return -1;
+			break;
+		case MU_BLOCK:
+			if (block(st, t, i, chain) < 0)
+				return -1;
+			break;
+		}
+		i = nd->next;
+	}
+	return 0;
+}
+
+int mustache_render(struct mustache_env *env, const struct mustache_tpl *t, json_t *data,
+		    const struct mustache_opts *opts, struct buf *out,
+		    struct mustache_error *err)
+{
+	struct mustache_opts def;
+	struct rs *st;
+	int rc;
+
+	if (!opts) {
+		mustache_opts_init(&def);
+		opts = &def;
+	}
+	/* The state holds the context stack: on the heap, not the C stack. */
+	st = calloc(1, sizeof *st);
+	if (!st)
+		return mu_err(err, t->name, 0, 0, "out of memory");
+	st->env = env;
+	st->o = opts;
+	st->out = out;
+	st->out_limit = out->len + opts->max_output < out->len ? (size_t)-1 : out->len + opts->max_output;
+	st->err = err;
+	st->at_bol = 1;
+	st->at_t = t;
+	if (data)
+		st->stack[st->depth++] = data;
+	rc = render_range(st, t, 0, t->nnodes, NULL);
+	buf_free(&st->indent);
+	free(st);
+	return rc;
+}

@@ -1,0 +1,54 @@
+/* numfmt: shortest round-trip formatting of doubles and fast integers. */
+#include "renderer/numfmt.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+size_t numfmt_double(char *dst, size_t n, double d)
+{
+	static const char *const fmts[] = { "%.15g", "%.16g", "%.17g" };
+	int len = 0;
+
+	if (n == 0)
+		return 0;
+	if (isnan(d))
+		return (size_t)snprintf(dst, n, "nan");
+	if (isinf(d))
+		return (size_t)snprintf(dst, n, d < 0 ? "-inf" : "inf");
+	for (size_t i = 0; i < 3; i++) {
+		len = snprintf(dst, n, fmts[i], d);
+		if (len < 0 || (size_t)len >= n) {
+			dst[0] = '\0';
+			return 0;
+		}
+		if (strtod(dst, NULL) == d)
+			break;
+	}
+	return (size_t)len;
+}
+
+size_t numfmt_int(char *dst, size_t n, long long v)
+{
+	char tmp[24];
+	size_t i = sizeof tmp, len;
+	/* Negate in unsigned arithmetic so LLONG_MIN is safe. */
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		tmp[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		tmp[--i] = '-';
+	len = sizeof tmp - i;
+	if (len >= n) {
+		if (n)
+			dst[0] = '\0';
+		return 0;
+	}
+	memcpy(dst, tmp + i, len);
+	dst[len] = '\0';
+	return len;
+}
