@@ -1,0 +1,1031 @@
+/* conf: the supervisord.conf reader.  The file is cut into sections and
+ * KEY=VALUE entries first (comments, continuation lines), then each
+ * [program:NAME] is checked key by key with supervisord's defaults, values
+ * expanded the way supervisord does (%(ENV_X)s, %(program_name)s, %(here)s),
+ * and dependencies resolved.  All memory comes from one arena, so a failed
+ * load frees everything in one place. */
+#include "init/conf.h"
+
+#include "common/log.h"
+#include "init/sigs.h"
+#include "init/user.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_SOCKET "/run/legate-init.sock"
+
+extern char **environ;
+
+/* One allocation of the arena; conf.arena is the newest. */
+struct blk {
+	struct blk *next;
+	max_align_t data[];
+};
+
+struct section {
+	char *name;
+	int line;
+};
+
+struct entry {
+	int sec;
+	char *key;
+	char *val;
+	int line;
+};
+
+struct parser {
+	const char *path;
+	char here[PATH_MAX];
+	struct conf_error *err;
+	struct blk *arena;
+	struct section *secs;
+	int nsecs, capsecs;
+	struct entry *ents;
+	int nents, capents;
+	const char *sock;
+};
+
+/* ---- memory --------------------------------------------------------------- */
+
+static void *arena_alloc(struct parser *ps, size_t n)
+{
+	struct blk *b = calloc(1, sizeof *b + n + 1);
+	if (!b)
+		return NULL;
+	b->next = ps->arena;
+	ps->arena = b;
+	return b->data;
+}
+
+static char *arena_strndup(struct parser *ps, const char *s, size_t n)
+{
+	char *d = arena_alloc(ps, n + 1);
+	if (d) {
+		memcpy(d, s, n);
+		d[n] = 0;
+	}
+	return d;
+}
+
+static char *arena_strdup(struct parser *ps, const char *s)
+{
+	return arena_strndup(ps, s, strlen(s));
+}
+
+static void arena_free(struct blk *b)
+{
+	while (b) {
+		struct blk *next = b->next;
+		free(b);
+		b = next;
+	}
+}
+
+static int fail(struct parser *ps, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct parser *ps, int line, const char *fmt, ...)
+{
+	va_list ap;
+	snprintf(ps->err->file, sizeof ps->err->file, "%s", ps->path);
+	ps->err->line = line;
+	va_start(ap, fmt);
+	vsnprintf(ps->err->msg, sizeof ps->err->msg, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+#define OOM(ps, line) fail(ps, line, "out of memory")
+
+/* ---- lexing: sections and entries ----------------------------------------- */
+
+static char *trim(char *s)
+{
+	char *e;
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = 0;
+	return s;
+}
+
+/* supervisord's inline comments: a ';' that follows whitespace. */
+static void cut_comment(char *s)
+{
+	for (char *p = s; *p; p++) {
+		if (*p == ';' && (p == s || isspace((unsigned char)p[-1]))) {
+			*p = 0;
+			return;
+		}
+	}
+}
+
+static int add_section(struct parser *ps, const char *name, int line)
+{
+	for (int i = 0; i < ps->nsecs; i++)
+		if (strcmp(ps->secs[i].name, name) == 0)
+			return fail(ps, line, "section [%s] appears twice (first at line %d)",
+				name, ps->secs[i].line);
+	if (ps->nsecs == ps->capsecs) {
+		int cap = ps->capsecs ? ps->capsecs * 2 : 8;
+		struct section *s = realloc(ps->secs, sizeof *s * (size_t)cap);
+		if (!s)
+			return OOM(ps, line);
+		ps->secs = s;
+		ps->capsecs = cap;
+	}
+	ps->secs[ps->nsecs].name = arena_strdup(ps, name);
+	ps->secs[ps->nsecs].line = line;
+	if (!ps->secs[ps->nsecs].name)
+		return OOM(ps, line);
+	ps->nsecs++;
+	return 0;
+}
+
+static int add_entry(struct parser *ps, char *key, char *val, int line)
+{
+	int sec = ps->nsecs - 1;
+	for (char *k = key; *k; k++)
+		*k = (char)tolower((unsigned char)*k);
+	for (int i = ps->nents - 1; i >= 0 && ps->ents[i].sec == sec; i--)
+		if (strcmp(ps->ents[i].key, key) == 0)
+			return fail(ps, line, "%s is set twice in [%s] (first at line %d)",
+				key, ps->secs[sec].name, ps->ents[i].line);
+	if (ps->nents == ps->capents) {
+		int cap = ps->capents ? ps->capents * 2 : 32;
+		struct entry *e = realloc(ps->ents, sizeof *e * (size_t)cap);
+		if (!e)
+			return OOM(ps, line);
+		ps->ents = e;
+		ps->capents = cap;
+	}
+	ps->ents[ps->nents] = (struct entry){ sec, arena_strdup(ps, key), arena_strdup(ps, val), line };
+	if (!ps->ents[ps->nents].key || !ps->ents[ps->nents].val)
+		return OOM(ps, line);
+	ps->nents++;
+	return 0;
+}
+
+/* Appends a continuation line to the last entry, joined by a newline as
+ * supervisord's parser does. */
+static int continue_entry(struct parser *ps, const char *more, int line)
+{
+	struct entry *e = &ps->ents[ps->nents - 1];
+	size_t a = strlen(e->val), b = strlen(more);
+	char *v = arena_alloc(ps, a + b + 2);
+	if (!v)
+		return OOM(ps, line);
+	memcpy(v, e->val, a);
+	v[a] = '\n';
+	memcpy(v + a + 1, more, b + 1);
+	e->val = v;
+	return 0;
+}
+
+static int lex(struct parser *ps, char *text)
+{
+	int lineno = 0;
+	bool in_value = false;
+	char *next;
+
+	for (char *line = text; line; line = next) {
+		char *s;
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		lineno++;
+		line[strcspn(line, "\r")] = 0;
+		s = trim(line);
+		if (!*s) {
+			in_value = false;
+			continue;
+		}
+		if (isspace((unsigned char)line[0]) && in_value) {
+			if (*s == ';' || *s == '#')
+				continue;
+			cut_comment(s);
+			if (continue_entry(ps, trim(s), lineno) < 0)
+				return -1;
+			continue;
+		}
+		in_value = false;
+		if (*s == ';' || *s == '#')
+			continue;
+		if (*s == '[') {
+			char *end = strchr(s, ']');
+			if (!end)
+				return fail(ps, lineno, "section header without ']'");
+			*end = 0;
+			s = trim(s + 1);
+			if (!*s)
+				return fail(ps, lineno, "empty section name");
+			if (add_section(ps, s, lineno) < 0)
+				return -1;
+			continue;
+		}
+		if (ps->nsecs == 0)
+			return fail(ps, lineno, "key outside any section (a [section] header must come first)");
+		size_t k = strcspn(s, "=:");
+		if (!s[k])
+			return fail(ps, lineno, "expected KEY=VALUE, got \"%.60s\"", s);
+		s[k] = 0;
+		char *key = trim(s), *val = s + k + 1;
+		if (!*key)
+			return fail(ps, lineno, "missing key before '='");
+		cut_comment(val);
+		if (add_entry(ps, key, trim(val), lineno) < 0)
+			return -1;
+		in_value = true;
+	}
+	return 0;
+}
+
+/* ---- values ---------------------------------------------------------------- */
+
+/* Expands %(ENV_X)s, %(program_name)s, %(group_name)s, %(here)s,
+ * %(host_node_name)s and %(process_num)d, and %% into %.  Other '%' stay. */
+static char *expand(struct parser *ps, const char *in, const char *prog, int line)
+{
+	char out[8192];
+	size_t o = 0;
+
+	for (const char *p = in; *p;) {
+		const char *val = NULL;
+		char num[256];
+		if (p[0] == '%' && p[1] == '%') {
+			val = "%";
+			p += 2;
+		} else if (p[0] == '%' && p[1] == '(') {
+			const char *close = strchr(p + 2, ')');
+			char name[256];
+			if (!close || (size_t)(close - p - 2) >= sizeof name) {
+				fail(ps, line, "unterminated %%( in \"%.60s\"", in);
+				return NULL;
+			}
+			memcpy(name, p + 2, (size_t)(close - p - 2));
+			name[close - p - 2] = 0;
+			p = close + 1;
+			while (isdigit((unsigned char)*p) || *p == '-' || *p == '.')
+				p++;
+			if (*p != 's' && *p != 'd') {
+				fail(ps, line, "%%(%s) must be followed by s or d", name);
+				return NULL;
+			}
+			p++;
+			if (strncmp(name, "ENV_", 4) == 0) {
+				val = getenv(name + 4);
+				if (!val) {
+					fail(ps, line, "%%(%s)s: environment variable %s is not set", name, name + 4);
+					return NULL;
+				}
+			} else if (prog && (strcmp(name, "program_name") == 0 || strcmp(name, "group_name") == 0)) {
+				val = prog;
+			} else if (strcmp(name, "here") == 0) {
+				val = ps->here;
+			} else if (strcmp(name, "host_node_name") == 0) {
+				if (gethostname(num, sizeof num) < 0)
+					num[0] = 0;
+				num[sizeof num - 1] = 0;
+				val = num;
+			} else if (strcmp(name, "process_num") == 0) {
+				val = "0";
+			} else {
+				fail(ps, line, "unknown expansion %%(%s)", name);
+				return NULL;
+			}
+		}
+		size_t n = val ? strlen(val) : 1;
+		if (o + n >= sizeof out) {
+			fail(ps, line, "value too long after expansion");
+			return NULL;
+		}
+		if (val) {
+			memcpy(out + o, val, n);
+		} else {
+			out[o] = *p++;
+		}
+		o += n;
+	}
+	out[o] = 0;
+	char *r = arena_strdup(ps, out);
+	if (!r)
+		OOM(ps, line);
+	return r;
+}
+
+static int parse_bool(struct parser *ps, const struct entry *e, bool *out)
+{
+	static const char *yes[] = { "true", "yes", "on", "1" }, *no[] = { "false", "no", "off", "0" };
+	for (int i = 0; i < 4; i++) {
+		if (strcasecmp(e->val, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(e->val, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return fail(ps, e->line, "%s: \"%s\" is not a boolean (true or false)", e->key, e->val);
+}
+
+static int parse_int(struct parser *ps, const struct entry *e, long min, long max, int *out)
+{
+	char *end;
+	long v;
+	errno = 0;
+	v = strtol(e->val, &end, 10);
+	if (errno || end == e->val || *end || v < min || v > max)
+		return fail(ps, e->line, "%s: \"%s\" is not an integer from %ld to %ld",
+			e->key, e->val, min, max);
+	*out = (int)v;
+	return 0;
+}
+
+static int parse_signal(struct parser *ps, const struct entry *e, int *out)
+{
+	int s = sig_parse(e->val);
+	if (s < 0)
+		return fail(ps, e->line, "%s: \"%s\" is not a signal name", e->key, e->val);
+	*out = s;
+	return 0;
+}
+
+static int parse_exitcodes(struct parser *ps, const struct entry *e, unsigned char *bits)
+{
+	const char *p = e->val;
+	memset(bits, 0, 32);
+	for (;;) {
+		char *end;
+		long v;
+		while (isspace((unsigned char)*p))
+			p++;
+		v = strtol(p, &end, 10);
+		if (end == p || v < 0 || v > 255)
+			return fail(ps, e->line, "exitcodes: \"%s\" is not a list of codes 0-255", e->val);
+		bits[v / 8] |= (unsigned char)(1u << (v % 8));
+		p = end;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			return 0;
+		if (*p++ != ',')
+			return fail(ps, e->line, "exitcodes: \"%s\" is not a list of codes 0-255", e->val);
+	}
+}
+
+/* Splits a command line the way a POSIX shell's quoting works (supervisord
+ * uses shlex): whitespace separates, '...' is literal, "..." honours
+ * backslash before " \ $ `, a bare backslash quotes the next character. */
+static char **split_command(struct parser *ps, const char *cmd, int line)
+{
+	size_t len = strlen(cmd), n = 0;
+	char *buf = arena_alloc(ps, len + 1), *w = buf;
+	char **argv = arena_alloc(ps, sizeof *argv * (len / 2 + 2));
+	const char *p = cmd;
+
+	if (!buf || !argv) {
+		OOM(ps, line);
+		return NULL;
+	}
+	for (;;) {
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			break;
+		argv[n++] = w;
+		while (*p && !isspace((unsigned char)*p)) {
+			if (*p == '\'') {
+				const char *q = strchr(p + 1, '\'');
+				if (!q)
+					goto unterminated;
+				memcpy(w, p + 1, (size_t)(q - p - 1));
+				w += q - p - 1;
+				p = q + 1;
+			} else if (*p == '"') {
+				for (p++; *p != '"'; p++) {
+					if (!*p)
+						goto unterminated;
+					if (*p == '\\' && p[1] && strchr("\"\\$`", p[1]))
+						p++;
+					*w++ = *p;
+				}
+				p++;
+			} else if (*p == '\\' && p[1]) {
+				*w++ = p[1];
+				p += 2;
+			} else {
+				*w++ = *p++;
+			}
+		}
+		*w++ = 0;
+	}
+	argv[n] = NULL;
+	if (n == 0) {
+		fail(ps, line, "command is empty");
+		return NULL;
+	}
+	return argv;
+unterminated:
+	fail(ps, line, "command: unterminated quote in \"%.60s\"", cmd);
+	return NULL;
+}
+
+/* environment=KEY="value",KEY2=value2; returns a NULL-terminated list of
+ * "KEY=value" strings in *out. */
+static int parse_environment(struct parser *ps, const struct entry *e, char ***out)
+{
+	size_t len = strlen(e->val), n = 0;
+	char **list = arena_alloc(ps, sizeof *list * (len / 2 + 2));
+	const char *p = e->val;
+	char *buf = arena_alloc(ps, len * 2 + 2), *w = buf;
+
+	if (!list || !buf)
+		return OOM(ps, e->line);
+	for (;;) {
+		while (isspace((unsigned char)*p) || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		list[n++] = w;
+		const char *key = p;
+		while (*p && *p != '=' && *p != ',')
+			p++;
+		if (*p != '=')
+			return fail(ps, e->line, "environment: expected KEY=VALUE at \"%.40s\"", key);
+		const char *kend = p;
+		while (kend > key && isspace((unsigned char)kend[-1]))
+			kend--;
+		if (kend == key)
+			return fail(ps, e->line, "environment: empty variable name");
+		memcpy(w, key, (size_t)(kend - key));
+		w += kend - key;
+		*w++ = '=';
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '"' || *p == '\'') {
+			char q = *p++;
+			while (*p && *p != q) {
+				if (q == '"' && *p == '\\' && p[1])
+					p++;
+				*w++ = *p++;
+			}
+			if (*p != q)
+				return fail(ps, e->line, "environment: unterminated quote");
+			p++;
+		} else {
+			const char *v = p;
+			while (*p && *p != ',')
+				p++;
+			const char *vend = p;
+			while (vend > v && isspace((unsigned char)vend[-1]))
+				vend--;
+			memcpy(w, v, (size_t)(vend - v));
+			w += vend - v;
+		}
+		*w++ = 0;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p && *p != ',')
+			return fail(ps, e->line, "environment: expected ',' at \"%.40s\"", p);
+	}
+	list[n] = NULL;
+	*out = list;
+	return 0;
+}
+
+static int parse_logfile(struct parser *ps, const struct entry *e, enum out_kind dflt,
+			 enum out_kind *kind, char **file)
+{
+	*file = NULL;
+	if (strcmp(e->val, "/dev/stdout") == 0 || strcmp(e->val, "/dev/fd/1") == 0)
+		*kind = OUT_STDOUT;
+	else if (strcmp(e->val, "/dev/stderr") == 0 || strcmp(e->val, "/dev/fd/2") == 0)
+		*kind = OUT_STDERR;
+	else if (strcasecmp(e->val, "NONE") == 0 || strcmp(e->val, "/dev/null") == 0)
+		*kind = OUT_NULL;
+	else if (strcasecmp(e->val, "AUTO") == 0)
+		*kind = dflt;   /* no log directory in a container: the container's stream */
+	else if (e->val[0] != '/')
+		return fail(ps, e->line, "%s: \"%s\" is not an absolute path", e->key, e->val);
+	else {
+		*kind = OUT_FILE;
+		*file = e->val;
+	}
+	return 0;
+}
+
+static int parse_ready_tcp(struct parser *ps, const struct entry *e, struct prog_conf *p)
+{
+	char host[256];
+	const char *colon = strrchr(e->val, ':');
+	int port;
+	char *end;
+
+	if (!colon || (size_t)(colon - e->val) >= sizeof host)
+		return fail(ps, e->line, "ready_tcp: \"%s\" is not HOST:PORT", e->val);
+	memcpy(host, e->val, (size_t)(colon - e->val));
+	host[colon - e->val] = 0;
+	port = (int)strtol(colon + 1, &end, 10);
+	if (*end || end == colon + 1 || port < 1 || port > 65535)
+		return fail(ps, e->line, "ready_tcp: \"%s\" has no valid port", e->val);
+	memset(&p->ready_addr, 0, sizeof p->ready_addr);
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&p->ready_addr;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&p->ready_addr;
+	char *h = host;
+	size_t hl = strlen(h);
+	if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+		h[hl - 1] = 0;
+		h++;
+	}
+	if (!*h || strcmp(h, "localhost") == 0)
+		h = "127.0.0.1";
+	if (inet_pton(AF_INET, h, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		p->ready_addrlen = sizeof *in4;
+	} else if (inet_pton(AF_INET6, h, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		p->ready_addrlen = sizeof *in6;
+	} else {
+		/* No resolver in PID 1: the probe must not block on DNS. */
+		return fail(ps, e->line, "ready_tcp: \"%s\" is not an IP address or localhost", host);
+	}
+	p->has_ready_tcp = true;
+	return 0;
+}
+
+/* ---- sections -------------------------------------------------------------- */
+
+/* supervisord keys legate-init knows but does not act on. */
+static const char *const ignored_prog_keys[] = {
+	"numprocs_start", "process_name", "stdout_logfile_backups", "stderr_logfile_backups",
+	"stdout_capture_maxbytes", "stderr_capture_maxbytes", "stdout_events_enabled",
+	"stderr_events_enabled", "stdout_syslog", "stderr_syslog", "serverurl",
+	"stdout_logfile_maxbytes", "stderr_logfile_maxbytes",
+};
+
+static bool zero_size(const char *v)
+{
+	return strcmp(v, "0") == 0 || strcasecmp(v, "0MB") == 0 || strcasecmp(v, "0KB") == 0 ||
+	       strcasecmp(v, "0GB") == 0;
+}
+
+struct dep_names {
+	char *list;
+	int line;
+};
+
+static int program_key(struct parser *ps, struct prog_conf *p, struct entry *e,
+		       char ***env_add, struct dep_names *deps, bool *has_command)
+{
+	const char *k = e->key;
+	int v;
+
+	if (strcmp(k, "command") == 0) {
+		p->argv = split_command(ps, e->val, e->line);
+		*has_command = true;
+		return p->argv ? 0 : -1;
+	}
+	if (strcmp(k, "priority") == 0)
+		return parse_int(ps, e, INT_MIN / 2, INT_MAX / 2, &p->priority);
+	if (strcmp(k, "autostart") == 0)
+		return parse_bool(ps, e, &p->autostart);
+	if (strcmp(k, "autorestart") == 0) {
+		if (strcasecmp(e->val, "unexpected") == 0) {
+			p->autorestart = AR_UNEXPECTED;
+			return 0;
+		}
+		bool b;
+		if (parse_bool(ps, e, &b) < 0)
+			return fail(ps, e->line, "autorestart: \"%s\" is not true, false or unexpected", e->val);
+		p->autorestart = b ? AR_TRUE : AR_FALSE;
+		return 0;
+	}
+	if (strcmp(k, "exitcodes") == 0)
+		return parse_exitcodes(ps, e, p->exitcodes);
+	if (strcmp(k, "startsecs") == 0)
+		return parse_int(ps, e, 0, 86400, &p->startsecs);
+	if (strcmp(k, "startretries") == 0)
+		return parse_int(ps, e, 0, 1000000, &p->startretries);
+	if (strcmp(k, "stopsignal") == 0)
+		return parse_signal(ps, e, &p->stopsignal);
+	if (strcmp(k, "reload_signal") == 0)
+		return parse_signal(ps, e, &p->reload_signal);
+	if (strcmp(k, "stopwaitsecs") == 0)
+		return parse_int(ps, e, 0, 86400, &p->stopwaitsecs);
+	if (strcmp(k, "stopasgroup") == 0)
+		return parse_bool(ps, e, &p->stopasgroup);
+	if (strcmp(k, "killasgroup") == 0)
+		return parse_bool(ps, e, &p->killasgroup);
+	if (strcmp(k, "redirect_stderr") == 0)
+		return parse_bool(ps, e, &p->redirect_stderr);
+	if (strcmp(k, "log_prefix") == 0)
+		return parse_bool(ps, e, &p->log_prefix);
+	if (strcmp(k, "environment") == 0)
+		return parse_environment(ps, e, env_add);
+	if (strcmp(k, "directory") == 0) {
+		p->directory = e->val;
+		return 0;
+	}
+	if (strcmp(k, "umask") == 0) {
+		log_warn("%s:%d: umask is not supported, ignored", ps->path, e->line);
+		return 0;
+	}
+	if (strcmp(k, "user") == 0) {
+		if (user_lookup(e->val, &p->uid, &p->gid, &p->groups, &p->ngroups) < 0)
+			return fail(ps, e->line, "user: no user \"%s\" in /etc/passwd", e->val);
+		if (p->ngroups) {
+			/* Move the list into the arena so conf_free finds it. */
+			gid_t *g = arena_alloc(ps, sizeof *g * (size_t)p->ngroups);
+			if (!g) {
+				free(p->groups);
+				return OOM(ps, e->line);
+			}
+			memcpy(g, p->groups, sizeof *g * (size_t)p->ngroups);
+			free(p->groups);
+			p->groups = g;
+		}
+		p->has_user = true;
+		return 0;
+	}
+	if (strcmp(k, "stdout_logfile") == 0)
+		return parse_logfile(ps, e, OUT_STDOUT, &p->out, &p->out_file);
+	if (strcmp(k, "stderr_logfile") == 0)
+		return parse_logfile(ps, e, OUT_STDERR, &p->err, &p->err_file);
+	if (strcmp(k, "numprocs") == 0) {
+		if (parse_int(ps, e, 1, 1, &v) < 0)
+			return fail(ps, e->line, "numprocs: only 1 is supported");
+		return 0;
+	}
+	if (strcmp(k, "depends_on") == 0) {
+		deps->list = e->val;
+		deps->line = e->line;
+		return 0;
+	}
+	if (strcmp(k, "ready_fd") == 0)
+		return parse_int(ps, e, 3, 1023, &p->ready_fd);
+	if (strcmp(k, "ready_file") == 0) {
+		if (e->val[0] != '/')
+			return fail(ps, e->line, "ready_file: \"%s\" is not an absolute path", e->val);
+		p->ready_file = e->val;
+		return 0;
+	}
+	if (strcmp(k, "ready_tcp") == 0)
+		return parse_ready_tcp(ps, e, p);
+	if (strcmp(k, "type") == 0) {
+		if (strcmp(e->val, "oneshot") == 0)
+			p->oneshot = true;
+		else if (strcmp(e->val, "longrun") == 0)
+			p->oneshot = false;
+		else
+			return fail(ps, e->line, "type: \"%s\" is not oneshot or longrun", e->val);
+		return 0;
+	}
+	if (strcmp(k, "on_fatal") == 0) {
+		if (strcmp(e->val, "exit") == 0)
+			p->on_fatal = FATAL_EXIT;
+		else if (strcmp(e->val, "keep") == 0)
+			p->on_fatal = FATAL_KEEP;
+		else
+			return fail(ps, e->line, "on_fatal: \"%s\" is not exit or keep", e->val);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof ignored_prog_keys / sizeof ignored_prog_keys[0]; i++) {
+		if (strcmp(k, ignored_prog_keys[i]) == 0) {
+			/* maxbytes=0 means "no rotation", which is what happens. */
+			if (!(strstr(k, "_logfile_maxbytes") && zero_size(e->val)))
+				log_warn("%s:%d: %s is not supported, ignored", ps->path, e->line, k);
+			return 0;
+		}
+	}
+	log_warn("%s:%d: unknown key %s in [program:%s], ignored", ps->path, e->line, k, p->name);
+	return 0;
+}
+
+/* The child's environment: legate-init's own, then the SUPERVISOR_*
+ * variables programs written for supervisord look at, then the program's
+ * environment= pairs, each replacing an earlier one of the same name. */
+static int build_env(struct parser *ps, struct prog_conf *p, char **add, int line)
+{
+	size_t n = 0, nadd = 0, cap;
+	char **env;
+	char *own[4];
+
+	while (environ[n])
+		n++;
+	while (add && add[nadd])
+		nadd++;
+	cap = n + nadd + 5;
+	env = arena_alloc(ps, sizeof *env * cap);
+	own[0] = arena_strdup(ps, "SUPERVISOR_ENABLED=1");
+	own[1] = arena_alloc(ps, strlen(p->name) + 32);
+	own[2] = arena_alloc(ps, strlen(p->name) + 32);
+	own[3] = arena_alloc(ps, strlen(ps->sock) + 32);
+	if (!env || !own[0] || !own[1] || !own[2] || !own[3])
+		return OOM(ps, line);
+	sprintf(own[1], "SUPERVISOR_PROCESS_NAME=%s", p->name);
+	sprintf(own[2], "SUPERVISOR_GROUP_NAME=%s", p->name);
+	sprintf(own[3], "LEGATE_INIT_SOCKET=%s", ps->sock);
+	memcpy(env, environ, sizeof *env * n);
+	for (size_t i = 0; i < 4 + nadd; i++) {
+		char *kv = i < 4 ? own[i] : add[i - 4];
+		size_t klen = strcspn(kv, "=") + 1, j;
+		for (j = 0; j < n; j++)
+			if (strncmp(env[j], kv, klen) == 0)
+				break;
+		env[j] = kv;
+		if (j == n)
+			n++;
+	}
+	env[n] = NULL;
+	p->envp = env;
+	return 0;
+}
+
+static bool valid_name(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
+			return false;
+	return true;
+}
+
+static int load_program(struct parser *ps, int sec, struct prog_conf *p, struct dep_names *deps,
+			bool log_prefix)
+{
+	char **env_add = NULL;
+	bool has_command = false;
+	const struct section *s = &ps->secs[sec];
+
+	memset(p, 0, sizeof *p);
+	p->name = s->name + strlen("program:");
+	p->line = s->line;
+	if (!valid_name(p->name))
+		return fail(ps, s->line, "program name \"%s\" may hold only letters, digits, '_', '.', '-'",
+			p->name);
+	p->priority = 999;
+	p->autostart = true;
+	p->autorestart = AR_UNEXPECTED;
+	p->exitcodes[0] = 1;
+	p->startsecs = 1;
+	p->startretries = 3;
+	p->stopsignal = SIGTERM;
+	p->stopwaitsecs = 10;
+	p->out = OUT_STDOUT;
+	p->err = OUT_STDERR;
+	p->log_prefix = log_prefix;
+	p->ready_fd = -1;
+	p->reload_signal = SIGHUP;
+	p->on_fatal = FATAL_EXIT;
+	for (int i = 0; i < ps->nents; i++) {
+		struct entry *e = &ps->ents[i];
+		if (e->sec != sec)
+			continue;
+		e->val = expand(ps, e->val, p->name, e->line);
+		if (!e->val || program_key(ps, p, e, &env_add, deps, &has_command) < 0)
+			return -1;
+	}
+	if (!has_command)
+		return fail(ps, s->line, "[program:%s] has no command", p->name);
+	if (p->stopasgroup)
+		p->killasgroup = true;
+	return build_env(ps, p, env_add, s->line);
+}
+
+static int load_supervisord(struct parser *ps, int sec, const char **sock)
+{
+	for (int i = 0; i < ps->nents; i++) {
+		struct entry *e = &ps->ents[i];
+		bool b;
+		if (e->sec != sec)
+			continue;
+		e->val = expand(ps, e->val, NULL, e->line);
+		if (!e->val)
+			return -1;
+		if (strcmp(e->key, "nodaemon") == 0) {
+			if (parse_bool(ps, e, &b) < 0)
+				return -1;
+			if (!b)
+				log_warn("%s:%d: nodaemon=false: legate-init always stays in the foreground",
+					ps->path, e->line);
+		} else if (strcmp(e->key, "ctl_socket") == 0) {
+			if (e->val[0] != '/')
+				return fail(ps, e->line, "ctl_socket: \"%s\" is not an absolute path", e->val);
+			*sock = e->val;
+		} else {
+			log_warn("%s:%d: %s in [supervisord] is not used by legate-init, ignored",
+				ps->path, e->line, e->key);
+		}
+	}
+	return 0;
+}
+
+static int find_program(const struct conf *c, const char *name)
+{
+	for (int i = 0; i < c->nprogs; i++)
+		if (strcmp(c->progs[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+static int resolve_deps(struct parser *ps, struct conf *c, struct dep_names *deps)
+{
+	for (int i = 0; i < c->nprogs; i++) {
+		struct prog_conf *p = &c->progs[i];
+		char *list = deps[i].list;
+		if (!list)
+			continue;
+		p->deps = arena_alloc(ps, sizeof *p->deps * (strlen(list) / 2 + 1));
+		if (!p->deps)
+			return OOM(ps, deps[i].line);
+		for (char *save, *tok = strtok_r(list, ", \t\n", &save); tok;
+		     tok = strtok_r(NULL, ", \t\n", &save)) {
+			int d = find_program(c, tok);
+			if (d < 0)
+				return fail(ps, deps[i].line, "depends_on: no program named \"%s\"", tok);
+			if (d == i)
+				return fail(ps, deps[i].line, "depends_on: %s depends on itself", tok);
+			p->deps[p->ndeps++] = d;
+		}
+	}
+	/* Cycles: a depth-first walk, colour 1 on the path, 2 done. */
+	char *colour = calloc((size_t)c->nprogs, 1);
+	int *stack = calloc((size_t)c->nprogs + 1, sizeof *stack);
+	int *pos = calloc((size_t)c->nprogs + 1, sizeof *pos);
+	int rc = 0;
+	if (!colour || !stack || !pos) {
+		rc = OOM(ps, 0);
+		goto out;
+	}
+	for (int root = 0; root < c->nprogs && rc == 0; root++) {
+		int top = 0;
+		if (colour[root])
+			continue;
+		stack[0] = root;
+		pos[0] = 0;
+		colour[root] = 1;
+		while (top >= 0) {
+			int u = stack[top];
+			if (pos[top] == c->progs[u].ndeps) {
+				colour[u] = 2;
+				top--;
+				continue;
+			}
+			int v = c->progs[u].deps[pos[top]++];
+			if (colour[v] == 1) {
+				rc = fail(ps, deps[u].line, "depends_on: %s and %s depend on each other (a cycle)",
+					c->progs[u].name, c->progs[v].name);
+				break;
+			}
+			if (colour[v] == 0) {
+				colour[v] = 1;
+				stack[++top] = v;
+				pos[top] = 0;
+			}
+		}
+	}
+out:
+	free(colour);
+	free(stack);
+	free(pos);
+	return rc;
+}
+
+static char *read_file(const char *path, struct conf_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *text;
+	ssize_t n;
+
+	snprintf(err->file, sizeof err->file, "%s", path);
+	err->line = 0;
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > (1 << 20)) {
+		snprintf(err->msg, sizeof err->msg, "cannot read: %s",
+			fd < 0 ? strerror(errno) : "larger than 1 MiB");
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	text = malloc((size_t)st.st_size + 1);
+	if (!text || (n = read(fd, text, (size_t)st.st_size)) < 0) {
+		snprintf(err->msg, sizeof err->msg, "cannot read: %s", strerror(errno));
+		free(text);
+		close(fd);
+		return NULL;
+	}
+	text[n] = 0;
+	close(fd);
+	return text;
+}
+
+int conf_load(const char *path, const struct conf_opts *opts, struct conf *out,
+	      struct conf_error *err)
+{
+	struct parser ps = { .path = path, .err = err };
+	struct dep_names *deps = NULL;
+	const char *sock = NULL;
+	char *text, *slash;
+	int np = 0, sup = -1;
+
+	memset(out, 0, sizeof *out);
+	text = read_file(path, err);
+	if (!text)
+		return -1;
+	if (!realpath(path, ps.here))
+		snprintf(ps.here, sizeof ps.here, "%s", path);
+	slash = strrchr(ps.here, '/');
+	if (slash)
+		*(slash == ps.here ? slash + 1 : slash) = 0;
+	if (lex(&ps, text) < 0)
+		goto err;
+	for (int i = 0; i < ps.nsecs; i++) {
+		const char *n = ps.secs[i].name;
+		if (strncmp(n, "program:", 8) == 0)
+			np++;
+		else if (strcmp(n, "supervisord") == 0)
+			sup = i;
+		else
+			log_warn("%s:%d: section [%s] is not used by legate-init, ignored",
+				path, ps.secs[i].line, n);
+	}
+	if (sup >= 0 && load_supervisord(&ps, sup, &sock) < 0)
+		goto err;
+	if (opts->ctl_socket)
+		sock = opts->ctl_socket;
+	if (!sock)
+		sock = getenv("LEGATE_INIT_SOCKET");
+	if (!sock || !*sock)
+		sock = DEFAULT_SOCKET;
+	ps.sock = sock;
+	if (np == 0) {
+		fail(&ps, 0, "no [program:NAME] section");
+		goto err;
+	}
+	out->progs = arena_alloc(&ps, sizeof *out->progs * (size_t)np);
+	deps = calloc((size_t)np, sizeof *deps);
+	if (!out->progs || !deps) {
+		OOM(&ps, 0);
+		goto err;
+	}
+	for (int i = 0; i < ps.nsecs; i++) {
+		if (strncmp(ps.secs[i].name, "program:", 8) != 0)
+			continue;
+		if (load_program(&ps, i, &out->progs[out->nprogs], &deps[out->nprogs], opts->log_prefix) < 0)
+			goto err;
+		out->nprogs++;
+	}
+	if (resolve_deps(&ps, out, deps) < 0)
+		goto err;
+	out->path = arena_strdup(&ps, path);
+	out->ctl_socket = arena_strdup(&ps, sock);
+	if (!out->path || !out->ctl_socket) {
+		OOM(&ps, 0);
+		goto err;
+	}
+	out->arena = ps.arena;
+	free(deps);
+	free(ps.secs);
+	free(ps.ents);
+	free(text);
+	return 0;
+err:
+	free(deps);
+	free(ps.secs);
+	free(ps.ents);
+	free(text);
+	arena_free(ps.arena);
+	memset(out, 0, sizeof *out);
+	return -1;
+}
+
+void conf_free(struct conf *c)
+{
+	arena_free(c->arena);
+	memset(c, 0, sizeof *c);
+}
+
+bool conf_expected(const struct prog_conf *p, int code)
+{
+	return code >= 0 && code <= 255 && (p->exitcodes[code / 8] & (1u << (code % 8)));
+}
