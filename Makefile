@@ -19,7 +19,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 SANITIZE ?=
 
-PKGS    := libcurl jansson libcares
+PKGS    := libcurl jansson libcares libmicrohttpd
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wno-format-nonliteral -Wvla -Wpointer-arith

@@ -6,6 +6,9 @@
 
 #define LEGATE_VERSION "0.1.0"
 
+/* legate [flags]: watch Consul or etcd, render and install templates. */
+int daemon_main(int argc, char **argv);
+
 /* legate render [-partials DIR] [-escape html|config|none] TEMPLATE DATA.json */
 int render_cmd_main(int argc, char **argv);
 

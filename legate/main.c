@@ -1,26 +1,19 @@
-/* legate: the command-line entry point.  Dispatches to the subcommands
- * (render, ...) and, with none, runs the template daemon. */
+/* legate: the command-line entry point.  A known subcommand (render, ...)
+ * runs that; anything else is the template daemon's flags. */
 #include "common/log.h"
 #include "legate/commands.h"
+#include "legate/config.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static const struct command {
+static const struct command_entry {
 	const char *name;
 	int (*main)(int argc, char **argv);
 	const char *help;
 } commands[] = {
-	{ "render", render_cmd_main, "render TEMPLATE with DATA.json to stdout" },
+	{ "render", render_cmd_main, "[-partials DIR] [-escape html|config|none] TEMPLATE DATA.json" },
 };
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: legate [flags]             watch Consul or etcd and render templates\n");
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(f, "       legate %-20s %s\n", commands[i].name, commands[i].help);
-	fprintf(f, "       legate -version\n");
-}
 
 int main(int argc, char **argv)
 {
@@ -29,17 +22,14 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 			if (strcmp(argv[1], commands[i].name) == 0)
 				return commands[i].main(argc - 1, argv + 1);
-		if (strcmp(argv[1], "-version") == 0 || strcmp(argv[1], "--version") == 0) {
-			printf("legate %s\n", LEGATE_VERSION);
-			return 0;
-		}
 		if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "-help") == 0 ||
 		    strcmp(argv[1], "--help") == 0) {
-			usage(stdout);
+			config_usage(stdout);
+			printf("\nsubcommands:\n");
+			for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+				printf("  legate %s %s\n", commands[i].name, commands[i].help);
 			return 0;
 		}
 	}
-	usage(stderr);
-	log_error("the template daemon is not built yet; only subcommands run");
-	return 2;
+	return daemon_main(argc, argv);
 }

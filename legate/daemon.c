@@ -1,0 +1,317 @@
+/* daemon: legate's main mode.  Loads the configuration, starts the watcher,
+ * the template runner and the status server on one event loop, and handles
+ * SIGHUP (reload configuration and templates, keeping the watches still
+ * needed), SIGTERM and SIGINT (exit at once, cleanly). */
+#include "legate/commands.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "legate/config.h"
+#include "legate/status.h"
+#include "renderer/runner.h"
+#include "watcher/loop.h"
+#include "watcher/watch.h"
+
+struct daemon {
+	int argc;
+	char **argv;
+	struct config cfg;
+	struct loop *loop;
+	struct watcher *wr;
+	struct runner_deps *deps;
+	struct runner *runner;
+	struct status_server *status;
+	double started;
+	int exit_code;
+	bool ready;
+	bool pid_written;
+	unsigned long reloads, reload_errors;
+};
+
+static void on_ready(struct runner *r, void *arg)
+{
+	struct daemon *d = arg;
+	(void)r;
+	if (d->ready)
+		return;
+	d->ready = true;
+	log_info("every template is in place");
+	if (d->cfg.ready_file) {
+		int fd = open(d->cfg.ready_file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			log_error("cannot create ready file %s: %s", d->cfg.ready_file, strerror(errno));
+		else
+			close(fd);
+	}
+	if (d->cfg.ready_fd >= 0) {
+		/* s6-style notification: one line, then the descriptor is done. */
+		if (write(d->cfg.ready_fd, "\n", 1) != 1)
+			log_warn("cannot notify readiness on fd %d: %s", d->cfg.ready_fd, strerror(errno));
+		close(d->cfg.ready_fd);
+		d->cfg.ready_fd = -1;
+	}
+}
+
+static void on_done(struct runner *r, bool ok, void *arg)
+{
+	struct daemon *d = arg;
+	(void)r;
+	d->exit_code = ok ? 0 : 1;
+	if (!ok)
+		log_error("-once: not every template could be rendered and installed");
+	loop_stop(d->loop);
+}
+
+static bool health(void *arg, struct buf *why)
+{
+	struct daemon *d = arg;
+	json_t *st;
+	size_t i;
+	json_t *t;
+	bool ok = d->runner && runner_healthy(d->runner);
+
+	if (ok)
+		return true;
+	if (!d->runner) {
+		buf_puts(why, "no templates loaded");
+		return false;
+	}
+	st = runner_status(d->runner);
+	json_array_foreach(st, i, t) {
+		const char *state = json_string_value(json_object_get(t, "state"));
+		const char *e = json_string_value(json_object_get(t, "last_error"));
+		const char *w = json_string_value(json_object_get(t, "waiting_for"));
+		const char *dest = json_string_value(json_object_get(t, "destination"));
+		if (state && strcmp(state, "ok") == 0)
+			continue;
+		buf_printf(why, "%s: %s%s%s%s%s\n", dest ? dest : "?", state ? state : "?",
+			   w ? " for " : "", w ? w : "", e ? ": " : "", e ? e : "");
+	}
+	json_decref(st);
+	return false;
+}
+
+static json_t *status(void *arg)
+{
+	struct daemon *d = arg;
+	return json_pack("{s:s, s:f, s:b, s:b, s:I, s:I, s:I, s:o, s:o}",
+			 "version", LEGATE_VERSION,
+			 "uptime", loop_now() - d->started,
+			 "ready", d->ready,
+			 "healthy", d->runner && runner_healthy(d->runner),
+			 "config_reloads", (json_int_t)d->reloads,
+			 "config_reload_errors", (json_int_t)d->reload_errors,
+			 "connections", (json_int_t)watcher_requests(d->wr),
+			 "templates", d->runner ? runner_status(d->runner) : json_array(),
+			 "watches", watcher_status(d->wr));
+}
+
+static void metrics(void *arg, struct buf *out)
+{
+	struct daemon *d = arg;
+	json_t *ws = watcher_status(d->wr), *w;
+	size_t i;
+	long errors = 0, changes = 0;
+
+	if (d->runner)
+		runner_metrics(d->runner, out);
+	json_array_foreach(ws, i, w) {
+		errors += (long)json_integer_value(json_object_get(w, "errors"));
+		changes += (long)json_integer_value(json_object_get(w, "changes"));
+	}
+	json_decref(ws);
+	buf_printf(out, "# HELP legate_watches Watches held.\n# TYPE legate_watches gauge\nlegate_watches %zu\n",
+		   runner_deps_count(d->deps));
+	buf_printf(out, "# HELP legate_watch_errors_total Failed calls to Consul or etcd.\n"
+		   "# TYPE legate_watch_errors_total counter\nlegate_watch_errors_total %ld\n", errors);
+	buf_printf(out, "# HELP legate_watch_changes_total Data changes seen.\n"
+		   "# TYPE legate_watch_changes_total counter\nlegate_watch_changes_total %ld\n", changes);
+	buf_printf(out, "# HELP legate_connections Connections open to Consul or etcd.\n"
+		   "# TYPE legate_connections gauge\nlegate_connections %d\n", watcher_requests(d->wr));
+	buf_printf(out, "# HELP legate_config_reloads_total Configuration reloads (SIGHUP).\n"
+		   "# TYPE legate_config_reloads_total counter\nlegate_config_reloads_total %lu\n", d->reloads);
+	buf_printf(out, "# HELP legate_healthy 1 when every template is healthy.\n"
+		   "# TYPE legate_healthy gauge\nlegate_healthy %d\n", d->runner && runner_healthy(d->runner));
+}
+
+static const struct runner_hooks *hooks_for(struct daemon *d)
+{
+	static struct runner_hooks h;
+	h.ready = on_ready;
+	h.done = on_done;
+	h.arg = d;
+	return &h;
+}
+
+/* SIGHUP: a new configuration and new templates, or, on any error, the old
+ * ones kept running untouched. */
+static void on_hup(struct loop *l, int signo, void *arg)
+{
+	struct daemon *d = arg;
+	struct config ncfg;
+	struct config_error cerr;
+	struct runner *nr;
+	char err[1024];
+	int rc;
+
+	(void)l;
+	(void)signo;
+	log_info("SIGHUP: reloading configuration and templates");
+	rc = config_load(&ncfg, d->argc, d->argv, &cerr);
+	if (rc != 0) {
+		log_error("reload refused, keeping the running configuration: %s", cerr.text);
+		config_free(&ncfg);
+		d->reload_errors++;
+		return;
+	}
+	if (ncfg.ntemplates == 0) {
+		log_error("reload refused, keeping the running configuration: no templates");
+		config_free(&ncfg);
+		d->reload_errors++;
+		return;
+	}
+	if (strcmp(ncfg.consul_addr, d->cfg.consul_addr) != 0 ||
+	    (ncfg.etcd_addr == NULL) != (d->cfg.etcd_addr == NULL) ||
+	    (ncfg.etcd_addr && strcmp(ncfg.etcd_addr, d->cfg.etcd_addr) != 0))
+		log_warn("a new Consul or etcd address takes effect only after a restart");
+	/* The new runner takes the watches it needs (shared with the old one)
+	 * before the old one lets go of its own. */
+	nr = runner_new(d->loop, d->deps, &ncfg, hooks_for(d), err, sizeof err);
+	if (!nr) {
+		log_error("reload refused, keeping the running templates: %s", err);
+		config_free(&ncfg);
+		d->reload_errors++;
+		/* runner_new failing leaves the old runner as the current one. */
+		return;
+	}
+	/* Nothing changes for the installed files' readiness: carry it over. */
+	ncfg.ready_fd = -1;
+	runner_free(d->runner);
+	config_free(&d->cfg);
+	d->cfg = ncfg;
+	d->runner = nr;
+	d->reloads++;
+	enum log_level lvl;
+	if (log_level_parse(d->cfg.log_level, &lvl) == 0)
+		log_set_level(lvl);
+}
+
+static void on_term(struct loop *l, int signo, void *arg)
+{
+	struct daemon *d = arg;
+	log_info("%s: exiting", strsignal(signo));
+	d->exit_code = 0;
+	loop_stop(l);
+}
+
+int daemon_main(int argc, char **argv)
+{
+	struct daemon d = { .argc = argc, .argv = argv, .exit_code = 1 };
+	struct config_error cerr;
+	struct watcher_opts wo;
+	enum log_level lvl;
+	char err[1024];
+	int rc;
+
+	rc = config_load(&d.cfg, argc, argv, &cerr);
+	if (rc != 0) {
+		if (rc < 0)
+			log_error("%s", cerr.text);
+		config_free(&d.cfg);
+		return rc < 0 ? 2 : 0;
+	}
+	if (log_level_parse(d.cfg.log_level, &lvl) < 0) {
+		log_error("-log-level \"%s\": want error, warn, info, debug or trace", d.cfg.log_level);
+		config_free(&d.cfg);
+		return 2;
+	}
+	log_set_level(lvl);
+	if (d.cfg.ntemplates == 0) {
+		log_error("no templates: give -template \"source:destination[:command]\" or a -config file");
+		config_free(&d.cfg);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	d.loop = loop_new();
+	if (!d.loop) {
+		log_error("cannot create the event loop: %s", strerror(errno));
+		config_free(&d.cfg);
+		return 1;
+	}
+	d.started = loop_now();
+	memset(&wo, 0, sizeof wo);
+	wo.consul_addr = d.cfg.consul_addr;
+	wo.consul_token = d.cfg.consul_token;
+	wo.consul_stale = d.cfg.max_stale_ms > 0;
+	wo.etcd_addr = d.cfg.etcd_addr;
+	wo.ca_file = d.cfg.consul_ca_cert;
+	wo.cert_file = d.cfg.consul_cert;
+	wo.key_file = d.cfg.consul_key;
+	wo.insecure = d.cfg.consul_ssl && !d.cfg.consul_ssl_verify;
+	wo.max_conns = d.cfg.max_connections;
+	d.wr = watcher_new(d.loop, &wo, err, sizeof err);
+	if (!d.wr) {
+		log_error("%s", err);
+		goto out;
+	}
+	d.deps = runner_deps_new(d.wr);
+	if (!d.deps) {
+		log_error("out of memory");
+		goto out;
+	}
+	d.runner = runner_new(d.loop, d.deps, &d.cfg, hooks_for(&d), err, sizeof err);
+	if (!d.runner) {
+		log_error("%s", err);
+		d.exit_code = 2;
+		goto out;
+	}
+	if (loop_add_signal(d.loop, SIGHUP, on_hup, &d) < 0 ||
+	    loop_add_signal(d.loop, SIGTERM, on_term, &d) < 0 ||
+	    loop_add_signal(d.loop, SIGINT, on_term, &d) < 0 ||
+	    loop_add_signal(d.loop, SIGQUIT, on_term, &d) < 0) {
+		log_error("cannot set up signals: %s", strerror(errno));
+		goto out;
+	}
+	if (d.cfg.status_addr) {
+		struct status_source src = { health, status, metrics, &d };
+		d.status = status_start(d.loop, d.cfg.status_addr, &src, err, sizeof err);
+		if (!d.status) {
+			log_error("%s", err);
+			goto out;
+		}
+		log_info("serving /health, /status and /metrics on %s", d.cfg.status_addr);
+	}
+	if (d.cfg.pid_file) {
+		FILE *f = fopen(d.cfg.pid_file, "w");
+		if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0) {
+			log_error("cannot write pid file %s: %s", d.cfg.pid_file, strerror(errno));
+			goto out;
+		}
+		d.pid_written = true;
+	}
+	log_info("watching %s for %zu template(s)", d.cfg.etcd_addr ? d.cfg.etcd_addr : d.cfg.consul_addr,
+		 d.cfg.ntemplates);
+	d.exit_code = 0;
+	if (loop_run(d.loop) < 0) {
+		log_error("event loop: %s", strerror(errno));
+		d.exit_code = 1;
+	}
+out:
+	if (d.pid_written)
+		unlink(d.cfg.pid_file);
+	status_stop(d.status);
+	runner_free(d.runner);
+	runner_deps_free(d.deps);
+	watcher_free(d.wr);
+	loop_free(d.loop);
+	config_free(&d.cfg);
+	return d.exit_code;
+}

@@ -1,0 +1,66 @@
+/* runner: the template runner.  Each template is rendered with data from
+ * the watcher; the names it uses while rendering are the watches it needs.
+ * A change waits out its quiescence (wait min/max), then the template is
+ * rendered, compared with its destination, staged, checked, installed
+ * atomically and its command run.  A template is never written before all
+ * of its data has arrived, and a failure never touches the installed file. */
+#ifndef LEGATE_RUNNER_H
+#define LEGATE_RUNNER_H
+
+#include <stdbool.h>
+#include <jansson.h>
+
+#include "common/buf.h"
+#include "legate/config.h"
+#include "watcher/loop.h"
+#include "watcher/watch.h"
+
+/* The watches in use, by name, with reference counts.  It outlives any one
+ * runner, so that a configuration reload (a new runner) keeps every watch
+ * still needed and opens no new connection for it. */
+struct runner_deps;
+
+struct runner;
+
+/* Events the daemon hears about. */
+struct runner_hooks {
+	/* Every template has been installed (or found identical) once. */
+	void (*ready)(struct runner *r, void *arg);
+	/* -once: every template has been handled; ok says whether all succeeded. */
+	void (*done)(struct runner *r, bool ok, void *arg);
+	void *arg;
+};
+
+/* Returns a new registry over wr (borrowed), or NULL. */
+struct runner_deps *runner_deps_new(struct watcher *wr);
+
+/* Frees the registry; every runner using it must be freed first. */
+void runner_deps_free(struct runner_deps *d);
+
+/* Number of watches in the registry. */
+size_t runner_deps_count(const struct runner_deps *d);
+
+/* Compiles every template of cfg (borrowed; must outlive the runner) and
+ * schedules a first render of each on the loop.  The runner becomes the one
+ * that d's change notifications go to.  Returns NULL with err filled (the
+ * template file, line and column at fault) when a template cannot be read
+ * or compiled: nothing is started then. */
+struct runner *runner_new(struct loop *l, struct runner_deps *d, const struct config *cfg,
+			  const struct runner_hooks *hooks, char *err, size_t errlen);
+
+/* Stops its timers, releases its watches (a watch no runner uses is
+ * removed) and frees it. */
+void runner_free(struct runner *r);
+
+/* True when every template has been installed once and its last render,
+ * check and command all succeeded. */
+bool runner_healthy(const struct runner *r);
+
+/* A new JSON array describing each template: source, destination, state,
+ * counters, last error, times, the names it depends on. */
+json_t *runner_status(const struct runner *r);
+
+/* Appends the runner's Prometheus metrics to out. */
+void runner_metrics(const struct runner *r, struct buf *out);
+
+#endif
