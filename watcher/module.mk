@@ -2,7 +2,7 @@
 LIB_SRCS   += watcher/loop.c watcher/http.c watcher/data.c watcher/watch.c \
               watcher/consul.c watcher/etcd.c
 UNIT_TESTS += tests/unit/test_watch_data.c tests/unit/test_watch_loop.c
-TEST_TOOLS += 
+TEST_TOOLS += tests/tools/faultproxy.c
 
 # watchctl links the library, so it has its own rule (the generic tool
 # rule builds single-file programs).

@@ -2,7 +2,7 @@
 # reported exactly once, in order, by the watches that see it.
 # legate-test: timeout=90
 . "$LEGATE_ROOT/tests/lib.sh"
-. "$LEGATE_ROOT/tests/watcher/lib_watch.sh"
+. "$LEGATE_ROOT/tests/watcher/lib.bash"
 
 lg_start_consul
 wl_watchctl -consul-addr "$CONSUL_HTTP_ADDR" -wait 30 \

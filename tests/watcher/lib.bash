@@ -1,4 +1,4 @@
-# tests/watcher/lib_watch.sh: helpers shared by the watcher tests (sourced
+# tests/watcher/lib.bash: helpers shared by the watcher tests (sourced
 # after tests/lib.sh).  They read watchctl's output file $OUT, whose lines
 # are "NAME JSON".
 
