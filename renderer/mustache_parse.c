@@ -181,8 +181,8 @@ static int tokenize(struct parser *ps)
 			clen_total = clen;
 		}
 		if (!c)
-			return mu_err(ps->err, ps->name, tline, tcol, "unclosed tag: no \"%s%s\" after \"%.*s\"",
-				      sigil == '{' ? "}" : sigil == '=' ? "=" : "", ctag,
+			return mu_err(ps->err, ps->name, tline, tcol, "unclosed tag: no \"%s%.*s\" after \"%.*s\"",
+				      sigil == '{' ? "}" : sigil == '=' ? "=" : "", (int)clen, ctag,
 				      (int)((len - at) > 20 ? 20 : (len - at)), o);
 		cstart = (size_t)(c - src);
 		after = cstart + clen_total;

@@ -207,7 +207,7 @@ static json_t *child(json_t *v, const struct mustache_seg *sg)
 static int lookup(struct rs *st, const struct mustache_tpl *t, const struct mu_name *nm,
 		  struct val *out)
 {
-	const struct mustache_seg *sg = t->segs + nm->seg;
+	const struct mustache_seg *sg = nm->nseg ? t->segs + nm->seg : NULL;
 	json_t *v = NULL;
 	size_t k = 1;
 
