@@ -1,5 +1,6 @@
-/* sup: start-up walks the programs in priority order and starts each one
- * whose dependencies are ready and whose lower-priority peers have settled;
+/* sup: start-up walks the programs in dependency-then-priority order and
+ * starts each one whose dependencies are ready and whose lower-priority
+ * predecessors in that order have settled;
  * a shutdown stops one program at a time, the most recently started first.
  * Everything is re-evaluated after each batch of events, which is cheap for
  * the handful of programs a container runs and keeps the rules in one
@@ -32,13 +33,28 @@ int sup_init(struct sup *s, const struct conf *conf, struct loop *loop)
 		if (program_init(&s->progs[i], &conf->progs[i], i) < 0)
 			return -1;
 		s->boot[i] = conf->progs[i].autostart ? BOOT_WAIT : BOOT_NONE;
-		/* Insertion sort by priority; equal priorities keep file order. */
-		int j = i;
-		while (j > 0 && conf->progs[s->order[j - 1]].priority > conf->progs[i].priority) {
-			s->order[j] = s->order[j - 1];
-			j--;
+	}
+	/* Start order: dependencies first, then lowest priority, then file
+	 * order.  conf has ruled out cycles, so each round places one. */
+	for (int k = 0; k < s->n; k++) {
+		int best = -1;
+		for (int i = 0; i < s->n; i++) {
+			const struct prog_conf *c = &conf->progs[i];
+			bool placed = false, deps_placed = true;
+			for (int j = 0; j < k; j++)
+				placed |= s->order[j] == i;
+			for (int d = 0; d < c->ndeps && deps_placed; d++) {
+				bool found = false;
+				for (int j = 0; j < k; j++)
+					found |= s->order[j] == c->deps[d];
+				deps_placed = found;
+			}
+			if (placed || !deps_placed)
+				continue;
+			if (best < 0 || c->priority < conf->progs[best].priority)
+				best = i;
 		}
-		s->order[j] = i;
+		s->order[k] = best;
 	}
 	s->booting = true;
 	return 0;

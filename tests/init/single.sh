@@ -13,8 +13,9 @@ bg_pid1() {
 	unshare --pid --fork --mount-proc --kill-child "$INIT" "$@" &
 	NS=$!
 	LG_PIDS+=($NS)
-	lg_wait 5 "legate-init started" pgrep -P $NS
-	INIT_PID=$(pgrep -P $NS)
+	# legate-init may be done before we look (a failing start-up).
+	lg_wait 5 "legate-init started" sh -c "pgrep -P $NS || ! kill -0 $NS"
+	INIT_PID=$(pgrep -P $NS || echo 0)
 }
 
 # Exit codes, every one of them, in one namespace each.

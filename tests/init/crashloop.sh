@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# A crash loop: restarts come after growing delays, then FATAL; with
+# on_fatal=exit (the default) legate-init stops everything and exits with
+# the program's code, with on_fatal=keep the rest keeps running.  Also:
+# autorestart=unexpected restarts only on an unexpected exit code.
+# legate-test: timeout=60
+. "$LEGATE_ROOT/tests/lib.sh"
+EV=$T/events
+REC=$LEGATE_TOOLS/sigrec
+
+start_init() {
+	unshare --pid --fork --mount-proc --kill-child "$LEGATE_BIN/legate-init" "$@" > "$T/init.log" 2>&1 &
+	NS=$!
+	LG_PIDS+=($NS)
+	LG_LOGS+=("$T/init.log")
+	# legate-init may be done before we look (a failing start-up).
+	lg_wait 5 "legate-init started" sh -c "pgrep -P $NS || ! kill -0 $NS"
+	INIT_PID=$(pgrep -P $NS || echo 0)
+}
+ctl() { "$LEGATE_BIN/legate-init" ctl -s "$T/ctl.sock" "$@"; }
+
+# --- on_fatal=exit -----------------------------------------------------------
+cat > "$T/exit.conf" <<EOF
+[program:other]
+command=$REC $EV other -r 3
+priority=1
+ready_fd=3
+
+[program:crash]
+command=sh -c 'echo crash-run >> $EV; exit 3'
+priority=2
+startretries=3
+EOF
+t0=$(date +%s%N)
+start_init -s "$T/ctl.sock" -c "$T/exit.conf"
+rc=0
+wait $NS || rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$rc" = 3 ] || lg_fail "exit code $rc, want 3 (the crashing program's code)"
+delays=$(sed -n 's/.*crash: exited too quickly (exit 3); retry [0-9] of 3 in \([0-9.]*\)s/\1/p' "$T/init.log" | tr '\n' ' ')
+[ "$delays" = "0.5 1.0 2.0 " ] || lg_fail "restart delays \"$delays\", want 0.5 1.0 2.0"
+grep -q 'crash: failed 4 times in a row within startsecs (last: exit 3); giving up (FATAL)' "$T/init.log" ||
+	lg_fail "no FATAL line"
+grep -q 'crash: FATAL; stopping everything (on_fatal=exit)' "$T/init.log" || lg_fail "no on_fatal line"
+[ "$(grep -c crash-run "$EV")" = 4 ] || lg_fail "crash ran $(grep -c crash-run "$EV") times, want 4"
+grep -qx 'other TERM' "$EV" || lg_fail "other was not stopped with TERM"
+[ $ms -ge 3400 ] || lg_fail "the loop took ${ms}ms, shorter than its backoff delays"
+
+# --- on_fatal=keep -----------------------------------------------------------
+: > "$EV"
+cat > "$T/keep.conf" <<EOF
+[program:other]
+command=$REC $EV other
+startsecs=0
+
+[program:crash]
+command=sh -c 'exit 4'
+startretries=1
+on_fatal=keep
+
+[program:once]
+command=sh -c 'sleep 1.1; echo once-run >> $EV; exit 0'
+startsecs=0
+autorestart=unexpected
+
+[program:again]
+command=sh -c 'sleep 1.1; echo again-run >> $EV; exit 5'
+startsecs=0
+exitcodes=0,2
+startretries=0
+on_fatal=keep
+EOF
+start_init -s "$T/ctl.sock" -c "$T/keep.conf"
+lg_wait 10 "crash FATAL" grep -q 'crash: FATAL; the other programs keep running' "$T/init.log"
+lg_wait 10 "again restarted" sh -c "[ \$(grep -c again-run '$EV') -ge 2 ]"
+ctl status > "$T/status"
+grep -q '^crash  *FATAL .*last exit 4$' "$T/status" || lg_fail "status: $(cat "$T/status")"
+grep -q '^other  *RUNNING ' "$T/status" || lg_fail "other not running: $(cat "$T/status")"
+grep -q '^once  *EXITED .*last exit 0$' "$T/status" || lg_fail "once: $(cat "$T/status")"
+[ "$(grep -c once-run "$EV")" = 1 ] || lg_fail "once (exit 0 expected) was restarted"
+lg_alive "$INIT_PID" || lg_fail "legate-init exited despite on_fatal=keep"
+kill -TERM "$INIT_PID"
+rc=0
+wait $NS || rc=$?
+[ "$rc" = 143 ] || lg_fail "exit code $rc after SIGTERM, want 143"
+echo ok
