@@ -47,3 +47,39 @@ wl_expect_values() {
 	got=$(grep "^$(printf '%s' "$1" | sed 's/[.[\*^$]/\\&/g') " "$OUT" | cut -d' ' -f2- | tr '\n' '|')
 	[ "$got" = "$2" ] || lg_fail "$1 history: got '$got', want '$2'"
 }
+
+# Outages: stop a server and start it again on the same ports.  A dev
+# Consul agent restarts empty, with its indexes starting over; etcd keeps
+# its data dir.
+if ! declare -F lg_stop_consul > /dev/null; then
+	lg_stop_consul() {
+		kill "-${1:-KILL}" "$CONSUL_PID" 2>/dev/null || true
+		wait "$CONSUL_PID" 2>/dev/null || true
+	}
+fi
+
+wl_restart_consul() {
+	lg_bg consul-again consul agent -dev -node=legate-test -bind=127.0.0.1 -client=127.0.0.1 \
+		-http-port="$CONSUL_HTTP_PORT" -dns-port="$CONSUL_DNS_PORT" \
+		-serf-lan-port="$CONSUL_SERF_LAN_PORT" -serf-wan-port="$CONSUL_SERF_WAN_PORT" \
+		-server-port="$CONSUL_SERVER_PORT" -grpc-port=-1 -log-level=warn
+	CONSUL_PID=$LG_LAST_PID
+	lg_wait 30 "consul leader on $CONSUL_HTTP_ADDR again" \
+		sh -c "curl -sf http://$CONSUL_HTTP_ADDR/v1/catalog/nodes | grep -q legate-test"
+}
+
+wl_stop_etcd() {
+	kill -KILL "$ETCD_PID" 2>/dev/null || true
+	wait "$ETCD_PID" 2>/dev/null || true
+}
+
+wl_restart_etcd() {
+	lg_bg etcd-again etcd --name legate-test --data-dir "$T/etcd" \
+		--listen-client-urls "http://$ETCD_ADDR" --advertise-client-urls "http://$ETCD_ADDR" \
+		--listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+		--initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+		--initial-cluster "legate-test=http://127.0.0.1:$ETCD_PEER_PORT" \
+		--enable-v2=true --logger=zap --log-level=warn
+	ETCD_PID=$LG_LAST_PID
+	lg_wait 30 "etcd on $ETCD_ADDR again" sh -c "curl -sf http://$ETCD_ADDR/health | grep -q true"
+}
