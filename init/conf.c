@@ -479,26 +479,27 @@ static int parse_environment(struct parser *ps, const struct entry *e, char ***o
 		p++;
 		while (*p == ' ' || *p == '\t')
 			p++;
-		if (*p == '"' || *p == '\'') {
-			char q = *p++;
-			while (*p && *p != q) {
-				if (q == '"' && *p == '\\' && p[1])
-					p++;
-				*w++ = *p++;
-			}
-			if (*p != q)
-				return fail(ps, e->line, "environment: unterminated quote");
-			p++;
-		} else {
-			const char *v = p;
-			while (*p && *p != ',')
+		/* Quoted and bare pieces join, as in a shell: A='it''s' is its. */
+		char *keep = w;
+		while (*p && *p != ',') {
+			if (*p == '"' || *p == '\'') {
+				char q = *p++;
+				while (*p && *p != q) {
+					if (q == '"' && *p == '\\' && p[1])
+						p++;
+					*w++ = *p++;
+				}
+				if (*p != q)
+					return fail(ps, e->line, "environment: unterminated quote");
 				p++;
-			const char *vend = p;
-			while (vend > v && isspace((unsigned char)vend[-1]))
-				vend--;
-			memcpy(w, v, (size_t)(vend - v));
-			w += vend - v;
+				keep = w;
+			} else {
+				*w++ = *p++;
+				if (!isspace((unsigned char)w[-1]))
+					keep = w;
+			}
 		}
+		w = keep;    /* drop trailing blanks outside quotes */
 		*w++ = 0;
 		while (isspace((unsigned char)*p))
 			p++;
