@@ -6,22 +6,33 @@
  *            [-etcd-v2] [-max-conns N] [-wait S] [-min-interval S]
  *            [-backoff-min S] [-backoff-max S] [-timeout S]
  *            [-log-level L] [-ca-file F] [-cert-file F] [-key-file F]
- *            [-insecure] [-names-file F] NAME...
+ *            [-insecure] [-names-file F] [-ts] NAME...
  *
+ * -names-file reads more names, one per line; -ts starts each change line
+ * with the wall clock in microseconds.
  * SIGUSR1 prints "status JSON" (every watch's status) to stdout; SIGINT
  * and SIGTERM stop it cleanly (exit 0). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "watcher/loop.h"
 #include "watcher/watch.h"
 
+static int timestamps;
+
 static void changed(struct watch *w, void *arg)
 {
+	struct timespec ts;
+
 	(void)arg;
+	if (timestamps) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		printf("%lld%06ld ", (long long)ts.tv_sec, ts.tv_nsec / 1000);
+	}
 	printf("%s %s\n", watch_name(w), watch_text(w));
 	fflush(stdout);
 }
@@ -98,6 +109,8 @@ int main(int argc, char **argv)
 			o.key_file = v;
 		else if (strcmp(a, "-insecure") == 0)
 			o.insecure = 1;
+		else if (strcmp(a, "-ts") == 0)
+			timestamps = 1;
 		else if (VAL("-names-file"))
 			names_file = v;
 		else if (VAL("-log-level")) {
