@@ -22,7 +22,7 @@
 struct daemon {
 	int argc;
 	char **argv;
-	struct config cfg;
+	struct config *cfg;       /* the runner borrows it: heap, replaced whole */
 	struct loop *loop;
 	struct watcher *wr;
 	struct runner_deps *deps;
@@ -43,19 +43,19 @@ static void on_ready(struct runner *r, void *arg)
 		return;
 	d->ready = true;
 	log_info("every template is in place");
-	if (d->cfg.ready_file) {
-		int fd = open(d->cfg.ready_file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (d->cfg->ready_file) {
+		int fd = open(d->cfg->ready_file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 		if (fd < 0)
-			log_error("cannot create ready file %s: %s", d->cfg.ready_file, strerror(errno));
+			log_error("cannot create ready file %s: %s", d->cfg->ready_file, strerror(errno));
 		else
 			close(fd);
 	}
-	if (d->cfg.ready_fd >= 0) {
+	if (d->cfg->ready_fd >= 0) {
 		/* s6-style notification: one line, then the descriptor is done. */
-		if (write(d->cfg.ready_fd, "\n", 1) != 1)
-			log_warn("cannot notify readiness on fd %d: %s", d->cfg.ready_fd, strerror(errno));
-		close(d->cfg.ready_fd);
-		d->cfg.ready_fd = -1;
+		if (write(d->cfg->ready_fd, "\n", 1) != 1)
+			log_warn("cannot notify readiness on fd %d: %s", d->cfg->ready_fd, strerror(errno));
+		close(d->cfg->ready_fd);
+		d->cfg->ready_fd = -1;
 	}
 }
 
@@ -155,52 +155,54 @@ static const struct runner_hooks *hooks_for(struct daemon *d)
 static void on_hup(struct loop *l, int signo, void *arg)
 {
 	struct daemon *d = arg;
-	struct config ncfg;
+	struct config *ncfg = calloc(1, sizeof *ncfg);
 	struct config_error cerr;
 	struct runner *nr;
+	enum log_level lvl;
 	char err[1024];
 	int rc;
 
 	(void)l;
 	(void)signo;
 	log_info("SIGHUP: reloading configuration and templates");
-	rc = config_load(&ncfg, d->argc, d->argv, &cerr);
-	if (rc != 0) {
-		log_error("reload refused, keeping the running configuration: %s", cerr.text);
-		config_free(&ncfg);
+	if (!ncfg) {
+		log_error("reload refused: out of memory");
 		d->reload_errors++;
 		return;
 	}
-	if (ncfg.ntemplates == 0) {
-		log_error("reload refused, keeping the running configuration: no templates");
-		config_free(&ncfg);
-		d->reload_errors++;
-		return;
+	rc = config_load(ncfg, d->argc, d->argv, &cerr);
+	if (rc != 0 || ncfg->ntemplates == 0) {
+		log_error("reload refused, keeping the running configuration: %s",
+			  rc != 0 ? cerr.text : "no templates");
+		goto refuse;
 	}
-	if (strcmp(ncfg.consul_addr, d->cfg.consul_addr) != 0 ||
-	    (ncfg.etcd_addr == NULL) != (d->cfg.etcd_addr == NULL) ||
-	    (ncfg.etcd_addr && strcmp(ncfg.etcd_addr, d->cfg.etcd_addr) != 0))
+	if (strcmp(ncfg->consul_addr, d->cfg->consul_addr) != 0 ||
+	    (ncfg->etcd_addr == NULL) != (d->cfg->etcd_addr == NULL) ||
+	    (ncfg->etcd_addr && strcmp(ncfg->etcd_addr, d->cfg->etcd_addr) != 0))
 		log_warn("a new Consul or etcd address takes effect only after a restart");
 	/* The new runner takes the watches it needs (shared with the old one)
 	 * before the old one lets go of its own. */
-	nr = runner_new(d->loop, d->deps, &ncfg, hooks_for(d), err, sizeof err);
+	nr = runner_new(d->loop, d->deps, ncfg, hooks_for(d), err, sizeof err);
 	if (!nr) {
-		log_error("reload refused, keeping the running templates: %s", err);
-		config_free(&ncfg);
-		d->reload_errors++;
 		/* runner_new failing leaves the old runner as the current one. */
-		return;
+		log_error("reload refused, keeping the running templates: %s", err);
+		goto refuse;
 	}
-	/* Nothing changes for the installed files' readiness: carry it over. */
-	ncfg.ready_fd = -1;
+	/* Readiness was announced once already. */
+	ncfg->ready_fd = -1;
 	runner_free(d->runner);
-	config_free(&d->cfg);
+	config_free(d->cfg);
+	free(d->cfg);
 	d->cfg = ncfg;
 	d->runner = nr;
 	d->reloads++;
-	enum log_level lvl;
-	if (log_level_parse(d->cfg.log_level, &lvl) == 0)
+	if (log_level_parse(d->cfg->log_level, &lvl) == 0)
 		log_set_level(lvl);
+	return;
+refuse:
+	config_free(ncfg);
+	free(ncfg);
+	d->reload_errors++;
 }
 
 static void on_term(struct loop *l, int signo, void *arg)
@@ -220,22 +222,30 @@ int daemon_main(int argc, char **argv)
 	char err[1024];
 	int rc;
 
-	rc = config_load(&d.cfg, argc, argv, &cerr);
+	d.cfg = calloc(1, sizeof *d.cfg);
+	if (!d.cfg) {
+		log_error("out of memory");
+		return 1;
+	}
+	rc = config_load(d.cfg, argc, argv, &cerr);
 	if (rc != 0) {
 		if (rc < 0)
 			log_error("%s", cerr.text);
-		config_free(&d.cfg);
+		config_free(d.cfg);
+		free(d.cfg);
 		return rc < 0 ? 2 : 0;
 	}
-	if (log_level_parse(d.cfg.log_level, &lvl) < 0) {
-		log_error("-log-level \"%s\": want error, warn, info, debug or trace", d.cfg.log_level);
-		config_free(&d.cfg);
+	if (log_level_parse(d.cfg->log_level, &lvl) < 0) {
+		log_error("-log-level \"%s\": want error, warn, info, debug or trace", d.cfg->log_level);
+		config_free(d.cfg);
+		free(d.cfg);
 		return 2;
 	}
 	log_set_level(lvl);
-	if (d.cfg.ntemplates == 0) {
+	if (d.cfg->ntemplates == 0) {
 		log_error("no templates: give -template \"source:destination[:command]\" or a -config file");
-		config_free(&d.cfg);
+		config_free(d.cfg);
+		free(d.cfg);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -243,20 +253,21 @@ int daemon_main(int argc, char **argv)
 	d.loop = loop_new();
 	if (!d.loop) {
 		log_error("cannot create the event loop: %s", strerror(errno));
-		config_free(&d.cfg);
+		config_free(d.cfg);
+		free(d.cfg);
 		return 1;
 	}
 	d.started = loop_now();
 	memset(&wo, 0, sizeof wo);
-	wo.consul_addr = d.cfg.consul_addr;
-	wo.consul_token = d.cfg.consul_token;
-	wo.consul_stale = d.cfg.max_stale_ms > 0;
-	wo.etcd_addr = d.cfg.etcd_addr;
-	wo.ca_file = d.cfg.consul_ca_cert;
-	wo.cert_file = d.cfg.consul_cert;
-	wo.key_file = d.cfg.consul_key;
-	wo.insecure = d.cfg.consul_ssl && !d.cfg.consul_ssl_verify;
-	wo.max_conns = d.cfg.max_connections;
+	wo.consul_addr = d.cfg->consul_addr;
+	wo.consul_token = d.cfg->consul_token;
+	wo.consul_stale = d.cfg->max_stale_ms > 0;
+	wo.etcd_addr = d.cfg->etcd_addr;
+	wo.ca_file = d.cfg->consul_ca_cert;
+	wo.cert_file = d.cfg->consul_cert;
+	wo.key_file = d.cfg->consul_key;
+	wo.insecure = d.cfg->consul_ssl && !d.cfg->consul_ssl_verify;
+	wo.max_conns = d.cfg->max_connections;
 	d.wr = watcher_new(d.loop, &wo, err, sizeof err);
 	if (!d.wr) {
 		log_error("%s", err);
@@ -267,7 +278,7 @@ int daemon_main(int argc, char **argv)
 		log_error("out of memory");
 		goto out;
 	}
-	d.runner = runner_new(d.loop, d.deps, &d.cfg, hooks_for(&d), err, sizeof err);
+	d.runner = runner_new(d.loop, d.deps, d.cfg, hooks_for(&d), err, sizeof err);
 	if (!d.runner) {
 		log_error("%s", err);
 		d.exit_code = 2;
@@ -280,25 +291,25 @@ int daemon_main(int argc, char **argv)
 		log_error("cannot set up signals: %s", strerror(errno));
 		goto out;
 	}
-	if (d.cfg.status_addr) {
+	if (d.cfg->status_addr) {
 		struct status_source src = { health, status, metrics, &d };
-		d.status = status_start(d.loop, d.cfg.status_addr, &src, err, sizeof err);
+		d.status = status_start(d.loop, d.cfg->status_addr, &src, err, sizeof err);
 		if (!d.status) {
 			log_error("%s", err);
 			goto out;
 		}
-		log_info("serving /health, /status and /metrics on %s", d.cfg.status_addr);
+		log_info("serving /health, /status and /metrics on %s", d.cfg->status_addr);
 	}
-	if (d.cfg.pid_file) {
-		FILE *f = fopen(d.cfg.pid_file, "w");
+	if (d.cfg->pid_file) {
+		FILE *f = fopen(d.cfg->pid_file, "w");
 		if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0) {
-			log_error("cannot write pid file %s: %s", d.cfg.pid_file, strerror(errno));
+			log_error("cannot write pid file %s: %s", d.cfg->pid_file, strerror(errno));
 			goto out;
 		}
 		d.pid_written = true;
 	}
-	log_info("watching %s for %zu template(s)", d.cfg.etcd_addr ? d.cfg.etcd_addr : d.cfg.consul_addr,
-		 d.cfg.ntemplates);
+	log_info("watching %s for %zu template(s)", d.cfg->etcd_addr ? d.cfg->etcd_addr : d.cfg->consul_addr,
+		 d.cfg->ntemplates);
 	d.exit_code = 0;
 	if (loop_run(d.loop) < 0) {
 		log_error("event loop: %s", strerror(errno));
@@ -306,12 +317,13 @@ int daemon_main(int argc, char **argv)
 	}
 out:
 	if (d.pid_written)
-		unlink(d.cfg.pid_file);
+		unlink(d.cfg->pid_file);
 	status_stop(d.status);
 	runner_free(d.runner);
 	runner_deps_free(d.deps);
 	watcher_free(d.wr);
 	loop_free(d.loop);
-	config_free(&d.cfg);
+	config_free(d.cfg);
+	free(d.cfg);
 	return d.exit_code;
 }

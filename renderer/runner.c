@@ -356,6 +356,37 @@ static void check_ready_and_done(struct runner *r)
 	}
 }
 
+/* The line of a command's output that says most: the first that reads as
+ * an error (haproxy prints [NOTICE] lines before its [ALERT]s), else the
+ * last non-empty one.  Writes at most n bytes to dst. */
+static const char *summary_line(const struct buf *out, char *dst, size_t n)
+{
+	const char *p = out->data, *end = p ? p + out->len : NULL, *pick = NULL;
+	size_t pick_len = 0;
+
+	dst[0] = '\0';
+	while (p && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		char line[512];
+		snprintf(line, sizeof line, "%.*s", (int)len, p);
+		if (strstr(line, "ALERT") || strstr(line, "rror") || strstr(line, "emerg") ||
+		    strstr(line, "invalid")) {
+			pick = p;
+			pick_len = len;
+			break;
+		}
+		if (len > 0) {
+			pick = p;
+			pick_len = len;
+		}
+		p += len + 1;
+	}
+	if (pick)
+		snprintf(dst, n, "%.*s", (int)pick_len, pick);
+	return dst;
+}
+
 static void log_output(const char *what, const struct tmpl *t, const struct buf *out)
 {
 	const char *p = out->data, *end = p ? p + out->len : NULL;
@@ -411,9 +442,12 @@ static void put_in_place(struct tmpl *t, struct buf *out)
 			if (cr.timed_out)
 				set_error(t, T_CHECK_FAILED, "%s: check \"%s\" timed out after %ld ms; %s left unchanged",
 					  t->label, tc->check.text, tc->check_timeout_ms, tc->destination);
-			else
-				set_error(t, T_CHECK_FAILED, "%s: check \"%s\" failed (exit %d); %s left unchanged: %.600s",
-					  t->label, tc->check.text, cr.status, tc->destination, buf_cstr(&cr.output));
+			else {
+				char line[600];
+				set_error(t, T_CHECK_FAILED, "%s: check \"%s\" failed (exit %d); %s left unchanged: %s",
+					  t->label, tc->check.text, cr.status, tc->destination,
+					  summary_line(&cr.output, line, sizeof line));
+			}
 			command_result_free(&cr);
 			install_abort(&st);
 			t->check_failures++;

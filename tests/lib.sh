@@ -50,6 +50,13 @@ lg_cleanup() {
 		kill -KILL "$pid" 2>/dev/null
 	done
 	wait 2>/dev/null
+	# A sanitizer report from any program the test ran fails the test.
+	for f in "${LG_LOGS[@]}"; do
+		if [ -f "$f" ] && grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f"; then
+			printf 'FAIL: sanitizer report in %s\n' "${f#"$T"/}" >&2
+			[ $rc = 0 ] || [ $rc = 77 ] && rc=1
+		fi
+	done
 	if [ $rc != 0 ] && [ $rc != 77 ]; then
 		for f in "${LG_LOGS[@]}"; do
 			[ -s "$f" ] || continue
@@ -111,6 +118,12 @@ lg_start_consul() {
 	CONSUL_SERVER_PORT=${p[4]}
 	export CONSUL_HTTP_ADDR=127.0.0.1:$CONSUL_HTTP_PORT
 	export CONSUL_DNS_PORT
+	lg_run_consul
+}
+
+# lg_run_consul: (re)starts the dev agent on the ports chosen before.  A dev
+# agent keeps its data in memory: after a restart the catalog is empty.
+lg_run_consul() {
 	lg_bg consul consul agent -dev -node=legate-test -bind=127.0.0.1 -client=127.0.0.1 \
 		-http-port="$CONSUL_HTTP_PORT" -dns-port="$CONSUL_DNS_PORT" \
 		-serf-lan-port="$CONSUL_SERF_LAN_PORT" -serf-wan-port="$CONSUL_SERF_WAN_PORT" \
@@ -119,6 +132,12 @@ lg_start_consul() {
 	# Ready when there is a leader and the node itself is in the catalog.
 	lg_wait 30 "consul leader on $CONSUL_HTTP_ADDR" \
 		sh -c "curl -sf http://$CONSUL_HTTP_ADDR/v1/catalog/nodes | grep -q legate-test"
+}
+
+# lg_stop_consul [SIGNAL]: stops the agent (default SIGKILL: an outage).
+lg_stop_consul() {
+	kill "-${1:-KILL}" "$CONSUL_PID" 2>/dev/null || true
+	wait "$CONSUL_PID" 2>/dev/null || true
 }
 
 # lg_consul METHOD PATH [DATA]: one call to the agent's HTTP API.
