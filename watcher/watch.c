@@ -76,8 +76,56 @@ void watch_deliver(struct watch *w, json_t *data)
 	w->changes++;
 	w->last_change = wall_now();
 	log_debug("%s: changed (%zu bytes)", w->name, strlen(text));
-	if (w->cb)
-		w->cb(w, w->cb_arg);
+	/* Reported from the loop, outside any curl or backend call, so the
+	 * callback may add and remove watches, this one included. */
+	if (!w->notify_pending) {
+		struct watcher *wr = w->wr;
+
+		w->notify_pending = 1;
+		w->nnext = NULL;
+		if (wr->ntail)
+			wr->ntail->nnext = w;
+		else
+			wr->nhead = w;
+		wr->ntail = w;
+		if (!wr->notify_timer.armed)
+			loop_add_timer(wr->loop, &wr->notify_timer, 0);
+	}
+}
+
+static void on_notify(struct loop *l, void *arg)
+{
+	struct watcher *wr = arg;
+	struct watch *w;
+
+	(void)l;
+	while ((w = wr->nhead)) {
+		wr->nhead = w->nnext;
+		if (!wr->nhead)
+			wr->ntail = NULL;
+		w->notify_pending = 0;
+		w->nnext = NULL;
+		if (w->cb)
+			w->cb(w, w->cb_arg);
+	}
+}
+
+static void unnotify(struct watch *w)
+{
+	struct watcher *wr = w->wr;
+	struct watch **pp, *prev = NULL;
+
+	if (!w->notify_pending)
+		return;
+	for (pp = &wr->nhead; *pp; prev = *pp, pp = &(*pp)->nnext) {
+		if (*pp == w) {
+			*pp = w->nnext;
+			if (wr->ntail == w)
+				wr->ntail = prev;
+			break;
+		}
+	}
+	w->notify_pending = 0;
 }
 
 void watch_set_index(struct watch *w, uint64_t index, int present)
@@ -527,6 +575,7 @@ err:
 void watcher_remove(struct watcher *wr, struct watch *w)
 {
 	loop_del_timer(wr->loop, &w->timer);
+	unnotify(w);
 	if (w->state == WS_QUEUED)
 		dequeue(w);
 	if (w->req) {
@@ -576,6 +625,7 @@ struct watcher *watcher_new(struct loop *l, const struct watcher_opts *opts,
 	}
 	wr->loop = l;
 	wr->o = *opts;
+	loop_timer_init(&wr->notify_timer, on_notify, wr);
 	if (wr->o.max_conns == 0)
 		wr->o.max_conns = 32;
 	if (wr->o.max_conns < 5) {
@@ -645,6 +695,7 @@ void watcher_free(struct watcher *wr)
 	/* Requests first, so no callback reaches a freed watch. */
 	http_free(wr->consul_http);
 	http_free(wr->etcd_http);
+	loop_del_timer(wr->loop, &wr->notify_timer);
 	while (wr->watches) {
 		struct watch *w = wr->watches;
 

@@ -12,8 +12,9 @@
 struct watcher;
 struct watch;
 
-/* Called after a watch's data really changed (the first good read
- * counts as a change).  watch_data() holds the new data. */
+/* Called from the loop after a watch's data really changed (the first
+ * good read counts as a change); watch_data() holds the new data.  The
+ * callback may add and remove watches, the one it is called for too. */
 typedef void (*watch_changed_cb)(struct watch *w, void *arg);
 
 struct watcher_opts {
@@ -56,7 +57,8 @@ void watcher_free(struct watcher *wr);
 struct watch *watcher_add(struct watcher *wr, const char *name,
 			  watch_changed_cb cb, void *arg, char *err, size_t errlen);
 
-/* Stops and frees one watch (no callback after this). */
+/* Stops and frees one watch (no callback after this); safe from any
+ * watch's callback. */
 void watcher_remove(struct watcher *wr, struct watch *w);
 
 /* The watch's current data (borrowed; NULL until its first good read).
@@ -76,7 +78,7 @@ json_t *watch_status(const struct watch *w);
 /* A new list of every watch's status, in the order they were added. */
 json_t *watcher_status(const struct watcher *wr);
 
-/* Connections currently open (or opening) to the servers. */
+/* Requests in flight; each holds one connection to a server. */
 int watcher_requests(const struct watcher *wr);
 
 #endif

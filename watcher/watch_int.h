@@ -43,6 +43,8 @@ struct watch {
 	struct watcher *wr;
 	struct watch *prev, *next;      /* every watch, in add order */
 	struct watch *qnext;            /* sweep queue */
+	struct watch *nnext;            /* changes waiting to be reported */
+	int notify_pending;
 	char *name;
 	enum watch_kind kind;
 	enum watch_backend backend;
@@ -78,6 +80,8 @@ struct watcher {
 	struct http *consul_http, *etcd_http;
 	struct watch *watches, *last;
 	struct watch *qhead, *qtail;    /* triggered watches waiting for a slot */
+	struct watch *nhead, *ntail;    /* changed watches, reported from a timer */
+	struct loop_timer notify_timer;
 	struct watch *triggers[3];      /* by trigger_class */
 	int dedicated, dedicated_cap;   /* Consul watches with their own long-poll */
 	int etcd_watches;               /* each holds one stream */
