@@ -3,7 +3,7 @@
 LIB_SRCS   += renderer/mustache.c renderer/mustache_parse.c renderer/mustache_render.c \
               renderer/numfmt.c renderer/render_cmd.c
 UNIT_TESTS += tests/unit/test_mustache.c
-TEST_TOOLS += tests/tools/mustache_spec.c
+TEST_TOOLS += tests/tools/mustache_spec.c tests/tools/mustache_bench.c
 
 # The spec runner and the bench driver link the engine.
 $(O)/tests/tools/mustache_spec $(O)/tests/tools/mustache_bench: $(O)/tests/tools/%: tests/tools/%.c $(O)/liblegate.a

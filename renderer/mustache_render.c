@@ -10,6 +10,8 @@
 #include <string.h>
 
 #define MAX_STACK 1024
+#define MAX_HINTS 4096   /* name segments with a key position hint */
+#define HINT_SCAN 16     /* objects up to this size are scanned, not hashed */
 
 /* One {{<parent}} being expanded: its node holds the block arguments. */
 struct scope {
@@ -24,7 +26,7 @@ struct rs {
 	struct buf *out;
 	size_t out_limit;
 	struct mustache_error *err;
-	unsigned long steps;
+	unsigned long steps, max_steps;
 	unsigned nest;
 	size_t depth;
 	json_t *stack[MAX_STACK];
@@ -35,6 +37,8 @@ struct rs {
 	uint32_t strip;
 	uint32_t strip_left;
 	int at_bol;
+	/* Per name segment: 1 + where its key was last found, 0 unknown. */
+	uint8_t hint[MAX_HINTS];
 	/* Where we are, for messages. */
 	const struct mustache_tpl *at_t;
 	const struct mu_node *at_nd;
@@ -69,13 +73,28 @@ static const char *tag_name(const struct mustache_tpl *t, const struct mu_node *
 	return t->pool + t->names[nd->a].full;
 }
 
-static int app(struct rs *st, const char *s, size_t n)
+static int app_slow(struct rs *st, const char *s, size_t n)
 {
 	if (n > st->out_limit - st->out->len || st->out->len > st->out_limit)
 		return fail(st, "output passes the limit of %zu bytes", st->o->max_output);
 	if (buf_append(st->out, s, n) < 0)
 		return fail(st, "output: %s", errno == EFBIG ? "passes the buffer limit" : strerror(errno));
 	return 0;
+}
+
+/* Appends to the output; the common case (room left, under the limit) is
+ * a bare copy. */
+static inline int app(struct rs *st, const char *s, size_t n)
+{
+	struct buf *b = st->out;
+
+	if (n < b->cap - b->len && b->len + n <= st->out_limit) {
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	return app_slow(st, s, n);
 }
 
 static int emit_indent(struct rs *st)
@@ -184,11 +203,54 @@ static int out_escaped(struct rs *st, const char *s, size_t n, int raw)
 	}
 }
 
+static inline int key_eq(void *it, const struct mustache_seg *sg)
+{
+	const char *k;
+
+	if (json_object_iter_key_len(it) != sg->len)
+		return 0;
+	k = json_object_iter_key(it);
+	for (size_t i = 0; i < sg->len; i++)
+		if (k[i] != sg->s[i])
+			return 0;
+	return 1;
+}
+
+/* An object member by key.  Objects of one list usually share their key
+ * order, so each name remembers where its key was last found and checks
+ * there first: a few pointer steps instead of hashing the key. */
+static json_t *member(struct rs *st, json_t *obj, const struct mustache_seg *sg, uint32_t site)
+{
+	uint8_t *hint = site < MAX_HINTS ? &st->hint[site] : NULL;
+	void *it;
+	unsigned pos;
+
+	if (hint && *hint) {
+		it = json_object_iter(obj);
+		for (pos = 1; it && pos < *hint; pos++)
+			it = json_object_iter_next(obj, it);
+		if (it && key_eq(it, sg))
+			return json_object_iter_value(it);
+	}
+	if (hint && json_object_size(obj) <= HINT_SCAN) {
+		/* Small object: a scan finds the key and its position. */
+		it = json_object_iter(obj);
+		for (pos = 1; it; pos++, it = json_object_iter_next(obj, it)) {
+			if (key_eq(it, sg)) {
+				*hint = (uint8_t)pos;
+				return json_object_iter_value(it);
+			}
+		}
+		return NULL;
+	}
+	return json_object_getn(obj, sg->s, sg->len);
+}
+
 /* A segment that is all digits indexes an array. */
-static json_t *child(json_t *v, const struct mustache_seg *sg)
+static json_t *child(struct rs *st, json_t *v, const struct mustache_seg *sg, uint32_t site)
 {
 	if (json_is_object(v))
-		return json_object_get(v, sg->s);
+		return member(st, v, sg, site);
 	if (json_is_array(v) && sg->len && sg->len <= 9) {
 		size_t idx = 0;
 
@@ -218,7 +280,7 @@ static int lookup(struct rs *st, const struct mustache_tpl *t, const struct mu_n
 		return 0;
 	}
 	for (size_t i = st->depth; i-- > 0;) {
-		if (json_is_object(st->stack[i]) && (v = json_object_get(st->stack[i], sg[0].s)))
+		if (json_is_object(st->stack[i]) && (v = member(st, st->stack[i], &sg[0], nm->seg)))
 			break;
 	}
 	if (!v && st->o->lookup) {
@@ -243,7 +305,7 @@ static int lookup(struct rs *st, const struct mustache_tpl *t, const struct mu_n
 		k = f.consumed == 0 || f.consumed > nm->nseg ? nm->nseg : f.consumed;
 	}
 	for (; v && k < nm->nseg; k++)
-		v = child(v, &sg[k]);
+		v = child(st, v, &sg[k], nm->seg + (uint32_t)k);
 	out->v = v;
 	if (!v && out->hold) {
 		json_decref(out->hold);
@@ -522,8 +584,15 @@ static int render_range(struct rs *st, const struct mustache_tpl *t, uint32_t i,
 
 		st->at_t = t;
 		st->at_nd = nd;
-		if (++st->steps > st->o->max_steps)
+		if (++st->steps > st->max_steps)
 			return fail(st, "render stopped after %lu steps", st->o->max_steps);
+		if (nd->op == MU_TEXT && !st->ind_len && !st->strip && !st->strip_left) {
+			if (app(st, t->pool + nd->a, nd->b) < 0)
+				return -1;
+			st->at_bol = t->pool[nd->a + nd->b - 1] == '\n';
+			i++;
+			continue;
+		}
 		switch (nd->op) {
 		case MU_TEXT:
 			if (out_text(st, t->pool + nd->a, nd->b) < 0)
@@ -575,6 +644,7 @@ int mustache_render(struct mustache_env *env, const struct mustache_tpl *t, json
 	st->out = out;
 	st->out_limit = out->len + opts->max_output < out->len ? (size_t)-1 : out->len + opts->max_output;
 	st->err = err;
+	st->max_steps = opts->max_steps;
 	st->at_bol = 1;
 	st->at_t = t;
 	if (data)
