@@ -238,6 +238,13 @@ int mu_env_partial(struct mustache_env *env, const char *name, size_t len, int s
 	size_t slen = 0;
 
 	*out = NULL;
+	if (!p && len > MAX_PARTIAL_NAME) {
+		/* Not remembered: names from data could fill memory. */
+		if (strict)
+			return mu_err(err, tpl, line, col, "partial name longer than %d bytes",
+				      MAX_PARTIAL_NAME);
+		return 0;
+	}
 	if (!p) {
 		int r = 0;
 

@@ -65,7 +65,7 @@ typedef int (*mustache_lookup_fn)(void *ud, const struct mustache_lookup *q,
 struct mustache_opts {
 	enum mustache_escape escape;   /* MUSTACHE_ESCAPE_HTML */
 	int strict;                    /* 0: a missing partial renders empty, with a warning */
-	unsigned max_depth;            /* 100: sections + partials nested at render */
+	unsigned max_depth;            /* 100: sections + partials nested at render (1000 at most) */
 	size_t max_output;             /* 64 MiB */
 	unsigned long max_steps;       /* 100000000 nodes visited per render */
 	mustache_lookup_fn lookup;     /* NULL */

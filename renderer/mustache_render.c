@@ -10,6 +10,7 @@
 #include <string.h>
 
 #define MAX_STACK 1024
+#define MAX_DEPTH 1000   /* render nesting, whatever the options say */
 #define MAX_HINTS 4096   /* name segments with a key position hint */
 #define HINT_SCAN 16     /* objects up to this size are scanned, not hashed */
 
@@ -27,7 +28,7 @@ struct rs {
 	size_t out_limit;
 	struct mustache_error *err;
 	unsigned long steps, max_steps;
-	unsigned nest;
+	unsigned nest, max_depth;
 	size_t depth;
 	json_t *stack[MAX_STACK];
 	/* Indentation: the current frame's prefix is indent.data[0..ind_len);
@@ -384,9 +385,9 @@ static int render_range(struct rs *st, const struct mustache_tpl *t, uint32_t i,
 
 static int enter(struct rs *st)
 {
-	if (++st->nest > st->o->max_depth)
+	if (++st->nest > st->max_depth)
 		return fail(st, "sections and partials nested deeper than %u (a recursive partial?)",
-			    st->o->max_depth);
+			    st->max_depth);
 	return 0;
 }
 
@@ -419,6 +420,11 @@ static int section(struct rs *st, const struct mustache_tpl *t, uint32_t i,
 			size_t n = json_array_size(val.v);
 
 			for (size_t k = 0; k < n && rc == 0; k++) {
+				/* Each pass counts, even over an empty body. */
+				if (++st->steps > st->max_steps) {
+					rc = fail(st, "render stopped after %lu steps", st->o->max_steps);
+					break;
+				}
 				if (push(st, json_array_get(val.v, k)) < 0) {
 					rc = -1;
 					break;
@@ -645,6 +651,8 @@ int mustache_render(struct mustache_env *env, const struct mustache_tpl *t, json
 	st->out_limit = out->len + opts->max_output < out->len ? (size_t)-1 : out->len + opts->max_output;
 	st->err = err;
 	st->max_steps = opts->max_steps;
+	/* The C stack bounds recursion whatever the caller asks. */
+	st->max_depth = opts->max_depth < MAX_DEPTH ? opts->max_depth : MAX_DEPTH;
 	st->at_bol = 1;
 	st->at_t = t;
 	if (data)

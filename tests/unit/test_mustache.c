@@ -298,6 +298,24 @@ static void test_limits(void)
 	check(render_opts("{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}{{/l}}{{/l}}{{/l}}{{/l}}{{/l}}{{/l}}",
 			  "{\"l\": [1,2,3,4,5,6,7,8,9,10]}", &o, env) == NULL);
 	check(strstr(msg, "render stopped after 100000 steps") != NULL);
+	/* Loops over an empty body count too. */
+	check(render_opts("{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}{{/l}}{{/l}}{{/l}}{{/l}}{{/l}}{{/l}}",
+			  "{\"l\": [1,2,3,4,5,6,7,8,9,10]}", &o, env) == NULL);
+	check(strstr(msg, "render stopped after 100000 steps") != NULL);
+	/* A huge dynamic partial name is neither kept nor a crash. */
+	{
+		struct buf big = BUF_INIT;
+
+		buf_puts(&big, "{\"n\": \"");
+		for (int i = 0; i < 1000; i++)
+			buf_puts(&big, "xxxxxxxxxx");
+		buf_puts(&big, "\"}");
+		check_str(render_opts("[{{>*n}}]", buf_cstr(&big), &o, env), "[]");
+		o.strict = 1;
+		check(render_opts("[{{>*n}}]", buf_cstr(&big), &o, env) == NULL);
+		check(strstr(msg, "partial name longer than 255 bytes") != NULL);
+		buf_free(&big);
+	}
 	mustache_env_free(env);
 }
 
