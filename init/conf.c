@@ -7,15 +7,14 @@
 #include "init/conf.h"
 
 #include "common/log.h"
+#include "init/confval.h"
 #include "init/sigs.h"
 #include "init/user.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -257,72 +256,15 @@ static int lex(struct parser *ps, char *text)
 
 /* ---- values ---------------------------------------------------------------- */
 
-/* Expands %(ENV_X)s, %(program_name)s, %(group_name)s, %(here)s,
- * %(host_node_name)s and %(process_num)d, and %% into %.  Other '%' stay. */
 static char *expand(struct parser *ps, const char *in, const char *prog, int line)
 {
-	char out[8192];
-	size_t o = 0;
-
-	for (const char *p = in; *p;) {
-		const char *val = NULL;
-		char num[256];
-		if (p[0] == '%' && p[1] == '%') {
-			val = "%";
-			p += 2;
-		} else if (p[0] == '%' && p[1] == '(') {
-			const char *close = strchr(p + 2, ')');
-			char name[256];
-			if (!close || (size_t)(close - p - 2) >= sizeof name) {
-				fail(ps, line, "unterminated %%( in \"%.60s\"", in);
-				return NULL;
-			}
-			memcpy(name, p + 2, (size_t)(close - p - 2));
-			name[close - p - 2] = 0;
-			p = close + 1;
-			while (isdigit((unsigned char)*p) || *p == '-' || *p == '.')
-				p++;
-			if (*p != 's' && *p != 'd') {
-				fail(ps, line, "%%(%s) must be followed by s or d", name);
-				return NULL;
-			}
-			p++;
-			if (strncmp(name, "ENV_", 4) == 0) {
-				val = getenv(name + 4);
-				if (!val) {
-					fail(ps, line, "%%(%s)s: environment variable %s is not set", name, name + 4);
-					return NULL;
-				}
-			} else if (prog && (strcmp(name, "program_name") == 0 || strcmp(name, "group_name") == 0)) {
-				val = prog;
-			} else if (strcmp(name, "here") == 0) {
-				val = ps->here;
-			} else if (strcmp(name, "host_node_name") == 0) {
-				if (gethostname(num, sizeof num) < 0)
-					num[0] = 0;
-				num[sizeof num - 1] = 0;
-				val = num;
-			} else if (strcmp(name, "process_num") == 0) {
-				val = "0";
-			} else {
-				fail(ps, line, "unknown expansion %%(%s)", name);
-				return NULL;
-			}
-		}
-		size_t n = val ? strlen(val) : 1;
-		if (o + n >= sizeof out) {
-			fail(ps, line, "value too long after expansion");
-			return NULL;
-		}
-		if (val) {
-			memcpy(out + o, val, n);
-		} else {
-			out[o] = *p++;
-		}
-		o += n;
+	char out[8192], err[CV_ERR];
+	char *r;
+	if (cv_expand(in, prog, ps->here, out, sizeof out, err) < 0) {
+		fail(ps, line, "%s", err);
+		return NULL;
 	}
-	out[o] = 0;
-	char *r = arena_strdup(ps, out);
+	r = arena_strdup(ps, out);
 	if (!r)
 		OOM(ps, line);
 	return r;
@@ -330,30 +272,16 @@ static char *expand(struct parser *ps, const char *in, const char *prog, int lin
 
 static int parse_bool(struct parser *ps, const struct entry *e, bool *out)
 {
-	static const char *yes[] = { "true", "yes", "on", "1" }, *no[] = { "false", "no", "off", "0" };
-	for (int i = 0; i < 4; i++) {
-		if (strcasecmp(e->val, yes[i]) == 0) {
-			*out = true;
-			return 0;
-		}
-		if (strcasecmp(e->val, no[i]) == 0) {
-			*out = false;
-			return 0;
-		}
-	}
-	return fail(ps, e->line, "%s: \"%s\" is not a boolean (true or false)", e->key, e->val);
+	if (cv_bool(e->val, out) < 0)
+		return fail(ps, e->line, "%s: \"%s\" is not a boolean (true or false)", e->key, e->val);
+	return 0;
 }
 
 static int parse_int(struct parser *ps, const struct entry *e, long min, long max, int *out)
 {
-	char *end;
-	long v;
-	errno = 0;
-	v = strtol(e->val, &end, 10);
-	if (errno || end == e->val || *end || v < min || v > max)
+	if (cv_int(e->val, min, max, out) < 0)
 		return fail(ps, e->line, "%s: \"%s\" is not an integer from %ld to %ld",
 			e->key, e->val, min, max);
-	*out = (int)v;
 	return 0;
 }
 
@@ -368,145 +296,37 @@ static int parse_signal(struct parser *ps, const struct entry *e, int *out)
 
 static int parse_exitcodes(struct parser *ps, const struct entry *e, unsigned char *bits)
 {
-	const char *p = e->val;
-	memset(bits, 0, 32);
-	for (;;) {
-		char *end;
-		long v;
-		while (isspace((unsigned char)*p))
-			p++;
-		v = strtol(p, &end, 10);
-		if (end == p || v < 0 || v > 255)
-			return fail(ps, e->line, "exitcodes: \"%s\" is not a list of codes 0-255", e->val);
-		bits[v / 8] |= (unsigned char)(1u << (v % 8));
-		p = end;
-		while (isspace((unsigned char)*p))
-			p++;
-		if (!*p)
-			return 0;
-		if (*p++ != ',')
-			return fail(ps, e->line, "exitcodes: \"%s\" is not a list of codes 0-255", e->val);
-	}
+	char err[CV_ERR];
+	if (cv_exitcodes(e->val, bits, err) < 0)
+		return fail(ps, e->line, "%s", err);
+	return 0;
 }
 
-/* Splits a command line the way a POSIX shell's quoting works (supervisord
- * uses shlex): whitespace separates, '...' is literal, "..." honours
- * backslash before " \ $ `, a bare backslash quotes the next character. */
 static char **split_command(struct parser *ps, const char *cmd, int line)
 {
-	size_t len = strlen(cmd), n = 0;
-	char *buf = arena_alloc(ps, len + 1), *w = buf;
+	size_t len = strlen(cmd);
+	char *buf = arena_alloc(ps, len + 1), err[CV_ERR];
 	char **argv = arena_alloc(ps, sizeof *argv * (len / 2 + 2));
-	const char *p = cmd;
-
 	if (!buf || !argv) {
 		OOM(ps, line);
 		return NULL;
 	}
-	for (;;) {
-		while (isspace((unsigned char)*p))
-			p++;
-		if (!*p)
-			break;
-		argv[n++] = w;
-		while (*p && !isspace((unsigned char)*p)) {
-			if (*p == '\'') {
-				const char *q = strchr(p + 1, '\'');
-				if (!q)
-					goto unterminated;
-				memcpy(w, p + 1, (size_t)(q - p - 1));
-				w += q - p - 1;
-				p = q + 1;
-			} else if (*p == '"') {
-				for (p++; *p != '"'; p++) {
-					if (!*p)
-						goto unterminated;
-					if (*p == '\\' && p[1] && strchr("\"\\$`", p[1]))
-						p++;
-					*w++ = *p;
-				}
-				p++;
-			} else if (*p == '\\' && p[1]) {
-				*w++ = p[1];
-				p += 2;
-			} else {
-				*w++ = *p++;
-			}
-		}
-		*w++ = 0;
-	}
-	argv[n] = NULL;
-	if (n == 0) {
-		fail(ps, line, "command is empty");
+	if (cv_command(cmd, buf, argv, err) < 0) {
+		fail(ps, line, "%s", err);
 		return NULL;
 	}
 	return argv;
-unterminated:
-	fail(ps, line, "command: unterminated quote in \"%.60s\"", cmd);
-	return NULL;
 }
 
-/* environment=KEY="value",KEY2=value2; returns a NULL-terminated list of
- * "KEY=value" strings in *out. */
 static int parse_environment(struct parser *ps, const struct entry *e, char ***out)
 {
-	size_t len = strlen(e->val), n = 0;
+	size_t len = strlen(e->val);
 	char **list = arena_alloc(ps, sizeof *list * (len / 2 + 2));
-	const char *p = e->val;
-	char *buf = arena_alloc(ps, len * 2 + 2), *w = buf;
-
+	char *buf = arena_alloc(ps, len * 2 + 2), err[CV_ERR];
 	if (!list || !buf)
 		return OOM(ps, e->line);
-	for (;;) {
-		while (isspace((unsigned char)*p) || *p == ',')
-			p++;
-		if (!*p)
-			break;
-		list[n++] = w;
-		const char *key = p;
-		while (*p && *p != '=' && *p != ',')
-			p++;
-		if (*p != '=')
-			return fail(ps, e->line, "environment: expected KEY=VALUE at \"%.40s\"", key);
-		const char *kend = p;
-		while (kend > key && isspace((unsigned char)kend[-1]))
-			kend--;
-		if (kend == key)
-			return fail(ps, e->line, "environment: empty variable name");
-		memcpy(w, key, (size_t)(kend - key));
-		w += kend - key;
-		*w++ = '=';
-		p++;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		/* Quoted and bare pieces join, as in a shell: A='it''s' is its. */
-		char *keep = w;
-		while (*p && *p != ',') {
-			if (*p == '"' || *p == '\'') {
-				char q = *p++;
-				while (*p && *p != q) {
-					if (q == '"' && *p == '\\' && p[1])
-						p++;
-					*w++ = *p++;
-				}
-				if (*p != q)
-					return fail(ps, e->line, "environment: unterminated quote");
-				p++;
-				keep = w;
-			} else {
-				*w++ = *p++;
-				if (!isspace((unsigned char)w[-1]))
-					keep = w;
-			}
-		}
-		w = keep;    /* drop trailing blanks outside quotes */
-		*w++ = 0;
-		while (isspace((unsigned char)*p))
-			p++;
-		if (*p && *p != ',')
-			return fail(ps, e->line, "environment: expected ',' at \"%.40s\"", p);
-	}
-	list[n] = NULL;
+	if (cv_environment(e->val, buf, list, err) < 0)
+		return fail(ps, e->line, "%s", err);
 	*out = list;
 	return 0;
 }
@@ -534,41 +354,9 @@ static int parse_logfile(struct parser *ps, const struct entry *e, enum out_kind
 
 static int parse_ready_tcp(struct parser *ps, const struct entry *e, struct prog_conf *p)
 {
-	char host[256];
-	const char *colon = strrchr(e->val, ':');
-	int port;
-	char *end;
-
-	if (!colon || (size_t)(colon - e->val) >= sizeof host)
-		return fail(ps, e->line, "ready_tcp: \"%s\" is not HOST:PORT", e->val);
-	memcpy(host, e->val, (size_t)(colon - e->val));
-	host[colon - e->val] = 0;
-	port = (int)strtol(colon + 1, &end, 10);
-	if (*end || end == colon + 1 || port < 1 || port > 65535)
-		return fail(ps, e->line, "ready_tcp: \"%s\" has no valid port", e->val);
-	memset(&p->ready_addr, 0, sizeof p->ready_addr);
-	struct sockaddr_in *in4 = (struct sockaddr_in *)&p->ready_addr;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&p->ready_addr;
-	char *h = host;
-	size_t hl = strlen(h);
-	if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-		h[hl - 1] = 0;
-		h++;
-	}
-	if (!*h || strcmp(h, "localhost") == 0)
-		h = "127.0.0.1";
-	if (inet_pton(AF_INET, h, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		in4->sin_port = htons((uint16_t)port);
-		p->ready_addrlen = sizeof *in4;
-	} else if (inet_pton(AF_INET6, h, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)port);
-		p->ready_addrlen = sizeof *in6;
-	} else {
-		/* No resolver in PID 1: the probe must not block on DNS. */
-		return fail(ps, e->line, "ready_tcp: \"%s\" is not an IP address or localhost", host);
-	}
+	char err[CV_ERR];
+	if (cv_address(e->val, &p->ready_addr, &p->ready_addrlen, err) < 0)
+		return fail(ps, e->line, "ready_tcp: %s", err);
 	p->has_ready_tcp = true;
 	return 0;
 }

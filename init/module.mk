@@ -1,4 +1,12 @@
 # init/: legate-init, the PID-1 supervisor (libc only).
-INIT_SRCS += init/main.c init/sigs.c init/single.c init/conf.c init/user.c init/program.c \
+INIT_SRCS += init/main.c init/sigs.c init/single.c init/conf.c init/confval.c init/user.c init/program.c \
 	init/ready.c init/logio.c init/sup.c init/ctl.c
 TEST_TOOLS += tests/tools/sigrec.c
+
+# The conf value parsers are tested on their own, linked with the init
+# objects they need rather than with liblegate.a.
+INIT_UNIT := $(O)/tests/unit/test_init_confval
+$(INIT_UNIT): tests/unit/test_init_confval.c $(O)/init-objs/init/confval.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS)
+test-bins: $(INIT_UNIT)
