@@ -10,3 +10,11 @@ $(INIT_UNIT): tests/unit/test_init_confval.c $(O)/init-objs/init/confval.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS)
 test-bins: $(INIT_UNIT)
+
+# An LD_PRELOAD shim that counts process 1's allocations (tests/init/noalloc.sh);
+# built without sanitizers, which bring their own allocator.
+INIT_SHIM := $(O)/tests/tools/malloc_count.so
+$(INIT_SHIM): tests/tools/malloc_count.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O2 -fPIC -shared -o $@ $<
+test-bins: $(INIT_SHIM)

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# legate-init allocates only while it loads its configuration: once the
+# programs run, restarts, backoff, ctl commands, SIGHUP, relayed output and
+# reaping orphans make no malloc, calloc, realloc or free in PID 1.
+# legate-test: timeout=60
+. "$LEGATE_ROOT/tests/lib.sh"
+SHIM=$LEGATE_TOOLS/malloc_count.so
+EV=$T/events
+REC=$LEGATE_TOOLS/sigrec
+INIT=$LEGATE_BIN/legate-init
+[ "${LEGATE_FLAVOR:-release}" != asan ] || lg_skip "the sanitizers bring their own allocator"
+[ -f "$SHIM" ] || lg_fail "no $SHIM (make test-bins)"
+
+cat > "$T/noalloc.conf" <<EOF
+[program:web]
+command=$REC $EV web -r 3
+ready_fd=3
+
+[program:talker]
+command=sh -c 'while :; do echo tick; echo tock >&2; sleep 0.1; done'
+log_prefix=true
+startsecs=0
+
+[program:flaky]
+command=sh -c 'sleep 0.2; exit 1'
+startretries=1000
+
+[program:orphans]
+command=sh -c 'while :; do (sleep 0.05 &); sleep 0.05; done'
+startsecs=0
+EOF
+LG_MALLOC_LOG=$T/mallocs LD_PRELOAD=$SHIM \
+	unshare --pid --fork --mount-proc --kill-child "$INIT" -s "$T/ctl.sock" -c "$T/noalloc.conf" > "$T/init.log" 2>&1 &
+NS=$!
+LG_PIDS+=($NS)
+LG_LOGS+=("$T/init.log")
+ctl() { "$INIT" ctl -s "$T/ctl.sock" "$@"; }
+lg_wait 10 "web running" sh -c "\"$INIT\" ctl -s '$T/ctl.sock' status web | grep -q RUNNING"
+[ -s "$T/mallocs" ] || lg_fail "the shim saw no allocation at all: is it loaded?"
+before=$(wc -l < "$T/mallocs")
+
+for i in 1 2 3; do ctl status > /dev/null; done
+ctl restart web
+ctl stop web
+ctl start web
+ctl reload web
+ctl signal web USR1
+ctl status nosuch 2> /dev/null && lg_fail "status nosuch succeeded"
+kill -HUP "$(pgrep -P $NS)"
+sleep 1.5   # flaky backs off and restarts, orphans come and go, talker talks
+lg_wait 5 "backoff" grep -q 'flaky: exited too quickly' "$T/init.log"
+grep -q '^talker | tick' "$T/init.log" || lg_fail "no relayed output"
+
+after=$(wc -l < "$T/mallocs")
+if [ "$after" != "$before" ]; then
+	sort "$T/mallocs" | uniq -c >&2
+	lg_fail "PID 1 allocated $((after - before)) times in its steady state"
+fi
+kill -TERM "$(pgrep -P $NS)"
+wait $NS || true
+echo ok
