@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,18 +37,20 @@ struct blk {
 
 struct section {
 	char *name;
+	const char *file;
 	int line;
 };
 
 struct entry {
 	int sec;
+	const char *file;
 	char *key;
 	char *val;
 	int line;
 };
 
 struct parser {
-	const char *path;
+	const char *path;         /* the file being read or checked now */
 	char here[PATH_MAX];
 	struct conf_error *err;
 	struct blk *arena;
@@ -136,10 +139,15 @@ static void cut_comment(char *s)
 
 static int add_section(struct parser *ps, const char *name, int line)
 {
-	for (int i = 0; i < ps->nsecs; i++)
-		if (strcmp(ps->secs[i].name, name) == 0)
+	for (int i = 0; i < ps->nsecs; i++) {
+		if (strcmp(ps->secs[i].name, name) != 0)
+			continue;
+		if (strcmp(ps->secs[i].file, ps->path) == 0)
 			return fail(ps, line, "section [%s] appears twice (first at line %d)",
 				name, ps->secs[i].line);
+		return fail(ps, line, "section [%s] appears twice (first at %s:%d)",
+			name, ps->secs[i].file, ps->secs[i].line);
+	}
 	if (ps->nsecs == ps->capsecs) {
 		int cap = ps->capsecs ? ps->capsecs * 2 : 8;
 		struct section *s = realloc(ps->secs, sizeof *s * (size_t)cap);
@@ -149,6 +157,7 @@ static int add_section(struct parser *ps, const char *name, int line)
 		ps->capsecs = cap;
 	}
 	ps->secs[ps->nsecs].name = arena_strdup(ps, name);
+	ps->secs[ps->nsecs].file = ps->path;
 	ps->secs[ps->nsecs].line = line;
 	if (!ps->secs[ps->nsecs].name)
 		return OOM(ps, line);
@@ -173,7 +182,8 @@ static int add_entry(struct parser *ps, char *key, char *val, int line)
 		ps->ents = e;
 		ps->capents = cap;
 	}
-	ps->ents[ps->nents] = (struct entry){ sec, arena_strdup(ps, key), arena_strdup(ps, val), line };
+	ps->ents[ps->nents] = (struct entry){ sec, ps->path, arena_strdup(ps, key),
+					      arena_strdup(ps, val), line };
 	if (!ps->ents[ps->nents].key || !ps->ents[ps->nents].val)
 		return OOM(ps, line);
 	ps->nents++;
@@ -196,9 +206,10 @@ static int continue_entry(struct parser *ps, const char *more, int line)
 	return 0;
 }
 
+/* Cuts one file's text into sections and entries; ps->path names it. */
 static int lex(struct parser *ps, char *text)
 {
-	int lineno = 0;
+	int lineno = 0, first_sec = ps->nsecs;
 	bool in_value = false;
 	char *next;
 
@@ -237,7 +248,7 @@ static int lex(struct parser *ps, char *text)
 				return -1;
 			continue;
 		}
-		if (ps->nsecs == 0)
+		if (ps->nsecs == first_sec)
 			return fail(ps, lineno, "key outside any section (a [section] header must come first)");
 		size_t k = strcspn(s, "=:");
 		if (!s[k])
@@ -379,6 +390,7 @@ static bool zero_size(const char *v)
 
 struct dep_names {
 	char *list;
+	const char *file;
 	int line;
 };
 
@@ -466,6 +478,7 @@ static int program_key(struct parser *ps, struct prog_conf *p, struct entry *e,
 	}
 	if (strcmp(k, "depends_on") == 0) {
 		deps->list = e->val;
+		deps->file = e->file;
 		deps->line = e->line;
 		return 0;
 	}
@@ -566,6 +579,7 @@ static int load_program(struct parser *ps, int sec, struct prog_conf *p, struct 
 	bool has_command = false;
 	const struct section *s = &ps->secs[sec];
 
+	ps->path = s->file;
 	memset(p, 0, sizeof *p);
 	p->name = s->name + strlen("program:");
 	p->line = s->line;
@@ -603,6 +617,7 @@ static int load_program(struct parser *ps, int sec, struct prog_conf *p, struct 
 
 static int load_supervisord(struct parser *ps, int sec, const char **sock)
 {
+	ps->path = ps->secs[sec].file;
 	for (int i = 0; i < ps->nents; i++) {
 		struct entry *e = &ps->ents[i];
 		bool b;
@@ -644,6 +659,7 @@ static int resolve_deps(struct parser *ps, struct conf *c, struct dep_names *dep
 		char *list = deps[i].list;
 		if (!list)
 			continue;
+		ps->path = deps[i].file;
 		p->deps = arena_alloc(ps, sizeof *p->deps * (strlen(list) / 2 + 1));
 		if (!p->deps)
 			return OOM(ps, deps[i].line);
@@ -682,6 +698,7 @@ static int resolve_deps(struct parser *ps, struct conf *c, struct dep_names *dep
 			}
 			int v = c->progs[u].deps[pos[top]++];
 			if (colour[v] == 1) {
+				ps->path = deps[u].file;
 				rc = fail(ps, deps[u].line, "depends_on: %s and %s depend on each other (a cycle)",
 					c->progs[u].name, c->progs[v].name);
 				break;
@@ -728,6 +745,59 @@ static char *read_file(const char *path, struct conf_error *err)
 	return text;
 }
 
+/* [include] files=PATTERN...: every file a pattern matches (relative to
+ * the main file's directory, in sorted order) is read as part of the main
+ * file, as supervisord does; includes inside included files are ignored. */
+static int load_includes(struct parser *ps, int sec)
+{
+	const char *main_path = ps->path;
+
+	for (int i = 0; i < ps->nents; i++) {
+		char files[4096], *save, *tok;
+		int line = ps->ents[i].line;
+		if (ps->ents[i].sec != sec)
+			continue;
+		if (strcmp(ps->ents[i].key, "files") != 0) {
+			log_warn("%s:%d: %s in [include] is not used by legate-init, ignored",
+				ps->path, line, ps->ents[i].key);
+			continue;
+		}
+		/* Copied: reading the included files grows (moves) ps->ents. */
+		char *val = expand(ps, ps->ents[i].val, NULL, line);
+		if (!val)
+			return -1;
+		snprintf(files, sizeof files, "%s", val);
+		for (tok = strtok_r(files, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save)) {
+			char pat[PATH_MAX + 256];
+			glob_t g;
+			int r;
+			snprintf(pat, sizeof pat, "%s%s%s", tok[0] == '/' ? "" : ps->here,
+				 tok[0] == '/' ? "" : "/", tok);
+			r = glob(pat, 0, NULL, &g);
+			if (r == GLOB_NOMATCH) {
+				log_warn("%s:%d: [include] no file matches %s", main_path, line, pat);
+				continue;
+			}
+			if (r != 0)
+				return fail(ps, line, "[include] cannot expand %s", pat);
+			for (size_t k = 0; k < g.gl_pathc; k++) {
+				char *text = read_file(g.gl_pathv[k], ps->err);
+				ps->path = text ? arena_strdup(ps, g.gl_pathv[k]) : NULL;
+				r = text && ps->path ? lex(ps, text) : -1;
+				free(text);
+				if (r < 0) {
+					globfree(&g);
+					return -1;
+				}
+			}
+			globfree(&g);
+			ps->path = main_path;
+		}
+	}
+	ps->path = main_path;
+	return 0;
+}
+
 int conf_load(const char *path, const struct conf_opts *opts, struct conf *out,
 	      struct conf_error *err)
 {
@@ -735,7 +805,7 @@ int conf_load(const char *path, const struct conf_opts *opts, struct conf *out,
 	struct dep_names *deps = NULL;
 	const char *sock = NULL;
 	char *text, *slash;
-	int np = 0, sup = -1;
+	int np = 0, sup = -1, inc = -1;
 
 	memset(out, 0, sizeof *out);
 	text = read_file(path, err);
@@ -748,15 +818,20 @@ int conf_load(const char *path, const struct conf_opts *opts, struct conf *out,
 		*(slash == ps.here ? slash + 1 : slash) = 0;
 	if (lex(&ps, text) < 0)
 		goto err;
+	for (int i = 0; i < ps.nsecs; i++)
+		if (strcmp(ps.secs[i].name, "include") == 0)
+			inc = i;
+	if (inc >= 0 && load_includes(&ps, inc) < 0)
+		goto err;
 	for (int i = 0; i < ps.nsecs; i++) {
 		const char *n = ps.secs[i].name;
 		if (strncmp(n, "program:", 8) == 0)
 			np++;
 		else if (strcmp(n, "supervisord") == 0)
 			sup = i;
-		else
+		else if (i != inc)
 			log_warn("%s:%d: section [%s] is not used by legate-init, ignored",
-				path, ps.secs[i].line, n);
+				ps.secs[i].file, ps.secs[i].line, n);
 	}
 	if (sup >= 0 && load_supervisord(&ps, sup, &sock) < 0)
 		goto err;
@@ -767,6 +842,7 @@ int conf_load(const char *path, const struct conf_opts *opts, struct conf *out,
 	if (!sock || !*sock)
 		sock = DEFAULT_SOCKET;
 	ps.sock = sock;
+	ps.path = path;
 	if (np == 0) {
 		fail(&ps, 0, "no [program:NAME] section");
 		goto err;
@@ -786,6 +862,7 @@ int conf_load(const char *path, const struct conf_opts *opts, struct conf *out,
 	}
 	if (resolve_deps(&ps, out, deps) < 0)
 		goto err;
+	ps.path = path;
 	out->path = arena_strdup(&ps, path);
 	out->ctl_socket = arena_strdup(&ps, sock);
 	if (!out->path || !out->ctl_socket) {

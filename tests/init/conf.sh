@@ -166,8 +166,27 @@ lg_wait 5 "show ran" sh -c "[ \$(wc -l < '$T/show.out' 2>/dev/null) = 2 ]"
 want="hello show %d x,y|two|its|show"
 [ "$(head -1 "$T/show.out")" = "$want" ] || lg_fail "expansion: \"$(head -1 "$T/show.out")\", want \"$want\""
 [ "$(tail -1 "$T/show.out")" = "$T/work dir" ] || lg_fail "directory: $(tail -1 "$T/show.out")"
-kill -TERM "$(pgrep -P $NS)"
-wait $NS || true
+kill -QUIT "$(pgrep -P $NS)"
+rc=0
+wait $NS || rc=$?
+[ $rc = 131 ] || lg_fail "exit code $rc after SIGQUIT, want 131"
+
+# [include] files= reads more files, errors name the included file.
+mkdir -p "$T/inc/conf.d" "$T/inc/bad.d"
+printf '[supervisord]\nnodaemon=true\n\n[include]\nfiles = conf.d/*.conf missing/*.ini\n' > "$T/inc/main.conf"
+printf '[program:one]\ncommand=true\n' > "$T/inc/conf.d/1.conf"
+printf '; two\n[program:two]\ncommand=true\ndepends_on=one\n' > "$T/inc/conf.d/2.conf"
+"$INIT" -t -c "$T/inc/main.conf" > "$T/out" 2>&1 || lg_fail "include: $(cat "$T/out")"
+grep -q "2 programs, configuration ok" "$T/out" || lg_fail "include: $(cat "$T/out")"
+grep -qF "legate-init: warn: $T/inc/main.conf:5: [include] no file matches $T/inc/missing/*.ini" "$T/out" ||
+	lg_fail "include: no warning for the missing pattern: $(cat "$T/out")"
+printf '[program:three]\ncommand=true\nautostart=maybe\n' > "$T/inc/bad.d/3.conf"
+printf '[include]\nfiles=%s/inc/bad.d/*.conf\n' "$T" > "$T/inc/bad.conf"
+rc=0
+"$INIT" -t -c "$T/inc/bad.conf" > "$T/out" 2>&1 || rc=$?
+[ $rc = 2 ] || lg_fail "bad include: exit $rc"
+grep -qxF "legate-init: error: $T/inc/bad.d/3.conf:3: autostart: \"maybe\" is not a boolean (true or false)" "$T/out" ||
+	lg_fail "bad include: $(cat "$T/out")"
 
 # A supervisord.conf as people write it for haproxy + consul-template.
 PORT=$(lg_ports 1)
