@@ -37,7 +37,7 @@ int ctl_listen(struct ctl *c, const char *path, int nprogs, struct loop *l)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	c->cap = (size_t)nprogs * 160 + 256;
+	c->cap = (size_t)nprogs * 256 + 256;
 	c->reply = malloc(c->cap);
 	if (!c->reply)
 		return -1;
@@ -196,7 +196,7 @@ static void request(struct ctl *c, int slot, struct sup *s, char *line)
 	log_debug("ctl: %s%s%s", w[0], p ? " " : "", p ? p->c->name : "");
 	if (strcmp(w[0], "status") == 0 && nw <= 2) {
 		size_t len = 0;
-		for (int i = 0; i < s->n; i++)
+		for (int i = 0; i < s->n && c->cap - len > 128; i++)
 			if (!p || p == &s->progs[i])
 				len += status_line(&s->progs[i], c->reply + len, c->cap - len - 64);
 		finish(c, slot, len, l, "ok");
