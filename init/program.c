@@ -182,6 +182,7 @@ fail:
 }
 
 static void failed_start(struct program *p, struct loop *l);
+static void become_ready(struct program *p, struct loop *l);
 
 static void spawn(struct program *p, struct loop *l)
 {
@@ -231,6 +232,8 @@ static void spawn(struct program *p, struct loop *l)
 		p->deadline_ms = p->spawned_ms;   /* probe at once, then every PROBE_MS */
 	else if (p->c->ready_fd >= 0)
 		p->deadline_ms = 0;
+	else if (p->c->startsecs == 0)
+		become_ready(p, l);   /* startsecs=0: running means started */
 	else
 		p->deadline_ms = p->spawned_ms + (int64_t)p->c->startsecs * 1000;
 }
@@ -336,7 +339,11 @@ static void on_exit_event(struct program *p, int status, struct loop *l)
 		failed_start(p, l);
 		return;
 	case ST_RUNNING:
-		if (up < (int64_t)(c->startsecs > 0 ? c->startsecs : 1) * 1000) {
+		/* Up less than startsecs: a failed start.  Less than a second
+		 * and about to be restarted: the same, so that startsecs=0
+		 * cannot make a tight restart loop. */
+		if (up < (int64_t)c->startsecs * 1000 || (up < 1000 && !l->stopping &&
+							   wants_restart(p, status))) {
 			failed_start(p, l);
 			return;
 		}

@@ -148,6 +148,13 @@ environment=A="x,y",B=two, C='it''s'
 directory=$T/work dir
 startsecs=0
 colour=blue
+
+[program:who]
+command=sh -c 'echo "\$(id -u):\$(id -g):\$(id -G)"'
+user=nobody
+log_prefix=true
+startsecs=0
+autorestart=false
 EOF
 GREETING=hello "$INIT" -t -c "$T/good.conf" > "$T/out" 2>&1 || lg_fail "-t: $(cat "$T/out")"
 grep -qxF "legate-init: warn: $T/good.conf:5: logfile in [supervisord] is not used by legate-init, ignored" "$T/out" ||
@@ -156,7 +163,7 @@ grep -qxF "legate-init: warn: $T/good.conf:7: section [unix_http_server] is not 
 	lg_fail "no warning for the section: $(cat "$T/out")"
 grep -qxF "legate-init: warn: $T/good.conf:16: unknown key colour in [program:show], ignored" "$T/out" ||
 	lg_fail "no warning for colour: $(cat "$T/out")"
-grep -q "1 program, configuration ok" "$T/out" || lg_fail "-t: $(cat "$T/out")"
+grep -q "2 programs, configuration ok" "$T/out" || lg_fail "-t: $(cat "$T/out")"
 
 GREETING=hello unshare --pid --fork --mount-proc --kill-child "$INIT" -s "$T/ctl.sock" -c "$T/good.conf" > "$T/init.log" 2>&1 &
 NS=$!
@@ -166,6 +173,11 @@ lg_wait 5 "show ran" sh -c "[ \$(wc -l < '$T/show.out' 2>/dev/null) = 2 ]"
 want="hello show %d x,y|two|its|show"
 [ "$(head -1 "$T/show.out")" = "$want" ] || lg_fail "expansion: \"$(head -1 "$T/show.out")\", want \"$want\""
 [ "$(tail -1 "$T/show.out")" = "$T/work dir" ] || lg_fail "directory: $(tail -1 "$T/show.out")"
+nobody=$(awk -F: '$1 == "nobody" {print $3 ":" $4}' /etc/passwd)
+lg_wait 5 "who ran" grep -q '^who | ' "$T/init.log"
+grep -qx "who | $nobody:${nobody#*:}" "$T/init.log" || lg_fail "user=nobody: $(grep '^who' "$T/init.log")"
+lg_wait 5 "who exited" grep -q 'who: exited (exit 0)' "$T/init.log"
+grep -q 'who: .*FATAL\|who: exited too quickly' "$T/init.log" && lg_fail "a quick exit with startsecs=0 counted as a failure"
 kill -QUIT "$(pgrep -P $NS)"
 rc=0
 wait $NS || rc=$?
