@@ -14,7 +14,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -745,6 +745,102 @@ static char *read_file(const char *path, struct conf_error *err)
 	return text;
 }
 
+/* Shell wildcards for one file name: *, ?, [abc], [a-z], [!x].  fnmatch(3)
+ * would do, but in a static build it brings the locale tables along. */
+static bool wildmatch(const char *p, const char *s)
+{
+	for (; *p; p++, s++) {
+		if (*p == '*') {
+			while (*p == '*')
+				p++;
+			if (!*p)
+				return true;
+			for (; *s; s++)
+				if (wildmatch(p, s))
+					return true;
+			return false;
+		}
+		if (!*s)
+			return false;
+		if (*p == '?')
+			continue;
+		if (*p == '[') {
+			const char *q = p + 1;
+			bool neg = *q == '!' || *q == '^', hit = false;
+			if (neg)
+				q++;
+			while (*q && *q != ']') {
+				if (q[1] == '-' && q[2] && q[2] != ']') {
+					hit |= *s >= q[0] && *s <= q[2];
+					q += 3;
+				} else {
+					hit |= *s == *q++;
+				}
+			}
+			if (!*q)      /* no closing ']': a literal '[' */
+				goto literal;
+			if (hit == neg)
+				return false;
+			p = q;
+			continue;
+		}
+literal:
+		if (*p != *s)
+			return false;
+	}
+	return !*s;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Lists, sorted, the files of a directory whose names match a pattern
+ * (only the last path component may hold wildcards: glob(3) would pull
+ * the NSS machinery into a static build).  Returns a malloc'd array of
+ * malloc'd paths and its length in *n, or NULL with *n = 0. */
+static char **match_files(const char *pattern, size_t *n)
+{
+	char dir[PATH_MAX];
+	const char *base = strrchr(pattern, '/');
+	char **list = NULL;
+	struct dirent *de;
+	DIR *d;
+
+	*n = 0;
+	snprintf(dir, sizeof dir, "%.*s", base ? (int)(base - pattern) : 1, base ? pattern : ".");
+	base = base ? base + 1 : pattern;
+	d = opendir(*dir ? dir : "/");
+	if (!d)
+		return NULL;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX * 2], **grown;
+		/* As in a shell, a wildcard does not match a leading dot. */
+		if ((de->d_name[0] == '.' && base[0] != '.') || !wildmatch(base, de->d_name))
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		grown = realloc(list, sizeof *list * (*n + 1));
+		if (!grown || !(grown[*n] = strdup(path))) {
+			list = grown ? grown : list;
+			break;
+		}
+		list = grown;
+		(*n)++;
+	}
+	closedir(d);
+	if (*n)
+		qsort(list, *n, sizeof *list, cmp_str);
+	return list;
+}
+
+static void free_files(char **list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
 /* [include] files=PATTERN...: every file a pattern matches (relative to
  * the main file's directory, in sorted order) is read as part of the main
  * file, as supervisord does; includes inside included files are ignored. */
@@ -769,28 +865,29 @@ static int load_includes(struct parser *ps, int sec)
 		snprintf(files, sizeof files, "%s", val);
 		for (tok = strtok_r(files, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save)) {
 			char pat[PATH_MAX + 256];
-			glob_t g;
-			int r;
+			size_t n;
+			char **list;
 			snprintf(pat, sizeof pat, "%s%s%s", tok[0] == '/' ? "" : ps->here,
 				 tok[0] == '/' ? "" : "/", tok);
-			r = glob(pat, 0, NULL, &g);
-			if (r == GLOB_NOMATCH) {
+			if (strpbrk(pat, "*?[") && strpbrk(pat, "*?[") < strrchr(pat, '/'))
+				return fail(ps, line, "[include] %s: only the file name may hold wildcards", tok);
+			list = match_files(pat, &n);
+			if (n == 0) {
 				log_warn("%s:%d: [include] no file matches %s", main_path, line, pat);
 				continue;
 			}
-			if (r != 0)
-				return fail(ps, line, "[include] cannot expand %s", pat);
-			for (size_t k = 0; k < g.gl_pathc; k++) {
-				char *text = read_file(g.gl_pathv[k], ps->err);
-				ps->path = text ? arena_strdup(ps, g.gl_pathv[k]) : NULL;
+			for (size_t k = 0; k < n; k++) {
+				char *text = read_file(list[k], ps->err);
+				int r;
+				ps->path = text ? arena_strdup(ps, list[k]) : NULL;
 				r = text && ps->path ? lex(ps, text) : -1;
 				free(text);
 				if (r < 0) {
-					globfree(&g);
+					free_files(list, n);
 					return -1;
 				}
 			}
-			globfree(&g);
+			free_files(list, n);
 			ps->path = main_path;
 		}
 	}

@@ -185,11 +185,17 @@ wait $NS || rc=$?
 
 # [include] files= reads more files, errors name the included file.
 mkdir -p "$T/inc/conf.d" "$T/inc/bad.d"
-printf '[supervisord]\nnodaemon=true\n\n[include]\nfiles = conf.d/*.conf missing/*.ini\n' > "$T/inc/main.conf"
+mkdir -p "$T/inc/more"
+printf '[supervisord]\nnodaemon=true\n\n[include]\nfiles = conf.d/*.conf missing/*.ini\n\tmore/[a-b]?.ini\n' > "$T/inc/main.conf"
 printf '[program:one]\ncommand=true\n' > "$T/inc/conf.d/1.conf"
 printf '; two\n[program:two]\ncommand=true\ndepends_on=one\n' > "$T/inc/conf.d/2.conf"
+printf '[program:three]\ncommand=true\n' > "$T/inc/more/ax.ini"
+# Not matched: a hidden file, a name outside [a-b], one character too many.
+for f in conf.d/.hidden.conf more/cx.ini more/abc.ini conf.d/1.conf.bak; do
+	printf 'broken\n' > "$T/inc/$f"
+done
 "$INIT" -t -c "$T/inc/main.conf" > "$T/out" 2>&1 || lg_fail "include: $(cat "$T/out")"
-grep -q "2 programs, configuration ok" "$T/out" || lg_fail "include: $(cat "$T/out")"
+grep -q "3 programs, configuration ok" "$T/out" || lg_fail "include: $(cat "$T/out")"
 grep -qF "legate-init: warn: $T/inc/main.conf:5: [include] no file matches $T/inc/missing/*.ini" "$T/out" ||
 	lg_fail "include: no warning for the missing pattern: $(cat "$T/out")"
 printf '[program:three]\ncommand=true\nautostart=maybe\n' > "$T/inc/bad.d/3.conf"
