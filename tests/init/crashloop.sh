@@ -46,6 +46,15 @@ grep -q 'crash: FATAL; stopping everything (on_fatal=exit)' "$T/init.log" || lg_
 grep -qx 'other TERM' "$EV" || lg_fail "other was not stopped with TERM"
 [ $ms -ge 3400 ] || lg_fail "the loop took ${ms}ms, shorter than its backoff delays"
 
+# A program killed by a signal: FATAL at once (startretries=0), exit 128+9.
+printf '[program:killed]\ncommand=sh -c "kill -9 \\$\\$"\nstartretries=0\n' > "$T/killed.conf"
+start_init -s "$T/ctl.sock" -c "$T/killed.conf"
+rc=0
+wait $NS || rc=$?
+[ "$rc" = 137 ] || lg_fail "exit code $rc for a program killed by SIGKILL, want 137: $(cat "$T/init.log")"
+grep -q 'killed: failed 1 times in a row within startsecs (last: signal KILL)' "$T/init.log" ||
+	lg_fail "no FATAL line naming the signal"
+
 # --- on_fatal=keep -----------------------------------------------------------
 : > "$EV"
 cat > "$T/keep.conf" <<EOF

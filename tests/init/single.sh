@@ -52,6 +52,18 @@ wait $ns || rc=$?
 [ "$rc" = 7 ] || lg_fail "after TERM the exit code is $rc, want 7"
 grep -q TERM "$T/got" || lg_fail "TERM not forwarded"
 
+# -g: signals go to the whole process group, so a grandchild gets TERM too.
+bg_pid1 -g -- sh -c 'trap "wait; exit 3" TERM
+	sh -c "trap \"echo inner >> '"$T"'/grp; exit 0\" TERM; touch '"$T"'/grp-up;
+	while :; do sleep 0.05; done" &
+	wait'
+lg_wait 10 "group up" test -e "$T/grp-up"
+kill -TERM "$INIT_PID"
+rc=0
+wait $NS || rc=$?
+[ $rc = 3 ] || lg_fail "-g: exit code $rc, want 3"
+grep -qx inner "$T/grp" || lg_fail "-g: the grandchild did not get TERM"
+
 # 100 orphaned grandchildren: each subshell leaves a sleep behind and exits,
 # so PID 1 inherits the sleeps; none may stay a zombie.
 bg_pid1 -- sh -c 'i=0; while [ $i -lt 100 ]; do (sleep 0.2 &); i=$((i+1)); done;
