@@ -159,7 +159,9 @@ int main(int argc, char **argv)
 	else if (verbose > 0)
 		log_set_level(verbose > 1 ? LOG_LVL_TRACE : LOG_LVL_DEBUG);
 
-	if (optind < argc && strcmp(argv[optind], "ctl") == 0 && !conf_path) {
+	/* "ctl" is the client, unless after "--": then it is a command to run. */
+	if (optind < argc && strcmp(argv[optind], "ctl") == 0 && !conf_path &&
+	    strcmp(argv[optind - 1], "--") != 0) {
 		/* The client: its own options follow "ctl". */
 		int cargc = argc - optind;
 		char **cargv = argv + optind;
