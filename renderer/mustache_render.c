@@ -40,6 +40,13 @@ struct rs {
 	int at_bol;
 	/* Per name segment: 1 + where its key was last found, 0 unknown. */
 	uint8_t hint[MAX_HINTS];
+	/* The last key found: its object, iterator and position (1-based).
+	 * Forgotten whenever a value from the hook is released, as the
+	 * object may go with it. */
+	json_t *last_obj;
+	void *last_it;
+	unsigned last_pos;
+	char num[40];    /* a number being written */
 	/* Where we are, for messages. */
 	const struct mustache_tpl *at_t;
 	const struct mu_node *at_nd;
@@ -49,9 +56,19 @@ struct rs {
 struct val {
 	json_t *v;
 	json_t *hold;
+	size_t consumed;
 };
 
 static int fail(struct rs *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void release(struct rs *st, struct val *v)
+{
+	if (v->hold) {
+		json_decref(v->hold);
+		st->last_obj = NULL;
+	}
+	v->hold = NULL;
+}
 
 static int fail(struct rs *st, const char *fmt, ...)
 {
@@ -90,7 +107,15 @@ static inline int app(struct rs *st, const char *s, size_t n)
 	struct buf *b = st->out;
 
 	if (n < b->cap - b->len && b->len + n <= st->out_limit) {
-		memcpy(b->data + b->len, s, n);
+		char *d = b->data + b->len;
+
+		/* Most pieces are a few bytes: a call to memcpy costs more. */
+		if (n <= 16) {
+			for (size_t i = 0; i < n; i++)
+				d[i] = s[i];
+		} else {
+			memcpy(d, s, n);
+		}
 		b->len += n;
 		b->data[b->len] = '\0';
 		return 0;
@@ -227,11 +252,23 @@ static json_t *member(struct rs *st, json_t *obj, const struct mustache_seg *sg,
 	unsigned pos;
 
 	if (hint && *hint) {
-		it = json_object_iter(obj);
-		for (pos = 1; it && pos < *hint; pos++)
+		/* Templates tend to read keys in order: resume from the last
+		 * key found in this same object when it comes before. */
+		if (obj == st->last_obj && st->last_pos <= *hint) {
+			it = st->last_it;
+			pos = st->last_pos;
+		} else {
+			it = json_object_iter(obj);
+			pos = 1;
+		}
+		for (; it && pos < *hint; pos++)
 			it = json_object_iter_next(obj, it);
-		if (it && key_eq(it, sg))
+		if (it && key_eq(it, sg)) {
+			st->last_obj = obj;
+			st->last_it = it;
+			st->last_pos = pos;
 			return json_object_iter_value(it);
+		}
 	}
 	if (hint && json_object_size(obj) <= HINT_SCAN) {
 		/* Small object: a scan finds the key and its position. */
@@ -239,6 +276,9 @@ static json_t *member(struct rs *st, json_t *obj, const struct mustache_seg *sg,
 		for (pos = 1; it; pos++, it = json_object_iter_next(obj, it)) {
 			if (key_eq(it, sg)) {
 				*hint = (uint8_t)pos;
+				st->last_obj = obj;
+				st->last_it = it;
+				st->last_pos = pos;
 				return json_object_iter_value(it);
 			}
 		}
@@ -265,6 +305,34 @@ static json_t *child(struct rs *st, json_t *v, const struct mustache_seg *sg, ui
 	return NULL;
 }
 
+/* Asks the hook for a name no context has; out->v and out->consumed
+ * (segments it stands for) are set.  Kept apart from lookup() so that the
+ * common path carries no buffers. */
+static __attribute__((noinline)) int call_hook(struct rs *st, const struct mustache_tpl *t,
+						const struct mu_name *nm, struct val *out)
+{
+	struct mustache_lookup q;
+	struct mustache_found f = { NULL, 0, 0 };
+	char etext[256];
+
+	q.name = t->pool + nm->full;
+	q.nseg = nm->nseg;
+	q.seg = t->segs + nm->seg;
+	q.stack = st->stack;
+	q.depth = st->depth;
+	q.template = t->name;
+	q.line = st->at_nd ? st->at_nd->line : 0;
+	q.col = st->at_nd ? st->at_nd->col : 0;
+	etext[0] = '\0';
+	if (st->o->lookup(st->o->lookup_ud, &q, &f, etext, sizeof etext) < 0)
+		return fail(st, "%s: %s", q.name, etext[0] ? etext : "lookup failed");
+	out->v = f.value;
+	if (f.value && f.owned)
+		out->hold = f.value;
+	out->consumed = f.consumed == 0 || f.consumed > nm->nseg ? nm->nseg : f.consumed;
+	return 0;
+}
+
 /* Resolves a name: its first segment in the innermost context that has it,
  * else through the hook; the other segments inside that value only. */
 static int lookup(struct rs *st, const struct mustache_tpl *t, const struct mu_name *nm,
@@ -285,42 +353,20 @@ static int lookup(struct rs *st, const struct mustache_tpl *t, const struct mu_n
 			break;
 	}
 	if (!v && st->o->lookup) {
-		struct mustache_lookup q;
-		struct mustache_found f = { NULL, 0, 0 };
-		char etext[256];
-
-		q.name = t->pool + nm->full;
-		q.nseg = nm->nseg;
-		q.seg = sg;
-		q.stack = st->stack;
-		q.depth = st->depth;
-		q.template = t->name;
-		q.line = st->at_nd ? st->at_nd->line : 0;
-		q.col = st->at_nd ? st->at_nd->col : 0;
-		etext[0] = '\0';
-		if (st->o->lookup(st->o->lookup_ud, &q, &f, etext, sizeof etext) < 0)
-			return fail(st, "%s: %s", q.name, etext[0] ? etext : "lookup failed");
-		v = f.value;
-		if (v && f.owned)
-			out->hold = v;
-		k = f.consumed == 0 || f.consumed > nm->nseg ? nm->nseg : f.consumed;
+		if (call_hook(st, t, nm, out) < 0)
+			return -1;
+		v = out->v;
+		k = out->consumed;
 	}
 	for (; v && k < nm->nseg; k++)
 		v = child(st, v, &sg[k], nm->seg + (uint32_t)k);
 	out->v = v;
-	if (!v && out->hold) {
-		json_decref(out->hold);
-		out->hold = NULL;
-	}
+	if (!v)
+		release(st, out);
 	return 0;
 }
 
-static void release(struct val *v)
-{
-	if (v->hold)
-		json_decref(v->hold);
-	v->hold = NULL;
-}
+
 
 static int truthy(json_t *v)
 {
@@ -336,7 +382,7 @@ static int truthy(json_t *v)
 static int interpolate(struct rs *st, const struct mustache_tpl *t, const struct mu_node *nd)
 {
 	struct val val;
-	char num[40];
+	char *num = st->num;
 	const char *s = NULL;
 	size_t n = 0;
 	int rc = 0;
@@ -353,11 +399,11 @@ static int interpolate(struct rs *st, const struct mustache_tpl *t, const struct
 		n = json_string_length(val.v);
 		break;
 	case JSON_INTEGER:
-		n = numfmt_int(num, sizeof num, (long long)json_integer_value(val.v));
+		n = numfmt_int(num, sizeof st->num, (long long)json_integer_value(val.v));
 		s = num;
 		break;
 	case JSON_REAL:
-		n = numfmt_double(num, sizeof num, json_real_value(val.v));
+		n = numfmt_double(num, sizeof st->num, json_real_value(val.v));
 		s = num;
 		break;
 	case JSON_TRUE:
@@ -373,10 +419,10 @@ static int interpolate(struct rs *st, const struct mustache_tpl *t, const struct
 	}
 	if (n)
 		rc = out_escaped(st, s, n, nd->op == MU_RAW);
-	release(&val);
+	release(st, &val);
 	return rc;
 out_err:
-	release(&val);
+	release(st, &val);
 	return -1;
 }
 
@@ -409,7 +455,7 @@ static int section(struct rs *st, const struct mustache_tpl *t, uint32_t i,
 	if (lookup(st, t, &t->names[nd->a], &val) < 0)
 		return -1;
 	if (enter(st) < 0) {
-		release(&val);
+		release(st, &val);
 		return -1;
 	}
 	if (nd->op == MU_INVERTED) {
@@ -438,7 +484,7 @@ static int section(struct rs *st, const struct mustache_tpl *t, uint32_t i,
 		}
 	}
 	st->nest--;
-	release(&val);
+	release(st, &val);
 	return rc;
 }
 
@@ -475,7 +521,7 @@ static int resolve_partial(struct rs *st, const struct mustache_tpl *t, const st
 {
 	const char *name = tag_name(t, nd);
 	size_t len = t->names[nd->a].len;
-	struct val val = { NULL, NULL };
+	struct val val = { NULL, NULL, 0 };
 	int rc;
 
 	*pt = NULL;
@@ -483,7 +529,7 @@ static int resolve_partial(struct rs *st, const struct mustache_tpl *t, const st
 		if (lookup(st, t, &t->names[nd->a], &val) < 0)
 			return -1;
 		if (!json_is_string(val.v)) {
-			release(&val);
+			release(st, &val);
 			return 0;
 		}
 		name = json_string_value(val.v);
@@ -498,7 +544,7 @@ static int resolve_partial(struct rs *st, const struct mustache_tpl *t, const st
 		rc = mu_env_partial(st->env, name, len, st->o->strict, t->name, nd->line, nd->col,
 				    pt, st->err);
 	}
-	release(&val);
+	release(st, &val);
 	return rc;
 }
 

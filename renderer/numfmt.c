@@ -31,39 +31,41 @@ size_t numfmt_double(char *dst, size_t n, double d)
 
 size_t numfmt_int(char *dst, size_t n, long long v)
 {
-	char tmp[24];
-	size_t i = sizeof tmp, len;
-	/* Negate in unsigned arithmetic so LLONG_MIN is safe. */
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-
-	/* Two digits per division. */
+	/* Two digits per division, written backwards straight into dst. */
 	static const char pairs[] =
 		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
 		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 		"8081828384858687888990919293949596979899";
+	/* Negate in unsigned arithmetic so LLONG_MIN is safe. */
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	unsigned long long x = u;
+	size_t len = v < 0 ? 2 : 1, i;
 
-	while (u >= 100) {
-		unsigned r = (unsigned)(u % 100);
-
-		u /= 100;
-		tmp[--i] = pairs[2 * r + 1];
-		tmp[--i] = pairs[2 * r];
+	while (x >= 10) {
+		x /= 10;
+		len++;
 	}
-	if (u >= 10) {
-		tmp[--i] = pairs[2 * u + 1];
-		tmp[--i] = pairs[2 * u];
-	} else {
-		tmp[--i] = (char)('0' + u);
-	}
-	if (v < 0)
-		tmp[--i] = '-';
-	len = sizeof tmp - i;
 	if (len >= n) {
 		if (n)
 			dst[0] = '\0';
 		return 0;
 	}
-	memcpy(dst, tmp + i, len);
 	dst[len] = '\0';
+	i = len;
+	while (u >= 100) {
+		unsigned r = (unsigned)(u % 100);
+
+		u /= 100;
+		dst[--i] = pairs[2 * r + 1];
+		dst[--i] = pairs[2 * r];
+	}
+	if (u >= 10) {
+		dst[--i] = pairs[2 * u + 1];
+		dst[--i] = pairs[2 * u];
+	} else {
+		dst[--i] = (char)('0' + u);
+	}
+	if (v < 0)
+		dst[--i] = '-';
 	return len;
 }
