@@ -11,6 +11,7 @@
 
 #define MAX_STACK 1024
 #define MAX_DEPTH 1000   /* render nesting, whatever the options say */
+#define MAX_INDENT ((size_t)1 << 20)  /* indentation of nested partials */
 #define MAX_HINTS 4096   /* name segments with a key position hint */
 #define HINT_SCAN 16     /* objects up to this size are scanned, not hashed */
 
@@ -498,8 +499,10 @@ static int frame_push(struct rs *st, struct frame *f, const char *add, size_t le
 	f->strip = st->strip;
 	if (len) {
 		st->indent.len = st->ind_len;
+		st->indent.limit = MAX_INDENT;
 		if (buf_append(&st->indent, add, len) < 0)
-			return fail(st, "indentation: %s", strerror(errno));
+			return fail(st, "indentation: %s", errno == EFBIG ?
+				    "nested partials indent by more than 1 MiB" : strerror(errno));
 		st->ind_len += len;
 	}
 	st->strip = strip;

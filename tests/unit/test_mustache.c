@@ -286,6 +286,19 @@ static void test_limits(void)
 	check(render_opts("{{<loop}}{{/loop}}", "{}", &o, env) == NULL);
 	check(strstr(msg, "nested deeper than") != NULL);
 
+	/* Indentation that grows with recursion is capped too. */
+	{
+		struct buf src = BUF_INIT;
+
+		for (int i = 0; i < 20000; i++)
+			buf_puts(&src, "          ");
+		buf_puts(&src, "{{>deep}}\n");
+		mustache_env_add_partial(env, "deep", buf_cstr(&src), src.len, &err);
+		check(render_opts("{{>deep}}", "{}", &o, env) == NULL);
+		check(strstr(msg, "indent by more than 1 MiB") != NULL);
+		buf_free(&src);
+	}
+
 	/* Output is capped. */
 	o.max_output = 1000;
 	check(render_opts("{{#l}}{{#l}}{{#l}}0123456789{{/l}}{{/l}}{{/l}}",
