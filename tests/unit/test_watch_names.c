@@ -1,0 +1,101 @@
+/* test_watch_names: which watch names the watcher accepts, what they mean,
+ * and where the connection budget puts each watch. */
+#include "tests/unit/check.h"
+
+#include "watcher/watch_int.h"
+
+static struct watch *add(struct watcher *wr, const char *name)
+{
+	char err[256] = "";
+	struct watch *w = watcher_add(wr, name, NULL, NULL, err, sizeof err);
+
+	if (!w && !err[0])
+		fail("%s: refused without a reason", name);
+	return w;
+}
+
+int main(void)
+{
+	struct loop *l = loop_new();
+	struct watcher_opts o;
+	struct watcher *wr;
+	struct watch *w;
+	char err[256];
+	int i, triggered = 0;
+
+	memset(&o, 0, sizeof o);
+	o.consul_addr = "127.0.0.1:1";
+	o.max_conns = 8;
+	wr = watcher_new(l, &o, err, sizeof err);
+	check(wr != NULL);
+
+	w = add(wr, "service.web~any~tag=primary@dc2");
+	check(w && w->kind == WK_SERVICE);
+	check_str(w->arg, "web");
+	check_str(w->tag, "primary");
+	check_str(w->dc, "dc2");
+	check(w && w->any == 1);
+	check(add(wr, "service.web~any~tag=primary@dc2") == w);   /* same name, same watch */
+	w = add(wr, "service.web");
+	check(w && w->any == 0 && !w->tag && !w->dc);
+	check(add(wr, "services") && add(wr, "nodes"));
+	w = add(wr, "node.n1");
+	check(w && w->kind == WK_NODE);
+	w = add(wr, "key.config/maxconn");
+	check(w && w->kind == WK_KEY && w->backend == WB_CONSUL && w->tclass == TC_KV);
+	w = add(wr, "tree.");
+	check(w && w->kind == WK_TREE);
+
+	check(add(wr, "service.") == NULL);
+	check(add(wr, "service.web~bogus") == NULL);
+	check(add(wr, "service.web@") == NULL);
+	check(add(wr, "key.") == NULL);
+	check(add(wr, "node.") == NULL);
+	check(add(wr, "env.HOME") == NULL);
+	check(add(wr, "service.a\nb") == NULL);
+
+	/* max_conns 8: 3 triggers, 1 read slot, 4 long-polls; the rest wait
+	 * for the triggers. */
+	for (i = 0; i < 10; i++) {
+		char name[32];
+
+		snprintf(name, sizeof name, "service.s%d", i);
+		w = add(wr, name);
+		check(w != NULL);
+		triggered += w && w->triggered;
+	}
+	check_int(wr->dedicated, 4);
+	check_int(triggered, 10);
+	check(wr->triggers[0] && wr->triggers[1] && wr->triggers[2]);
+	/* Removing a long-poll frees its place. */
+	watcher_remove(wr, add(wr, "services"));
+	check_int(wr->dedicated, 3);
+	w = add(wr, "service.late");
+	check(w && !w->triggered);
+	watcher_free(wr);
+
+	/* etcd takes key. and tree.; Consul names need a Consul address. */
+	memset(&o, 0, sizeof o);
+	o.etcd_addr = "127.0.0.1:2";
+	o.max_conns = 5;
+	wr = watcher_new(l, &o, err, sizeof err);
+	check(wr != NULL);
+	w = add(wr, "key.config/maxconn");
+	check(w && w->backend == WB_ETCD3);
+	check(add(wr, "service.web") == NULL);
+	for (i = 0; i < 4; i++) {
+		char name[32];
+
+		snprintf(name, sizeof name, "tree.t%d", i);
+		check(add(wr, name) != NULL);
+	}
+	check(add(wr, "tree.one-too-many") == NULL);
+	watcher_free(wr);
+
+	o.max_conns = 4;
+	check(watcher_new(l, &o, err, sizeof err) == NULL);
+	memset(&o, 0, sizeof o);
+	check(watcher_new(l, &o, err, sizeof err) == NULL);
+	loop_free(l);
+	return check_done();
+}
