@@ -200,7 +200,8 @@ static json_t *shape_kv(const struct watch *w, const json_t *in, long status)
 		if (k[0] && k[strlen(k) - 1] == '/')
 			continue;  /* a folder, not a value */
 		v = kv_value(e);
-		if (!v || json_array_append_new(out, json_pack("{s:s, s:o}", "key", k, "value", v)) < 0)
+		if (!v || json_array_append_new(out, json_pack("{s:s, s:s, s:o}", "key", data_relative_key(k, w->arg),
+							       "path", k, "value", v)) < 0)
 			goto bad;
 	}
 	return data_sort_by(out, "key", NULL);

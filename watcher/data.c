@@ -211,3 +211,15 @@ json_t *data_meta(const json_t *meta)
 			json_object_set(o, k, v);
 	return o;
 }
+
+const char *data_relative_key(const char *key, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (strncmp(key, prefix, n) != 0)
+		return key;
+	key += n;
+	if (n > 0 && prefix[n - 1] != '/' && *key == '/')
+		key++;
+	return key;
+}

@@ -35,4 +35,8 @@ json_t *data_meta(const json_t *meta);
 /* The string member k of o, or "" (borrowed). */
 const char *data_str(const json_t *o, const char *k);
 
+/* The part of key below prefix ("config/a" under "config" is "a"); key
+ * itself when it is not under prefix.  Borrowed from key. */
+const char *data_relative_key(const char *key, const char *prefix);
+
 #endif

@@ -42,9 +42,15 @@ static json_t *shape(const struct watch *w)
 		buf_free(&k);
 		return v ? json_incref(v) : json_null();
 	}
+	if (etcd_key(w, &k) < 0) {
+		buf_free(&k);
+		return NULL;
+	}
 	out = json_array();
 	json_object_foreach(w->kv, key, v)
-		json_array_append_new(out, json_pack("{s:s, s:O}", "key", key, "value", v));
+		json_array_append_new(out, json_pack("{s:s, s:s, s:O}", "key", data_relative_key(key, buf_cstr(&k)),
+						     "path", key, "value", v));
+	buf_free(&k);
 	return data_sort_by(out, "key", NULL);
 }
 

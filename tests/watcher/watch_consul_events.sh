@@ -32,7 +32,7 @@ wl_wait_line 'key.config/maxconn "1000"'
 lg_consul PUT /v1/kv/config/maxconn 2000 >/dev/null
 wl_wait_line 'key.config/maxconn "2000"'
 lg_consul PUT /v1/kv/config/other x >/dev/null
-wl_wait_line 'tree.config/ [{"key":"config/maxconn","value":"2000"},{"key":"config/other","value":"x"}]'
+wl_wait_line 'tree.config/ [{"key":"maxconn","path":"config/maxconn","value":"2000"},{"key":"other","path":"config/other","value":"x"}]'
 lg_consul DELETE /v1/kv/config/maxconn >/dev/null
 wl_wait_line 'key.config/maxconn null'
 sleep 1

@@ -24,11 +24,11 @@ wl_wait_line 'tree.services/pg/ []'
 lg_etcd_put /config/maxconn 10 > /dev/null
 wl_wait_line 'key.config/maxconn "10"'
 lg_etcd_put /services/pg/instances/1/private_ip 10.0.0.1 > /dev/null
-wl_wait_line 'tree.services/pg/ [{"key":"/services/pg/instances/1/private_ip","value":"10.0.0.1"}]'
+wl_wait_line 'tree.services/pg/ [{"key":"instances/1/private_ip","path":"/services/pg/instances/1/private_ip","value":"10.0.0.1"}]'
 lg_etcd_put /services/pg/instances/2/private_ip 10.0.0.2 > /dev/null
 lg_etcd_put /services/other/x y > /dev/null
 del /services/pg/instances/1/private_ip
-wl_wait_line 'tree.services/pg/ [{"key":"/services/pg/instances/2/private_ip","value":"10.0.0.2"}]'
+wl_wait_line 'tree.services/pg/ [{"key":"instances/2/private_ip","path":"/services/pg/instances/2/private_ip","value":"10.0.0.2"}]'
 del /config/maxconn
 wl_wait_line 'key.config/maxconn null'
 
@@ -52,7 +52,7 @@ rev=$(curl -sSf "http://$ETCD_ADDR/v3/kv/range" -d '{"key":"AA=="}' | sed 's/.*"
 curl -sSf "http://$ETCD_ADDR/v3/kv/compaction" -d "{\"revision\":\"$rev\",\"physical\":true}" > /dev/null
 echo pass > "$MODE"
 wl_wait_line 'key.config/maxconn "30"'
-wl_wait_line 'tree.services/pg/ [{"key":"/services/pg/instances/3/private_ip","value":"10.0.0.3"}]'
+wl_wait_line 'tree.services/pg/ [{"key":"instances/3/private_ip","path":"/services/pg/instances/3/private_ip","value":"10.0.0.3"}]'
 grep -q 'compacted' "$T/watchctl.log" || lg_fail "no full read after compaction"
 
 wl_expect_values key.config/maxconn 'null|"10"|null|"20"|"30"|'

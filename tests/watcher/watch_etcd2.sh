@@ -21,14 +21,14 @@ wl_wait_line 'key.config/maxconn null'
 wl_wait_line 'tree.services/postgres/instances []'
 
 v2 PUT /services/postgres/instances/1/private_ip 10.0.0.1
-wl_wait_line 'tree.services/postgres/instances [{"key":"/services/postgres/instances/1/private_ip","value":"10.0.0.1"}]'
+wl_wait_line 'tree.services/postgres/instances [{"key":"1/private_ip","path":"/services/postgres/instances/1/private_ip","value":"10.0.0.1"}]'
 v2 PUT /services/postgres/instances/2/private_ip 10.0.0.2
 v2 PUT /services/postgres/instances/2/master true
-wl_wait_line 'tree.services/postgres/instances [{"key":"/services/postgres/instances/1/private_ip","value":"10.0.0.1"},{"key":"/services/postgres/instances/2/master","value":"true"},{"key":"/services/postgres/instances/2/private_ip","value":"10.0.0.2"}]'
+wl_wait_line 'tree.services/postgres/instances [{"key":"1/private_ip","path":"/services/postgres/instances/1/private_ip","value":"10.0.0.1"},{"key":"2/master","path":"/services/postgres/instances/2/master","value":"true"},{"key":"2/private_ip","path":"/services/postgres/instances/2/private_ip","value":"10.0.0.2"}]'
 v2 PUT /config/maxconn 100
 wl_wait_line 'key.config/maxconn "100"'
 v2 DELETE '/services/postgres/instances/1?recursive=true'
-wl_wait_line 'tree.services/postgres/instances [{"key":"/services/postgres/instances/2/master","value":"true"},{"key":"/services/postgres/instances/2/private_ip","value":"10.0.0.2"}]'
+wl_wait_line 'tree.services/postgres/instances [{"key":"2/master","path":"/services/postgres/instances/2/master","value":"true"},{"key":"2/private_ip","path":"/services/postgres/instances/2/private_ip","value":"10.0.0.2"}]'
 
 # A wait that times out with nothing new is not an error.
 sleep 6
