@@ -12,4 +12,8 @@ int daemon_main(int argc, char **argv);
 /* legate render [-partials DIR] [-escape html|config|none] TEMPLATE DATA.json */
 int render_cmd_main(int argc, char **argv);
 
+/* legate ambassador [options] [BACKEND...]: HAProxy in TCP mode, run and
+ * reconfigured for the crewjam/ambassador and progrium/ambassadord forms. */
+int ambassador_main(int argc, char **argv);
+
 #endif

@@ -13,6 +13,7 @@ static const struct command_entry {
 	const char *help;
 } commands[] = {
 	{ "render", render_cmd_main, "[-partials DIR] [-escape html|config|none] TEMPLATE DATA.json" },
+	{ "ambassador", ambassador_main, "[options] [BACKEND...]" },
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,203 @@
+/* config: the built-in HAProxy template for TCP forwards, the data it is
+ * rendered with, and the check-then-install of the result. */
+#include "ambassador/config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/log.h"
+#include "renderer/command.h"
+#include "renderer/install.h"
+#include "renderer/mustache.h"
+
+/* One listen section per forward that has backends.  A forward with none
+ * has no bind line at all: the kernel refuses connections to its port at
+ * once (RST), where an accepted-then-closed connection would look like a
+ * broken backend to the client.  Servers are tried in turn; a refused
+ * connect is retried once on another server (redispatch). */
+static const char template_src[] =
+	"# HAProxy configuration written by legate ambassador; rewritten on every change.\n"
+	"global\n"
+	"    maxconn 4096\n"
+	"\n"
+	"defaults\n"
+	"    mode tcp\n"
+	"    balance roundrobin\n"
+	"    timeout connect 3s\n"
+	"    timeout client 1h\n"
+	"    timeout server 1h\n"
+	"    retries 2\n"
+	"    option redispatch\n"
+	"    default-server init-addr libc,none\n"
+	"{{#forwards}}\n"
+	"\n"
+	"# {{arg}}\n"
+	"listen {{name}}\n"
+	"    bind {{bind}}\n"
+	"{{#servers}}\n"
+	"    server {{name}} {{address}}\n"
+	"{{/servers}}\n"
+	"{{/forwards}}\n";
+
+struct amb_config {
+	const struct amb_spec *spec;
+	struct mustache_tpl *tpl;
+	struct mustache_opts opts;
+	struct command check;
+};
+
+struct amb_config *amb_config_new(const struct amb_spec *spec, char *err, size_t errlen)
+{
+	struct amb_config *c = calloc(1, sizeof *c);
+	struct mustache_error me;
+	char msg[512];
+	static const char *const check_args[] = { "-c", "-q", "-f", "{{.src}}" };
+	size_t nargs = sizeof check_args / sizeof check_args[0];
+
+	if (!c)
+		goto oom;
+	c->spec = spec;
+	c->tpl = mustache_compile("ambassador.cfg", template_src, sizeof template_src - 1, &me);
+	if (!c->tpl) {
+		snprintf(err, errlen, "built-in template: %s", mustache_strerror(&me, msg, sizeof msg));
+		amb_config_free(c);
+		return NULL;
+	}
+	mustache_opts_init(&c->opts);
+	c->opts.escape = MUSTACHE_ESCAPE_CONFIG;
+	c->opts.strict = 1;
+	c->check.argv = calloc(nargs + 2, sizeof *c->check.argv);
+	if (!c->check.argv || !(c->check.argv[0] = strdup(spec->haproxy)))
+		goto oom;
+	for (size_t i = 0; i < nargs; i++)
+		if (!(c->check.argv[i + 1] = strdup(check_args[i])))
+			goto oom;
+	if (!(c->check.text = malloc(strlen(spec->haproxy) + 24)))
+		goto oom;
+	sprintf(c->check.text, "%s -c -q -f {{.src}}", spec->haproxy);
+	return c;
+oom:
+	snprintf(err, errlen, "out of memory");
+	amb_config_free(c);
+	return NULL;
+}
+
+void amb_config_free(struct amb_config *c)
+{
+	if (!c)
+		return;
+	mustache_free(c->tpl);
+	command_free(&c->check);
+	free(c);
+}
+
+/* "host:port" as HAProxy reads it: IPv6 literals get the ipv6@ prefix and
+ * lose their brackets, since HAProxy splits address and port at the last
+ * colon. */
+static void haproxy_addr(const char *hostport, char *dst, size_t n)
+{
+	const char *rb;
+
+	if (hostport[0] == '[' && (rb = strchr(hostport, ']')))
+		snprintf(dst, n, "ipv6@%.*s%s", (int)(rb - hostport - 1), hostport + 1, rb + 1);
+	else
+		snprintf(dst, n, "%s", hostport);
+}
+
+int amb_config_render(struct amb_config *c, const struct amb_list *const *lists,
+		      struct buf *out, char *err, size_t errlen)
+{
+	const struct amb_spec *s = c->spec;
+	json_t *data = json_object(), *fwds = json_array();
+	struct mustache_error me;
+	char msg[512];
+	int rc = -1;
+
+	if (!data || !fwds || json_object_set(data, "forwards", fwds) < 0)
+		goto oom;
+	for (size_t i = 0; i < s->nfwd; i++) {
+		const struct amb_forward *f = &s->fwd[i];
+		const struct amb_list *l = lists[i];
+		json_t *servers, *fo;
+		char name[32], bind[AMB_HOST_MAX + 24], addr[AMB_HOST_MAX + 24];
+
+		if (!l || l->n == 0)
+			continue;
+		if (!(servers = json_array()))
+			goto oom;
+		snprintf(name, sizeof name, "port_%d", f->bind_port);
+		if (!f->bind_addr[0])
+			snprintf(bind, sizeof bind, ":%d", f->bind_port);
+		else if (amb_host_is_v6(f->bind_addr))
+			snprintf(bind, sizeof bind, "ipv6@%s:%d", f->bind_addr, f->bind_port);
+		else
+			snprintf(bind, sizeof bind, "%s:%d", f->bind_addr, f->bind_port);
+		fo = json_pack("{s:s, s:s, s:s, s:o}", "name", name, "bind", bind, "arg", f->arg,
+			       "servers", servers);
+		if (!fo || json_array_append_new(fwds, fo) < 0)
+			goto oom;
+		for (size_t k = 0; k < l->n; k++) {
+			char sname[32];
+			snprintf(sname, sizeof sname, "s%zu", k + 1);
+			haproxy_addr(l->v[k], addr, sizeof addr);
+			if (json_array_append_new(servers, json_pack("{s:s, s:s}", "name", sname,
+								     "address", addr)) < 0)
+				goto oom;
+		}
+	}
+	if (mustache_render(NULL, c->tpl, data, &c->opts, out, &me) < 0) {
+		snprintf(err, errlen, "%s", mustache_strerror(&me, msg, sizeof msg));
+		goto out;
+	}
+	rc = 0;
+	goto out;
+oom:
+	snprintf(err, errlen, "out of memory");
+out:
+	json_decref(fwds);
+	json_decref(data);
+	return rc;
+}
+
+int amb_config_install(struct amb_config *c, const char *path, const struct buf *text,
+		       char *err, size_t errlen)
+{
+	struct install_opts io = { path, 0644, (uid_t)-1, (gid_t)-1, false, true };
+	struct install_staged st;
+	struct install_error ie;
+	struct command_result cr;
+	const char *data = text->data ? text->data : "";
+	int same;
+
+	same = install_same(path, data, text->len, &ie);
+	if (same < 0) {
+		snprintf(err, errlen, "%s", ie.text);
+		return -1;
+	}
+	if (same == 1)
+		return 0;
+	if (install_stage(&io, data, text->len, &st, &ie) < 0) {
+		snprintf(err, errlen, "%s", ie.text);
+		return -1;
+	}
+	/* haproxy -c exits 2 for a valid file with no listener: every forward
+	 * is empty, which is a config the ambassador means to run. */
+	command_run(&c->check, st.path, 10000, &cr);
+	if (cr.status != 0 && cr.status != 2) {
+		const char *o = buf_cstr(&cr.output);
+		snprintf(err, errlen, "%s: haproxy -c refused the new config (exit %d)%s%.300s",
+			 path, cr.status, *o ? ": " : "", o);
+		command_result_free(&cr);
+		install_abort(&st);
+		return -1;
+	}
+	command_result_free(&cr);
+	if (install_commit(&io, &st, &ie) < 0) {
+		snprintf(err, errlen, "%s", ie.text);
+		return -1;
+	}
+	return 1;
+}

@@ -1,0 +1,33 @@
+/* config: the HAProxy configuration the ambassador runs, rendered from a
+ * built-in Mustache template and put in place atomically after a check. */
+#ifndef LEGATE_AMB_CONFIG_H
+#define LEGATE_AMB_CONFIG_H
+
+#include <stddef.h>
+
+#include "ambassador/args.h"
+#include "ambassador/backend.h"
+#include "common/buf.h"
+
+struct amb_config;
+
+/* Compiles the built-in template.  spec is borrowed for the config's
+ * life.  Returns NULL with err filled (caller-owned) on failure. */
+struct amb_config *amb_config_new(const struct amb_spec *spec, char *err, size_t errlen);
+
+void amb_config_free(struct amb_config *c);
+
+/* Renders the config for the current backends (lists[i] belongs to
+ * spec->fwd[i]; a forward with no backend gets no listener, so its port
+ * refuses connections) and appends it to out.  Returns 0, or -1 with err
+ * filled. */
+int amb_config_render(struct amb_config *c, const struct amb_list *const *lists,
+		      struct buf *out, char *err, size_t errlen);
+
+/* Puts text in place at path after "haproxy -c" accepts it.  Returns 1
+ * when the file changed, 0 when it already held text, -1 with err filled
+ * (the old file stays). */
+int amb_config_install(struct amb_config *c, const char *path, const struct buf *text,
+		       char *err, size_t errlen);
+
+#endif
