@@ -74,6 +74,7 @@ void watch_deliver(struct watch *w, json_t *data)
 	w->data = data;
 	w->text = text;
 	w->changes++;
+	w->fresh = 1;
 	w->last_change = wall_now();
 	log_debug("%s: changed (%zu bytes)", w->name, strlen(text));
 	/* Reported from the loop, outside any curl or backend call, so the
@@ -135,6 +136,7 @@ void watch_set_index(struct watch *w, uint64_t index, int present)
 		 * stale one, and the spacing keeps it from spinning. */
 		log_debug("%s: no usable index; next call does not block", w->name);
 		w->index = 0;
+		w->still++;     /* spaced further each time, like a stuck index */
 		return;
 	}
 	if (index < w->index) {
@@ -288,13 +290,19 @@ static void after_ok(struct watch *w)
 		pump(wr);
 		return;
 	}
-	/* Calls of one watch start at least min_interval apart; a blocking
-	 * call that keeps coming back at once with nothing new is spaced
-	 * further, doubling up to the backoff cap. */
+	/* A call that brought a real change under a new index is followed at
+	 * once: the next change may be right behind it.  Otherwise calls of one
+	 * watch start at least min_interval apart, and a blocking call that
+	 * keeps coming back at once with nothing new is spaced further,
+	 * doubling up to the backoff cap: an index that does not move cannot
+	 * make a busy loop. */
 	interval = wr->o.min_interval;
 	if (w->still > 0)
 		interval = fmin(wr->o.backoff_max, interval * pow(2, fmin(w->still, 16)));
-	delay = w->last_start + interval * jitter(0.75) * 1.25 - loop_now();
+	else if (w->fresh && w->index > 0)
+		interval = 0;
+	w->fresh = 0;
+	delay = w->last_start + interval * (1.0 + 0.25 * drand48()) - loop_now();
 	w->state = WS_SPACING;
 	loop_add_timer(wr->loop, &w->timer, delay > 0 ? delay : 0);
 }

@@ -61,6 +61,7 @@ struct watch {
 	double last_start;              /* monotonic */
 	uint64_t index;                 /* Consul index, etcd revision or v2 index */
 	int still;                      /* quick returns in a row with no news */
+	int fresh;                      /* the last call brought a real change */
 	int need_read;                  /* etcd: read everything before watching */
 	int retrigger;                  /* trigger fired while queued or in flight */
 	int restart;                    /* etcd3: stream ended on purpose */
