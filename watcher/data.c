@@ -214,9 +214,9 @@ json_t *data_meta(const json_t *meta)
 
 const char *data_relative_key(const char *key, const char *prefix)
 {
-	size_t n = strlen(prefix);
+	size_t n = prefix ? strlen(prefix) : 0;
 
-	if (strncmp(key, prefix, n) != 0)
+	if (!prefix || strncmp(key, prefix, n) != 0)
 		return key;
 	key += n;
 	if (n > 0 && prefix[n - 1] != '/' && *key == '/')

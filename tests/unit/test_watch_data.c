@@ -116,13 +116,22 @@ static void test_consul_shapes(void)
 	json_decref(in);
 
 	w.kind = WK_TREE;
+	w.arg = (char *)"c";
 	out = consul_shape(&w, NULL, 404);
 	check_str(dump(out), "[]");
 	json_decref(out);
 	in = json_loads("[{\"Key\":\"c/b\",\"Value\":\"Mg==\"},{\"Key\":\"c/\",\"Value\":null},"
 			"{\"Key\":\"c/a\",\"Value\":null}]", 0, NULL);
 	out = consul_shape(&w, in, 200);
-	check_str(dump(out), "[{\"key\":\"c/a\",\"value\":\"\"},{\"key\":\"c/b\",\"value\":\"2\"}]");
+	check_str(dump(out), "[{\"key\":\"a\",\"path\":\"c/a\",\"value\":\"\"},"
+		  "{\"key\":\"b\",\"path\":\"c/b\",\"value\":\"2\"}]");
+	json_decref(out);
+	json_decref(in);
+	w.arg = (char *)"c/";
+	in = json_loads("[{\"Key\":\"c/b\",\"Value\":\"Mg==\"},{\"Key\":\"c\",\"Value\":\"MQ==\"}]", 0, NULL);
+	out = consul_shape(&w, in, 200);
+	check_str(dump(out), "[{\"key\":\"b\",\"path\":\"c/b\",\"value\":\"2\"},"
+		  "{\"key\":\"c\",\"path\":\"c\",\"value\":\"1\"}]");
 	json_decref(out);
 	json_decref(in);
 
