@@ -5,6 +5,7 @@
 #
 #   . "$LEGATE_ROOT/tests/lib.sh"
 #   lg_start_consul            sets CONSUL_HTTP_ADDR, CONSUL_DNS_PORT
+#   lg_stop_consul, lg_run_consul   an outage, and the agent back on its ports
 #   lg_start_etcd              sets ETCD_ADDR, ETCDCTL_ENDPOINTS
 #   lg_start_nginx NAME        sets NGINX_PORT; serves "NAME" at /
 #   lg_start_haproxy CFG       sets HAPROXY_PID (master), HAPROXY_SOCK (master CLI)
@@ -109,6 +110,13 @@ lg_alive() { kill -0 "$1" 2>/dev/null; }
 
 # A dev agent with every port moved off its default and gRPC off.
 lg_start_consul() {
+	lg_pick_consul_ports
+	lg_run_consul
+}
+
+# lg_pick_consul_ports: chooses the agent's ports and sets CONSUL_HTTP_ADDR
+# without starting it (for tests that start a client first).
+lg_pick_consul_ports() {
 	local p
 	read -r -a p <<< "$(lg_ports 5)"
 	CONSUL_HTTP_PORT=${p[0]}
@@ -118,7 +126,6 @@ lg_start_consul() {
 	CONSUL_SERVER_PORT=${p[4]}
 	export CONSUL_HTTP_ADDR=127.0.0.1:$CONSUL_HTTP_PORT
 	export CONSUL_DNS_PORT
-	lg_run_consul
 }
 
 # lg_run_consul: (re)starts the dev agent on the ports chosen before.  A dev
