@@ -230,6 +230,54 @@ json_t *consul_shape(const struct watch *w, const json_t *in, long status)
 	return NULL;
 }
 
+/* The health trigger's answer lists every check.  A service's checks are
+ * summed up as "highest ModifyIndex/count"; checks of no service (the
+ * node's own, like serfHealth) as one more entry under "".  Only services
+ * whose summary moved need a new read; when the node checks moved, or on
+ * the first answer, every service does.  Returns 0 and sets w->fire_only
+ * (or leaves it NULL: wake all), or -1 on an unexpected shape. */
+static int health_narrow(struct watch *w, const json_t *in)
+{
+	json_t *sig = json_object(), *changed, *c, *v;
+	const char *k;
+	size_t i;
+
+	if (!json_is_array(in) || !sig) {
+		json_decref(sig);
+		return -1;
+	}
+	json_array_foreach(in, i, c) {
+		const char *svc = data_str(c, "ServiceName");
+		json_t *mi = json_object_get(c, "ModifyIndex");
+		json_int_t m = json_is_integer(mi) ? json_integer_value(mi) : 0;
+		json_t *cur = json_object_get(sig, svc);
+
+		if (!cur) {
+			json_object_set_new(sig, svc, json_pack("[I, I]", m, (json_int_t)1));
+		} else {
+			json_int_t om = json_integer_value(json_array_get(cur, 0));
+
+			json_array_set_new(cur, 0, json_integer(m > om ? m : om));
+			json_array_set_new(cur, 1, json_integer(json_integer_value(json_array_get(cur, 1)) + 1));
+		}
+	}
+	json_decref(w->fire_only);
+	w->fire_only = NULL;
+	if (w->kv && json_equal(json_object_get(w->kv, ""), json_object_get(sig, ""))) {
+		changed = json_object();
+		json_object_foreach(sig, k, v)
+			if (!json_equal(v, json_object_get(w->kv, k)))
+				json_object_set_new(changed, k, json_true());
+		json_object_foreach(w->kv, k, v)
+			if (!json_object_get(sig, k))
+				json_object_set_new(changed, k, json_true());
+		w->fire_only = changed;
+	}
+	json_decref(w->kv);
+	w->kv = sig;
+	return 0;
+}
+
 static void on_done(struct http_req *r, const struct http_result *res, void *arg)
 {
 	struct watch *w = arg;
@@ -269,6 +317,12 @@ static void on_done(struct http_req *r, const struct http_result *res, void *arg
 	}
 	out = consul_shape(w, in, res->status);
 	if (!out) {
+		watch_call_failed(w, "consul: GET %s: unexpected JSON shape", buf_cstr(&path));
+		goto out;
+	}
+	if (w->kind == WK_TRIGGER && strcmp(w->arg, "/v1/health/state/any") == 0 &&
+	    health_narrow(w, in) < 0) {
+		json_decref(out);
 		watch_call_failed(w, "consul: GET %s: unexpected JSON shape", buf_cstr(&path));
 		goto out;
 	}

@@ -248,13 +248,19 @@ static void call(struct watch *w)
 		watch_call_failed(w, "%s", err);
 }
 
-static void fire(struct watcher *wr, enum trigger_class tc)
+/* Wakes the triggered watches of class tc; with `only` (an object keyed by
+ * service name), just the service watches it names. */
+static void fire(struct watcher *wr, enum trigger_class tc, const json_t *only)
 {
 	struct watch *w;
 
-	for (w = wr->watches; w; w = w->next)
-		if (w->triggered && w->tclass == tc)
-			step(w, EV_TRIGGER);
+	for (w = wr->watches; w; w = w->next) {
+		if (!w->triggered || w->tclass != tc)
+			continue;
+		if (only && (w->kind != WK_SERVICE || !json_object_get(only, w->arg)))
+			continue;
+		step(w, EV_TRIGGER);
+	}
 	pump(wr);
 }
 
@@ -353,8 +359,13 @@ static void step(struct watch *w, enum watch_event ev)
 		if (w->state != WS_INFLIGHT)
 			break;
 		w->req = NULL;
-		if (w->kind == WK_TRIGGER && w->still == 0)
-			fire(w->wr, w->tclass);
+		if (w->kind == WK_TRIGGER && (w->still == 0 || w->fire_only)) {
+			json_t *only = w->fire_only;
+
+			w->fire_only = NULL;
+			fire(w->wr, w->tclass, only);
+			json_decref(only);
+		}
 		after_ok(w);
 		break;
 	case EV_ERROR:
@@ -480,6 +491,7 @@ static void watch_free(struct watch *w)
 	free(w->tag);
 	free(w->dc);
 	json_decref(w->kv);
+	json_decref(w->fire_only);
 	json_decref(w->data);
 	free(w->text);
 	free(w);

@@ -65,7 +65,9 @@ struct watch {
 	int need_read;                  /* etcd: read everything before watching */
 	int retrigger;                  /* trigger fired while queued or in flight */
 	int restart;                    /* etcd3: stream ended on purpose */
-	json_t *kv;                     /* etcd: key -> value of what is watched */
+	json_t *kv;                     /* etcd: key -> value of what is watched;
+					 * health trigger: service -> check signature */
+	json_t *fire_only;              /* trigger: service names to wake, NULL: all */
 	json_t *data;
 	char *text;
 	watch_changed_cb cb;

@@ -20,7 +20,7 @@ curl -sSf -o /dev/null "${args[@]}" -X GET "http://$CONSUL_HTTP_ADDR/v1/status/l
 for i in $(seq 1 $N); do echo "service.s$i"; done > "$T/names"
 echo services >> "$T/names"
 
-wl_watchctl -consul-addr "$CONSUL_HTTP_ADDR" -max-conns $CAP -wait 10 -log-level info \
+wl_watchctl -consul-addr "$CONSUL_HTTP_ADDR" -max-conns $CAP -wait 10 -log-level debug \
 	-names-file "$T/names"
 lg_wait 30 "all $((N + 1)) watches" sh -c "[ \$(wc -l < '$OUT') -ge $((N + 1)) ]"
 
@@ -45,9 +45,24 @@ wl_wait_ids "service.s$N" "s$N-a"
 # And one of the first services, which long-polls on its own.
 reg '{"Node":"ext2","Address":"10.1.0.2","Service":{"ID":"s1-b","Service":"s1","Port":1}}'
 wl_wait_ids service.s1 "s1-a s1-b"
+# A health flip alone (an agent TTL check) re-reads only its service.
+M=$((N - 1))
+lg_consul PUT /v1/agent/service/register "{\"ID\":\"s$M-c\",\"Name\":\"s$M\",\"Port\":3,\"Check\":{\"TTL\":\"600s\"}}"
+lg_consul PUT "/v1/agent/check/pass/service:s$M-c"
+wl_wait_ids "service.s$M" "s$M-a s$M-c"
+sleep 0.5
+reads() { grep -c "GET .*/v1/health/service/$1?" "$T/watchctl.log" || true; }
+before=$(reads s100)
+lg_consul PUT "/v1/agent/check/fail/service:s$M-c"
+wl_wait_ids "service.s$M" "s$M-a"
+lg_consul PUT "/v1/agent/check/pass/service:s$M-c"
+wl_wait_ids "service.s$M" "s$M-a s$M-c"
+sleep 0.5
+[ "$(reads s100)" = "$before" ] || lg_fail "a health flip of s$M re-read s100 ($before -> $(reads s100))"
 sleep 1
 sample
 
+wl_expect_ids "service.s$M" "s$M-a|s$M-a s$M-c|s$M-a|s$M-a s$M-c|"
 wl_expect_ids "service.s$N" "s$N-a|s$N-a s$N-b|s$N-a|s$N-a s$N-b|s$N-a|"
 wl_expect_ids service.s1 "s1-a|s1-a s1-b|"
 # Other services saw nothing (one line each: their first read).
