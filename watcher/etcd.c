@@ -210,6 +210,10 @@ static int v3_message(struct watch *w, const json_t *m)
 			w->index = mod;
 		dirty = 1;
 	}
+	/* A progress notice (no events, not the creation) vouches that
+	 * everything up to its revision was sent: resume from there. */
+	if (!dirty && !json_is_true(json_object_get(res, "created")) && rev > w->index)
+		w->index = rev;
 	if (dirty)
 		loop_add_timer(w->wr->loop, &w->timer, 0);   /* etcd_flush */
 	return 0;
@@ -289,7 +293,7 @@ static int v3_start(struct watch *w, char *err, size_t errlen)
 	} else {
 		rc |= buf_puts(&url, "/v3/watch") | buf_puts(&body, "\"create_request\":{") |
 		      v3_range_fields(w, &body) |
-		      buf_printf(&body, ",\"start_revision\":\"%llu\"}",
+		      buf_printf(&body, ",\"start_revision\":\"%llu\",\"progress_notify\":true}",
 				 (unsigned long long)w->index + 1);
 		c.on_data = v3_data;
 		c.on_done = v3_watch_done;
