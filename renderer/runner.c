@@ -639,36 +639,43 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
 	return buf_steal(&b, len);
 }
 
+/* A user or group given as a number or a name: returns its id, or -1 when
+ * no such name exists. */
+static long owner_id(const char *name, bool group)
+{
+	char *end;
+	long v = strtol(name, &end, 10);
+
+	if (*name && !*end && v >= 0)
+		return v;
+	if (group) {
+		struct group *gr = getgrnam(name);
+		return gr ? (long)gr->gr_gid : -1;
+	}
+	struct passwd *pw = getpwnam(name);
+	return pw ? (long)pw->pw_uid : -1;
+}
+
 static int resolve_owner(struct tmpl *t, char *err, size_t errlen)
 {
 	const struct template_config *tc = t->cfg;
-	char *end;
+	long id;
 
 	t->uid = (uid_t)-1;
 	t->gid = (gid_t)-1;
 	if (tc->user) {
-		long v = strtol(tc->user, &end, 10);
-		struct passwd *pw = *end ? getpwnam(tc->user) : NULL;
-		if (!*end && v >= 0)
-			t->uid = (uid_t)v;
-		else if (pw)
-			t->uid = pw->pw_uid;
-		else {
+		if ((id = owner_id(tc->user, false)) < 0) {
 			snprintf(err, errlen, "%s: user \"%s\" not found", tc->origin, tc->user);
 			return -1;
 		}
+		t->uid = (uid_t)id;
 	}
 	if (tc->group) {
-		long v = strtol(tc->group, &end, 10);
-		struct group *gr = *end ? getgrnam(tc->group) : NULL;
-		if (!*end && v >= 0)
-			t->gid = (gid_t)v;
-		else if (gr)
-			t->gid = gr->gr_gid;
-		else {
+		if ((id = owner_id(tc->group, true)) < 0) {
 			snprintf(err, errlen, "%s: group \"%s\" not found", tc->origin, tc->group);
 			return -1;
 		}
+		t->gid = (gid_t)id;
 	}
 	return 0;
 }

@@ -23,6 +23,24 @@ out=$("$LEGATE_BIN/legate" -consul-addr "$CONSUL_HTTP_ADDR" -once -dry -template
 web-1" ] || lg_fail "-dry printed: $out"
 [ ! -e "$T/dry.cfg" ] || lg_fail "-dry installed a file"
 
+# Owner and mode of the installed file; an unknown user is refused up front.
+cat > "$T/owner.hcl" <<CFG
+template {
+  source = "$T/a.mustache"
+  destination = "$T/owned.cfg"
+  user = "nobody"
+  group = "65534"
+  perms = 0640
+}
+CFG
+"$LEGATE_BIN/legate" -consul-addr "$CONSUL_HTTP_ADDR" -once -config "$T/owner.hcl" || lg_fail "-once with an owner exited $?"
+[ "$(stat -c '%U %g %a' "$T/owned.cfg")" = "nobody 65534 640" ] || lg_fail "owner/mode: $(stat -c '%U %g %a' "$T/owned.cfg")"
+sed -i 's/"nobody"/"no-such-user-here"/' "$T/owner.hcl"
+if "$LEGATE_BIN/legate" -consul-addr "$CONSUL_HTTP_ADDR" -once -config "$T/owner.hcl" 2> "$T/err"; then
+	lg_fail "an unknown user was accepted"
+fi
+grep -q 'owner.hcl:1: user "no-such-user-here" not found' "$T/err" || lg_fail "error: $(cat "$T/err")"
+
 # SIGHUP with a changed template list.
 sp=$(lg_ports 1)
 lg_consul PUT /v1/kv/config/maxconn 7 >/dev/null
