@@ -18,6 +18,8 @@ conns() { ss -tnpH state established "( dport = :$CONSUL_HTTP_PORT )" | grep -c 
 
 lg_start_consul
 A=$CONSUL_HTTP_ADDR
+echo "(load average at the start: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs)"
+echo
 
 # --- 1. latency ------------------------------------------------------------
 OUT=$T/lat.out
