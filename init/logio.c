@@ -4,10 +4,46 @@
 #include "init/logio.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+/* Where relayed lines go, by dest (1 or 2).  See relay_outputs_open(). */
+static int out_fd[3] = { -1, 1, 2 };
+static unsigned long dropped;
+
+void relay_outputs_open(void)
+{
+	for (int fd = 1; fd <= 2; fd++) {
+		struct stat sb;
+		char path[32];
+		int nfd;
+
+		if (fstat(fd, &sb) < 0 || !S_ISFIFO(sb.st_mode))
+			continue;
+		/* Opening a pipe through /proc gives a new open file description:
+		 * O_NONBLOCK on it leaves the descriptors the programs inherit
+		 * blocking, as they expect. */
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		nfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (nfd >= 0)
+			out_fd[fd] = nfd;
+	}
+}
+
+int relay_output_fd(int dest)
+{
+	return dest == 1 || dest == 2 ? out_fd[dest] : dest;
+}
+
+unsigned long relay_dropped(void)
+{
+	return dropped;
+}
 
 int relay_init(struct relay *r, const char *name, int dest)
 {
@@ -27,8 +63,10 @@ static void emit(struct relay *r, const char *line, size_t n, bool add_nl)
 		{ (void *)line, n },
 		{ (void *)"\n", 1 },
 	};
-	/* A failed write loses the line: PID 1 must not stall on its output. */
-	(void)!writev(r->dest, iov, add_nl ? 4 : 3);
+	/* A failed write (a full pipe nobody reads) loses the line: PID 1 must
+	 * not stall on its output. */
+	if (writev(relay_output_fd(r->dest), iov, add_nl ? 4 : 3) < 0)
+		dropped++;
 }
 
 static void flush_lines(struct relay *r, bool all)

@@ -16,6 +16,18 @@ struct relay {
 	char *buf;           /* RELAY_BUF bytes, allocated once by relay_init */
 };
 
+/* Called once at start: when the container's stdout or stderr is a pipe,
+ * relayed lines and legate-init's own go through a non-blocking reopening
+ * of it, so a reader that stalls costs lines, never PID 1's loop.  A file
+ * or terminal is written as it is. */
+void relay_outputs_open(void);
+
+/* The descriptor lines for dest (1 or 2) are written to. */
+int relay_output_fd(int dest);
+
+/* Lines lost to a full output so far. */
+unsigned long relay_dropped(void);
+
 /* Prepares a relay to dest for the program called name (borrowed).
  * Returns 0, or -1 when the buffer cannot be allocated. */
 int relay_init(struct relay *r, const char *name, int dest);

@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "init/conf.h"
 #include "init/ctl.h"
+#include "init/logio.h"
 #include "init/sigs.h"
 #include "init/single.h"
 #include "init/sup.h"
@@ -208,7 +209,11 @@ int main(int argc, char **argv)
 	}
 	if (!conf_path)
 		return single_run(argv + optind, &set, &old, group);
+	relay_outputs_open();
+	log_init("legate-init", relay_output_fd(2));
 	int rc = supervise(&conf, &set, &old);
+	if (relay_dropped())
+		log_warn("%lu output line(s) lost to a full stdout or stderr", relay_dropped());
 	conf_free(&conf);
 	return rc;
 }
