@@ -634,6 +634,14 @@ int config_load(struct config *cfg, int argc, char **argv, struct config_error *
 		return cerr(err, "-max-connections must be at least 1");
 	if (!cfg->consul_addr && set_str(&cfg->consul_addr, "127.0.0.1:8500") < 0)
 		return cerr(err, "out of memory");
+	/* -consul-ssl with a bare host:port means HTTPS to it. */
+	if (cfg->consul_ssl && !strstr(cfg->consul_addr, "://")) {
+		char *url;
+		if (asprintf(&url, "https://%s", cfg->consul_addr) < 0)
+			return cerr(err, "out of memory");
+		free(cfg->consul_addr);
+		cfg->consul_addr = url;
+	}
 	if (!cfg->log_level && set_str(&cfg->log_level, "info") < 0)
 		return cerr(err, "out of memory");
 	for (size_t t = 0; t < cfg->ntemplates; t++) {

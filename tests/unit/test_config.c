@@ -104,6 +104,13 @@ static void test_flags_and_env(void)
 	unsetenv("CONSUL_HTTP_TOKEN");
 	unsetenv("ETCDCTL_ENDPOINTS");
 
+	check_int(load(&cfg, &err, 3, "-consul-ssl", "-consul-addr", "consul.local:8501"), 0);
+	check_str(cfg.consul_addr, "https://consul.local:8501");
+	config_free(&cfg);
+	check_int(load(&cfg, &err, 3, "-consul-ssl", "-consul-addr", "https://c:1"), 0);
+	check_str(cfg.consul_addr, "https://c:1");
+	config_free(&cfg);
+
 	check_int(load(&cfg, &err, 1, "-nosuch"), -1);
 	check(strstr(err.text, "-nosuch") != NULL);
 	config_free(&cfg);
@@ -150,7 +157,7 @@ static void test_hcl_file(void)
 	check_int(load(&cfg, &err, 4, "-config", path, "-log-level", "warn"), 0);
 	if (err.text[0])
 		fail("%s", err.text);
-	check_str(cfg.consul_addr, "127.0.0.1:8501");
+	check_str(cfg.consul_addr, "https://127.0.0.1:8501");  /* ssl enabled */
 	check_str(cfg.consul_token, "t0k");
 	check(cfg.consul_ssl);
 	check(!cfg.consul_ssl_verify);
