@@ -16,8 +16,8 @@ LG_IMG_ROOT=${LEGATE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 LG_BASE_IMAGE=legate-base:bookworm
 LG_DEBIAN_MIRROR=${LEGATE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 LG_GO=${LEGATE_GO:-/usr/local/go/bin/go}
-# v7 is the last release; its go.mod came later, so it is fetched from the
-# master branch, which has one.
+# The last release, v7, predates Go modules: the module proxy is asked for the
+# master branch.
 LG_REGISTRATOR_PKG=${LEGATE_REGISTRATOR_PKG:-github.com/gliderlabs/registrator@master}
 
 lg_img_log() { printf '# images: %s\n' "$*" >&2; }
@@ -33,6 +33,11 @@ lg_img_want() {
 lg_img_base() {
 	local dir start
 	lg_img_want "$LG_BASE_IMAGE" || return 0
+	if ! command -v debootstrap > /dev/null && [ "$(id -u)" = 0 ]; then
+		lg_img_log "installing debootstrap"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap > /dev/null 2>&1 ||
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap; } > /dev/null 2>&1
+	fi
 	command -v debootstrap > /dev/null || {
 		lg_img_log "debootstrap is not installed (apt-get install debootstrap)"
 		return 1
