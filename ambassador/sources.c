@@ -33,6 +33,14 @@ static const char *strip_slash(const char *k)
 	return k;
 }
 
+/* The full key of a tree item: "path" (the item's "key" is relative to
+ * the watched prefix). */
+static const char *item_path(const json_t *item)
+{
+	const char *p = json_string_value(json_object_get(item, "path"));
+	return p ? p : json_string_value(json_object_get(item, "key"));
+}
+
 /* Adds each address of a value ("a:1" or "a:1,b:2"); default_port 0
  * means the value must carry its port. */
 static void add_value(struct amb_list *out, const char *what, const char *v, int default_port)
@@ -67,7 +75,7 @@ void amb_kv_backends(const char *path, const void *tree_, struct amb_list *out)
 	size_t plen = strlen(path), i, children = 0;
 
 	json_array_foreach(tree, i, item) {
-		const char *k = json_string_value(json_object_get(item, "key"));
+		const char *k = item_path(item);
 		const char *v = json_string_value(json_object_get(item, "value"));
 		if (!k || !v)
 			continue;
@@ -105,7 +113,7 @@ void amb_crewjam_backends(const struct amb_forward *f, const void *tree_,
 	}
 	blen = (size_t)snprintf(base, sizeof base, "%s/instances/", f->path);
 	json_array_foreach(tree, i, item) {
-		const char *k = json_string_value(json_object_get(item, "key"));
+		const char *k = item_path(item);
 		const char *v = json_string_value(json_object_get(item, "value"));
 		const char *id, *slash;
 		if (!k || !v)

@@ -31,8 +31,8 @@ const struct amb_list *amb_source_list(const struct amb_source *s);
 /* True once the source has had its first answer. */
 bool amb_source_ready(const struct amb_source *s);
 
-/* Computes a KV forward's backends from [{key, value}] under path (keys
- * with or without a leading '/'): the values of the keys below path/ when
+/* Computes a KV forward's backends from [{key, path, value}] under path
+ * (full paths in "path", with or without a leading '/'): the values of the keys below path/ when
  * there are any, else path's own value.  Each value is one address or a
  * comma-separated list; bad ones are logged and skipped. */
 void amb_kv_backends(const char *path, const void *tree, struct amb_list *out);

@@ -1,0 +1,79 @@
+# tests/ambassador/amb.bash: helpers shared by the ambassador tests (sourced
+# after tests/lib.sh).  Backends are nginx servers that answer their own
+# name, reached over HTTP through the ambassador's TCP proxy.
+
+# amb_start ARGS...: runs "legate ambassador --run-dir $T/run ARGS" in the
+# background (log: ambassador.log); sets AMB_PID.
+amb_start() {
+	lg_bg ambassador "$LEGATE_BIN/legate" ambassador --run-dir "$T/run" "$@"
+	AMB_PID=$LG_LAST_PID
+}
+
+# amb_get PORT: the body answered through 127.0.0.1:PORT (curl's exit code
+# when there is none).
+amb_get() { curl -s -m 2 "http://127.0.0.1:$1/"; }
+
+amb_now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# amb_expect PORT NAME: waits (10 s at most) until PORT answers NAME.
+amb_expect() {
+	lg_wait 10 "port $1 to answer $2" sh -c "[ \"\$(curl -s -m 2 http://127.0.0.1:$1/)\" = '$2' ]"
+}
+
+# amb_switched PORT NAME T0_MS: polls until a new connection to PORT gets
+# NAME; prints the milliseconds since T0_MS and fails past 1000.
+amb_switched() {
+	local port=$1 want=$2 t0=$3 now
+	while :; do
+		if [ "$(amb_get "$port")" = "$want" ]; then
+			now=$(amb_now_ms)
+			break
+		fi
+		now=$(amb_now_ms)
+		[ $((now - t0)) -le 3000 ] || lg_fail "port $port did not reach $want within 3 s"
+		sleep 0.01
+	done
+	echo "switched to $want in $((now - t0)) ms"
+	[ $((now - t0)) -le 1000 ] || lg_fail "port $port took $((now - t0)) ms to reach $want (limit 1000)"
+}
+
+# amb_refusing PORT T0_MS: polls until a connection to PORT is refused
+# (curl exit 7); prints the time since T0_MS (at most 1000 ms), then checks
+# that a refusal comes at once (under 200 ms), not after a timeout.
+amb_refusing() {
+	local port=$1 t0=$2 now rc a b
+	while :; do
+		rc=0
+		curl -s -m 2 -o /dev/null "http://127.0.0.1:$port/" || rc=$?
+		now=$(amb_now_ms)
+		[ $rc = 7 ] && break
+		[ $((now - t0)) -le 3000 ] || lg_fail "port $port still accepts 3 s after its last backend left (curl $rc)"
+		sleep 0.01
+	done
+	echo "refusing in $((now - t0)) ms"
+	[ $((now - t0)) -le 1000 ] || lg_fail "port $port took $((now - t0)) ms to refuse (limit 1000)"
+	a=$(amb_now_ms)
+	rc=0
+	curl -s -m 5 -o /dev/null "http://127.0.0.1:$port/" || rc=$?
+	b=$(amb_now_ms)
+	[ $rc = 7 ] || lg_fail "port $port: curl exit $rc, expected 7 (connection refused)"
+	[ $((b - a)) -lt 200 ] || lg_fail "port $port: refusal took $((b - a)) ms"
+	echo "refused (curl exit 7) in $((b - a)) ms"
+}
+
+# amb_alive: the ambassador and its HAProxy still run.
+amb_alive() {
+	lg_alive "$AMB_PID" || lg_fail "legate ambassador exited"
+	pgrep -P "$AMB_PID" -x haproxy >/dev/null || lg_fail "haproxy is not running under the ambassador"
+}
+
+# amb_stop: SIGTERM; the ambassador stops HAProxy and exits 0 quickly.
+amb_stop() {
+	local hp rc=0 i
+	hp=$(pgrep -P "$AMB_PID" -x haproxy || true)
+	kill -TERM "$AMB_PID"
+	for ((i = 0; i < 50; i++)); do lg_alive "$AMB_PID" || break; sleep 0.1; done
+	wait "$AMB_PID" || rc=$?
+	[ $rc = 0 ] || lg_fail "legate ambassador exited $rc after SIGTERM"
+	[ -z "$hp" ] || ! lg_alive "$hp" || lg_fail "haproxy $hp still runs after the ambassador stopped"
+}

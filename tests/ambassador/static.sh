@@ -1,0 +1,45 @@
+# legate ambassador with fixed backends (progrium/ambassadord HOST:PORT and
+# HOST:PORT,HOST:PORT): the listen port, traffic to each backend, usage
+# errors, and a clean stop on SIGTERM.
+. "$LEGATE_ROOT/tests/lib.sh"
+. "$LEGATE_ROOT/tests/ambassador/amb.bash"
+
+lg_start_nginx alpha
+A=$NGINX_PORT
+lg_start_nginx beta
+B=$NGINX_PORT
+read -r P1 P2 <<< "$(lg_ports 2)"
+
+# Listens on the destination's port (the first one for a list).
+"$LEGATE_BIN/legate" ambassador --print-config 192.168.1.100:8080 > "$T/one.cfg"
+grep -q '^    bind :8080$' "$T/one.cfg" || { cat "$T/one.cfg"; lg_fail "HOST:PORT does not listen on PORT"; }
+grep -q '^    server s1 192.168.1.100:8080$' "$T/one.cfg" || lg_fail "no server line"
+"$LEGATE_BIN/legate" ambassador --print-config redis-1.example.com:6379,redis-2.example.com:6379 > "$T/two.cfg"
+grep -q '^    bind :6379$' "$T/two.cfg" || lg_fail "a list does not listen on its port"
+[ "$(grep -c '^    server ' "$T/two.cfg")" = 2 ] || lg_fail "a list of two gives two servers"
+
+# Usage errors exit 2 and say why.
+rc=0; "$LEGATE_BIN/legate" ambassador --omnimode 2> "$T/err" || rc=$?
+[ $rc = 2 ] && grep -q 'omni mode' "$T/err" || lg_fail "--omnimode: exit $rc, $(cat "$T/err")"
+rc=0; "$LEGATE_BIN/legate" ambassador 'bad host:80' 2> "$T/err" || rc=$?
+[ $rc = 2 ] || lg_fail "a bad address is a usage error (exit $rc)"
+rc=0; "$LEGATE_BIN/legate" ambassador 127.0.0.1:80 127.0.0.2:80 2> "$T/err" || rc=$?
+[ $rc = 2 ] && grep -q 'both listen on port 80' "$T/err" || lg_fail "two forwards on one port: exit $rc"
+rc=0; "$LEGATE_BIN/legate" ambassador --port 5432 2> "$T/err" || rc=$?
+[ $rc = 2 ] || lg_fail "--port without --etcd-prefix is a usage error (exit $rc)"
+
+# One backend.
+amb_start --listen "127.0.0.1:$P1" "127.0.0.1:$A"
+amb_expect "$P1" alpha
+amb_alive
+amb_stop
+
+# Two backends, both reached (round robin); single-dash and "=" forms.
+amb_start -listen="127.0.0.1:$P2" "127.0.0.1:$A,localhost:$B"
+amb_expect "$P2" alpha
+seen=""
+for i in 1 2 3 4; do seen="$seen $(amb_get "$P2")"; done
+case $seen in *alpha*beta*|*beta*alpha*) ;; *) lg_fail "round robin over two backends gave:$seen" ;; esac
+echo "answers:$seen"
+amb_alive
+amb_stop
