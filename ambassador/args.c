@@ -30,7 +30,7 @@ void amb_usage(FILE *f)
 	      "  --listen [ADDR:]PORT          listen here instead (one forward only)\n"
 	      "  --etcd-v2                     read etcd through the v2 API (default: v3)\n"
 	      "  --dns HOST:PORT               DNS server for SRV names (default: /etc/resolv.conf)\n"
-	      "  --srv-interval SECONDS        SRV re-query floor (default 0.5; the TTL when longer)\n"
+	      "  --srv-interval SECONDS        SRV re-query floor (default 0.25; the TTL when longer)\n"
 	      "  --run-dir DIR                 haproxy.cfg and the master socket (default /run/legate-ambassador)\n"
 	      "  --haproxy PROGRAM             the HAProxy binary (default haproxy)\n"
 	      "  --print-config                print the HAProxy config once the backends are known, exit\n"
@@ -271,7 +271,7 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, char *err, size_t 
 	char e2[200];
 
 	memset(s, 0, sizeof *s);
-	s->srv_min_interval = 0.5;
+	s->srv_min_interval = 0.25;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *name, *val = NULL, *eq;
 		const struct opt *o = NULL;
