@@ -8,8 +8,8 @@
 #   legate-nginx:test        nginx-light answering its own container name
 #   legate-registrator:test  gliderlabs/registrator built with `go install`
 #
-# Each image is built only when it is missing (LEGATE_DOCKER_REBUILD=1
-# rebuilds all but the base).  Progress goes to stderr, one line per image
+# Each image but legate-haproxy is built only when it is missing
+# (LEGATE_DOCKER_REBUILD=1 rebuilds all but the base).  Progress goes to stderr, one line per image
 # with its build time.
 
 LG_IMG_ROOT=${LEGATE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -64,7 +64,7 @@ lg_img_build() {
 	shift 2
 	lg_img_want "$tag" || return 0
 	start=$(date +%s)
-	if ! docker build -q -t "$tag" "$@" "$ctx" > "${TMPDIR:-/tmp}/legate-build.log" 2>&1; then
+	if ! docker build -q -t "$tag" --label legate-e2e=1 "$@" "$ctx" > "${TMPDIR:-/tmp}/legate-build.log" 2>&1; then
 		tail -n 30 "${TMPDIR:-/tmp}/legate-build.log" >&2
 		rm -f "${TMPDIR:-/tmp}/legate-build.log"
 		return 1
@@ -151,9 +151,13 @@ DF
 	return $rc
 }
 
+# Built at every run, from the tree as it is (Docker's layer cache makes an
+# unchanged tree quick): the test must not run an older legate.
 lg_img_haproxy() {
-	lg_img_build legate-haproxy:test "$LG_IMG_ROOT" -f "$LG_IMG_ROOT/compose/Dockerfile" \
-		--build-arg BASE="$LG_BASE_IMAGE"
+	LEGATE_DOCKER_REBUILD=1 lg_img_build legate-haproxy:test "$LG_IMG_ROOT" -f "$LG_IMG_ROOT/compose/Dockerfile" \
+		--build-arg BASE="$LG_BASE_IMAGE" || return 1
+	# The image this build replaced, now untagged.
+	docker image prune -f --filter label=legate-e2e=1 > /dev/null 2>&1 || true
 }
 
 lg_img_all() {
