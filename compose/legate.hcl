@@ -9,10 +9,9 @@ template {
   check       = "haproxy -c -q -f {{.src}}"
   # The master re-reads the file and starts new workers; the old ones
   # finish their connections (see hard-stop-after in the template).
-  # HAProxy starts only after the first install, so that install has no
-  # HAProxy to reload yet: while HAProxy has no process (status "pid -"),
-  # there is nothing to reload and it reads the file when it starts.
-  command     = "legate-init ctl status haproxy | grep -q ' pid - ' || legate-init ctl reload haproxy"
+  # HAProxy starts only after the first install; a reload before then
+  # succeeds with nothing to do, and HAProxy reads the file when it starts.
+  command     = ["legate-init", "ctl", "reload", "haproxy"]
   # Changes closer together than 100 ms make one reload; a steady stream of
   # changes still reloads at least once a second.
   wait        = "100ms:1s"

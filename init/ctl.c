@@ -241,7 +241,16 @@ static void request(struct ctl *c, int slot, struct sup *s, char *line)
 			return;
 		}
 		if (p->pid <= 0) {
-			finish(c, slot, 0, l, "error: %s is not running (%s)", p->c->name, state_name(p->state));
+			/* A reload asks a program to take up its new configuration; one
+			 * with no process will read it when it starts, so that is not an
+			 * error (legate reloads HAProxy after its first install, before
+			 * HAProxy has started).  A FATAL program will not start again. */
+			if (w[0][0] == 'r' && p->state != ST_FATAL)
+				finish(c, slot, 0, l, "%s is not running (%s): nothing to reload\nok",
+				       p->c->name, state_name(p->state));
+			else
+				finish(c, slot, 0, l, "error: %s is not running (%s)", p->c->name,
+				       state_name(p->state));
 			return;
 		}
 		if (program_kill(p, sig, false) < 0) {

@@ -104,7 +104,11 @@ expect_error() {
 }
 expect_error "no program named nosuch" start nosuch
 expect_error "BOGUS is not a signal" signal web BOGUS
-expect_error "worker is not running (STOPPED)" reload worker
+expect_error "worker is not running (STOPPED)" signal worker HUP
+# A reload of a program with no process succeeds: it reads its
+# configuration when it starts.
+out=$(ctl reload worker) || lg_fail "ctl reload of a stopped program exited $?"
+[ "$out" = "worker is not running (STOPPED): nothing to reload" ] || lg_fail "ctl reload worker: $out"
 expect_error "unknown command frob" frob web
 rc=0
 "$INIT" ctl -s "$T/nothing.sock" status 2> /dev/null || rc=$?
