@@ -55,7 +55,9 @@ struct mustache_found {
 
 /* The hook is called when the first segment of a name is found in no
  * context on the stack, so it sees exactly the names a template uses at the
- * root, each time one is resolved.  Returns 0 (out filled, value may be
+ * root, each time one is resolved.  It must not change values already on
+ * the stack or returned earlier in the same render (the renderer keeps
+ * positions in them).  Returns 0 (out filled, value may be
  * NULL), or -1 to fail the render with errtext (NUL-terminated, errlen
  * bytes available) as the message. */
 typedef int (*mustache_lookup_fn)(void *ud, const struct mustache_lookup *q,
