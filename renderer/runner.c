@@ -221,6 +221,8 @@ struct render_ctx {
 	struct tmpl *t;
 	struct dep **deps;     /* collected during this render */
 	size_t ndeps, cap;
+	struct dep *lists[8];  /* services lists used, for {{#instances}} */
+	size_t nlists;
 	unsigned missing;
 	char first_missing[256];
 };
@@ -251,24 +253,23 @@ static int ctx_use(struct render_ctx *c, const char *name, struct dep **out, cha
 	return 0;
 }
 
-/* For {{#instances}} inside {{#services}}: the innermost context that is an
- * item of the services list names the service. */
-static const char *enclosing_service(struct runner *r, const struct mustache_lookup *q)
+/* For {{#instances}} inside {{#services}} (or services~tag=T, ...): the
+ * innermost context that is an item of a services list this render used
+ * names the service. */
+static const char *enclosing_service(const struct render_ctx *c, const struct mustache_lookup *q)
 {
-	struct dep *s = dep_find(r->deps, "services");
-	const json_t *list = s ? watch_data(s->watch) : NULL;
-
-	if (!json_is_array(list))
-		return NULL;
 	for (size_t i = q->depth; i-- > 0;) {
 		json_t *ctx = q->stack[i];
-		size_t k;
-		json_t *item;
 		if (!json_is_object(ctx))
 			continue;
-		json_array_foreach(list, k, item)
-			if (item == ctx)
-				return json_string_value(json_object_get(ctx, "name"));
+		for (size_t l = 0; l < c->nlists; l++) {
+			const json_t *list = watch_data(c->lists[l]->watch);
+			size_t k;
+			json_t *item;
+			json_array_foreach(list, k, item)
+				if (item == ctx)
+					return json_string_value(json_object_get(ctx, "name"));
+		}
 	}
 	return NULL;
 }
@@ -293,8 +294,9 @@ static int lookup(void *ud, const struct mustache_lookup *q, struct mustache_fou
 		}
 		return 0;
 	}
-	if (strcmp(root, "services") == 0 || strcmp(root, "nodes") == 0) {
-		snprintf(name, sizeof name, "%s", root);
+	if (strcmp(root, "services") == 0 || strncmp(root, "services~", 9) == 0 ||
+	    strncmp(root, "services@", 9) == 0 || strcmp(root, "nodes") == 0) {
+		snprintf(name, sizeof name, "%.1000s", root);
 	} else if (strcmp(root, "service") == 0 || strcmp(root, "node") == 0) {
 		if (q->nseg < 2)
 			return 0;
@@ -313,7 +315,7 @@ static int lookup(void *ud, const struct mustache_lookup *q, struct mustache_fou
 		}
 		out->consumed = 0;
 	} else if (strcmp(root, "instances") == 0) {
-		const char *svc = enclosing_service(c->t->r, q);
+		const char *svc = enclosing_service(c, q);
 		if (!svc)
 			return 0;
 		if (snprintf(name, sizeof name, "service.%s", svc) >= (int)sizeof name) {
@@ -325,6 +327,13 @@ static int lookup(void *ud, const struct mustache_lookup *q, struct mustache_fou
 	}
 	if (ctx_use(c, name, &e, errtext, errlen) < 0)
 		return -1;
+	if (strncmp(name, "services", 8) == 0 && c->nlists < sizeof c->lists / sizeof c->lists[0]) {
+		size_t l;
+		for (l = 0; l < c->nlists && c->lists[l] != e; l++)
+			;
+		if (l == c->nlists)
+			c->lists[c->nlists++] = e;
+	}
 	out->value = (json_t *)watch_data(e->watch);
 	if (!out->value) {
 		if (c->missing++ == 0)

@@ -90,17 +90,34 @@ bad:
 	return NULL;
 }
 
-static json_t *shape_services(const json_t *in)
+/* Does the catalog's tag list carry tag? */
+static int has_tag(const json_t *tags, const char *tag)
+{
+	size_t i;
+	json_t *t;
+
+	json_array_foreach(tags, i, t)
+		if (json_is_string(t) && strcmp(json_string_value(t), tag) == 0)
+			return 1;
+	return 0;
+}
+
+/* {"name": [tags]} into [{name, tags}]; with tag, only the services
+ * carrying it (the catalog's services call cannot filter by tag). */
+static json_t *shape_services(const json_t *in, const char *tag)
 {
 	json_t *out = json_array(), *v;
 	const char *k;
 
 	if (!json_is_object(in))
 		goto bad;
-	json_object_foreach((json_t *)in, k, v)
+	json_object_foreach((json_t *)in, k, v) {
+		if (tag && !has_tag(v, tag))
+			continue;
 		if (json_array_append_new(out, json_pack("{s:s, s:o}", "name", k,
 							 "tags", data_tags(v))) < 0)
 			goto bad;
+	}
 	return data_sort_by(out, "name", NULL);
 bad:
 	json_decref(out);
@@ -214,7 +231,7 @@ json_t *consul_shape(const struct watch *w, const json_t *in, long status)
 {
 	switch (w->kind) {
 	case WK_SERVICES:
-		return shape_services(in);
+		return shape_services(in, w->tag);
 	case WK_SERVICE:
 		return shape_service(in);
 	case WK_NODES:
@@ -355,7 +372,7 @@ int consul_start(struct watch *w, int blocking, char *err, size_t errlen)
 		Q("recurse=");
 	if (w->kind == WK_SERVICE && !w->any)
 		Q("passing=1");
-	if (w->tag) {
+	if (w->tag && w->kind == WK_SERVICE) {   /* services~tag=T filters here */
 		Q("tag=");
 		rc |= url_escape(&url, w->tag, 0);
 	}

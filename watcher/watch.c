@@ -421,14 +421,64 @@ static int bad_text(const char *s)
 	return 0;
 }
 
+/* Parses the filters at the end of s, "[~any|~passing][~tag=T][@DC]",
+ * cutting s where they begin; health says whether ~any and ~passing apply.
+ * Returns 0, or -1 with err filled. */
+static int parse_filters(struct watch *w, const char *name, char *s, int health,
+			 char *err, size_t errlen)
+{
+	char *at, *opt, *next;
+
+	if ((at = strrchr(s, '@'))) {
+		*at = '\0';
+		if (!at[1]) {
+			snprintf(err, errlen, "%s: empty datacenter name", name);
+			return -1;
+		}
+		if (!(w->dc = strdup(at + 1)))
+			return -1;
+	}
+	opt = strchr(s, '~');
+	if (opt)
+		*opt++ = '\0';
+	for (; opt; opt = next) {
+		next = strchr(opt, '~');
+		if (next)
+			*next++ = '\0';
+		if (health && strcmp(opt, "any") == 0) {
+			w->any = 1;
+		} else if (health && strcmp(opt, "passing") == 0) {
+			w->any = 0;
+		} else if (strncmp(opt, "tag=", 4) == 0 && opt[4] && !w->tag) {
+			if (!(w->tag = strdup(opt + 4)))
+				return -1;
+		} else {
+			snprintf(err, errlen, "%s: unknown filter ~%s", name, opt);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int parse_name(struct watch *w, const char *name, char *err, size_t errlen)
 {
 	if (bad_text(name)) {
 		snprintf(err, errlen, "watch name with a control character");
 		return -1;
 	}
-	if (strcmp(name, "services") == 0) {
+	if (strcmp(name, "services") == 0 || strncmp(name, "services~", 9) == 0 ||
+	    strncmp(name, "services@", 9) == 0) {
+		/* services~tag=T keeps the services carrying T; @DC asks DC. */
+		char *s = strdup(name + 8);
+		int rc;
+
+		if (!s)
+			return -1;
 		w->kind = WK_SERVICES;
+		rc = parse_filters(w, name, s, 0, err, errlen);
+		free(s);
+		if (rc < 0)
+			return -1;
 	} else if (strcmp(name, "nodes") == 0) {
 		w->kind = WK_NODES;
 	} else if (strncmp(name, "node.", 5) == 0 && name[5]) {
@@ -441,37 +491,16 @@ static int parse_name(struct watch *w, const char *name, char *err, size_t errle
 		w->kind = WK_TREE;
 		w->arg = strdup(name + 5);
 	} else if (strncmp(name, "service.", 8) == 0) {
-		char *s = strdup(name + 8), *at, *opt, *next;
+		char *s = strdup(name + 8);
 
 		if (!s)
 			return -1;
 		w->kind = WK_SERVICE;
-		if ((at = strrchr(s, '@'))) {
-			*at = '\0';
-			w->dc = strdup(at + 1);
-		}
-		opt = strchr(s, '~');
-		if (opt)
-			*opt++ = '\0';
-		for (; opt; opt = next) {
-			next = strchr(opt, '~');
-			if (next)
-				*next++ = '\0';
-			if (strcmp(opt, "any") == 0) {
-				w->any = 1;
-			} else if (strcmp(opt, "passing") == 0) {
-				w->any = 0;
-			} else if (strncmp(opt, "tag=", 4) == 0 && opt[4] && !w->tag) {
-				w->tag = strdup(opt + 4);
-			} else {
-				snprintf(err, errlen, "%s: unknown filter ~%s", name, opt);
-				free(s);
-				return -1;
-			}
-		}
 		w->arg = s;
-		if (!s[0] || (w->dc && !w->dc[0])) {
-			snprintf(err, errlen, "%s: empty service or datacenter name", name);
+		if (parse_filters(w, name, s, 1, err, errlen) < 0)
+			return -1;
+		if (!s[0]) {
+			snprintf(err, errlen, "%s: empty service name", name);
 			return -1;
 		}
 	} else {

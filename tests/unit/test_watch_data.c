@@ -103,6 +103,11 @@ static void test_consul_shapes(void)
 	out = consul_shape(&w, in, 200);
 	check_str(dump(out), "[{\"name\":\"consul\",\"tags\":[]},{\"name\":\"web\",\"tags\":[\"a\",\"b\"]}]");
 	json_decref(out);
+	w.tag = (char *)"b";    /* services~tag=b */
+	out = consul_shape(&w, in, 200);
+	check_str(dump(out), "[{\"name\":\"web\",\"tags\":[\"a\",\"b\"]}]");
+	json_decref(out);
+	w.tag = NULL;
 	json_decref(in);
 
 	w.kind = WK_KEY;

@@ -39,6 +39,14 @@ int main(void)
 	w = add(wr, "service.web");
 	check(w && w->any == 0 && !w->tag && !w->dc);
 	check(add(wr, "services") && add(wr, "nodes"));
+	w = add(wr, "services~tag=haproxy@dc2");
+	check(w && w->kind == WK_SERVICES);
+	check_str(w->tag, "haproxy");
+	check_str(w->dc, "dc2");
+	check(w && !w->arg);
+	check(add(wr, "services~any") == NULL);      /* health filters are for instances */
+	check(add(wr, "services~tag=") == NULL);
+	check(add(wr, "servicesx") == NULL);
 	w = add(wr, "node.n1");
 	check(w && w->kind == WK_NODE);
 	w = add(wr, "key.config/maxconn");
