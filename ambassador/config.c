@@ -54,7 +54,7 @@ struct amb_config *amb_config_new(const struct amb_spec *spec, char *err, size_t
 	struct amb_config *c = calloc(1, sizeof *c);
 	struct mustache_error me;
 	char msg[512];
-	static const char *const check_args[] = { "-c", "-q", "-f", "{{.src}}" };
+	static const char *const check_args[] = { "-c", "-f", "{{.src}}" };
 	size_t nargs = sizeof check_args / sizeof check_args[0];
 
 	if (!c)
@@ -77,7 +77,7 @@ struct amb_config *amb_config_new(const struct amb_spec *spec, char *err, size_t
 			goto oom;
 	if (!(c->check.text = malloc(strlen(spec->haproxy) + 24)))
 		goto oom;
-	sprintf(c->check.text, "%s -c -q -f {{.src}}", spec->haproxy);
+	sprintf(c->check.text, "%s -c -f {{.src}}", spec->haproxy);
 	return c;
 oom:
 	snprintf(err, errlen, "out of memory");
@@ -162,13 +162,51 @@ out:
 	return rc;
 }
 
-int amb_config_install(struct amb_config *c, const char *path, const struct buf *text,
-		       char *err, size_t errlen)
+/* Runs "haproxy -c" on a staged file; 0 or -1 with err filled. */
+static int check_staged(struct amb_config *c, const char *label, const char *staged,
+			char *err, size_t errlen)
+{
+	struct command_result cr;
+	int rc = 0;
+
+	/* haproxy -c exits 2 for a valid file with no listener: every forward
+	 * is empty, which is a config the ambassador means to run. */
+	command_run(&c->check, staged, 10000, &cr);
+	if (cr.status != 0 && cr.status != 2) {
+		/* HAProxy's first [ALERT] line says why. */
+		const char *o = buf_cstr(&cr.output), *alert = strstr(o, "[ALERT]");
+		const char *line = alert ? alert : o;
+		snprintf(err, errlen, "%s: haproxy -c refused the config (exit %d)%s%.*s",
+			 label, cr.status, *line ? ": " : "", (int)strcspn(line, "\n"), line);
+		rc = -1;
+	}
+	command_result_free(&cr);
+	return rc;
+}
+
+int amb_config_check(struct amb_config *c, const char *path, const struct buf *text,
+		     char *err, size_t errlen)
 {
 	struct install_opts io = { path, 0644, (uid_t)-1, (gid_t)-1, false, true };
 	struct install_staged st;
 	struct install_error ie;
-	struct command_result cr;
+	int rc;
+
+	if (install_stage(&io, text->data ? text->data : "", text->len, &st, &ie) < 0) {
+		snprintf(err, errlen, "%s", ie.text);
+		return -1;
+	}
+	rc = check_staged(c, path, st.path, err, errlen);
+	install_abort(&st);
+	return rc;
+}
+
+int amb_config_install(struct amb_config *c, const char *path, const struct buf *text,
+		       bool check, char *err, size_t errlen)
+{
+	struct install_opts io = { path, 0644, (uid_t)-1, (gid_t)-1, false, true };
+	struct install_staged st;
+	struct install_error ie;
 	const char *data = text->data ? text->data : "";
 	int same;
 
@@ -183,18 +221,10 @@ int amb_config_install(struct amb_config *c, const char *path, const struct buf 
 		snprintf(err, errlen, "%s", ie.text);
 		return -1;
 	}
-	/* haproxy -c exits 2 for a valid file with no listener: every forward
-	 * is empty, which is a config the ambassador means to run. */
-	command_run(&c->check, st.path, 10000, &cr);
-	if (cr.status != 0 && cr.status != 2) {
-		const char *o = buf_cstr(&cr.output);
-		snprintf(err, errlen, "%s: haproxy -c refused the new config (exit %d)%s%.300s",
-			 path, cr.status, *o ? ": " : "", o);
-		command_result_free(&cr);
+	if (check && check_staged(c, path, st.path, err, errlen) < 0) {
 		install_abort(&st);
 		return -1;
 	}
-	command_result_free(&cr);
 	if (install_commit(&io, &st, &ie) < 0) {
 		snprintf(err, errlen, "%s", ie.text);
 		return -1;

@@ -3,6 +3,7 @@
 #ifndef LEGATE_AMB_CONFIG_H
 #define LEGATE_AMB_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "ambassador/args.h"
@@ -24,10 +25,15 @@ void amb_config_free(struct amb_config *c);
 int amb_config_render(struct amb_config *c, const struct amb_list *const *lists,
 		      struct buf *out, char *err, size_t errlen);
 
-/* Puts text in place at path after "haproxy -c" accepts it.  Returns 1
- * when the file changed, 0 when it already held text, -1 with err filled
- * (the old file stays). */
+/* Runs "haproxy -c" on text, staged beside path and removed after.
+ * Returns 0, or -1 with err filled (HAProxy's complaint). */
+int amb_config_check(struct amb_config *c, const char *path, const struct buf *text,
+		     char *err, size_t errlen);
+
+/* Puts text in place at path atomically, after "haproxy -c" accepts it
+ * when check is set.  Returns 1 when the file changed, 0 when it already
+ * held text, -1 with err filled (the old file stays). */
 int amb_config_install(struct amb_config *c, const char *path, const struct buf *text,
-		       char *err, size_t errlen);
+		       bool check, char *err, size_t errlen);
 
 #endif

@@ -1,8 +1,11 @@
 /* haproxy: one supervised HAProxy master-worker process, as a small state
  * machine (down, running, backoff, stopping, stopped), reloaded through
- * the "reload" command of its master CLI rather than SIGUSR2, so a reload
- * asked for while the master is still starting or re-executing waits for
- * it instead of meeting the signal's default action. */
+ * its master CLI rather than SIGUSR2: a signal sent while the master is
+ * starting or re-executing meets the default action and kills it, and a
+ * "reload" written during a re-exec can be lost with the old socket.  So
+ * each reload reads the master's reload counter ("show proc"), asks for
+ * the reload, and waits until the counter moves; changes that arrive
+ * meanwhile are folded into one more reload. */
 #include "ambassador/haproxy.h"
 
 #include <errno.h>
@@ -10,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -26,41 +30,126 @@ struct amb_haproxy {
 	pid_t pid;
 	double started;            /* loop_now() of the last spawn */
 	double backoff;            /* next restart delay */
-	bool reload_pending;       /* a reload the master has not taken yet */
-	struct loop_timer timer;   /* backoff, reload retry, stop escalation */
+	struct loop_timer timer;   /* backoff, stop escalation */
+	/* Reloads: wanted counts configs to apply, done those applied. */
+	unsigned long wanted, sent, done;
+	enum { R_IDLE, R_ASK, R_WAIT } rstate;
+	long base;                 /* the master's reload count before ours */
+	double asked_at;           /* loop_now() of the last "reload" */
+	struct loop_timer rtimer;
 	amb_haproxy_stopped_cb stopped;
 	void *stopped_arg;
 };
 
-#define RELOAD_RETRY 0.05
+#define RELOAD_POLL 0.02      /* master CLI polling while a reload runs */
+#define RELOAD_RESEND 2.0     /* "reload" again when the count did not move */
+#define CLI_TIMEOUT_MS 500
 #define BACKOFF_MIN 0.5
 #define BACKOFF_MAX 10.0
 #define STOP_GRACE 10.0
 
 static void spawn(struct amb_haproxy *h);
 
-static void send_reload(struct amb_haproxy *h)
+/* One master CLI command: connects, sends cmd, reads the answer until the
+ * master closes (at most CLI_TIMEOUT_MS; the master answers from its own
+ * loop within a few milliseconds).  Returns the bytes read, or -1 when the
+ * master is not there or not answering (starting, re-executing). */
+static int cli(const struct amb_haproxy *h, const char *cmd, char *out, size_t outlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct pollfd pfd;
+	size_t used = 0;
+	double deadline = loop_now() + CLI_TIMEOUT_MS / 1000.0;
 	int fd;
-	static const char cmd[] = "reload\n";
 
 	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", h->sock);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-	    write(fd, cmd, sizeof cmd - 1) == (ssize_t)(sizeof cmd - 1)) {
-		close(fd);
-		h->reload_pending = false;
-		log_debug("haproxy: reload asked of master %d", (int)h->pid);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    write(fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd) || shutdown(fd, SHUT_WR) < 0)
+		goto fail;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	for (;;) {
+		double left = deadline - loop_now();
+		ssize_t n;
+		if (left <= 0 || poll(&pfd, 1, (int)(left * 1000) + 1) <= 0)
+			goto fail;
+		n = read(fd, out + used, outlen - 1 - used);
+		if (n < 0)
+			goto fail;
+		if (n == 0)
+			break;
+		used += (size_t)n;
+		if (used == outlen - 1)
+			break;
+	}
+	close(fd);
+	out[used] = '\0';
+	return (int)used;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* The master's reload count from "show proc", or -1. */
+static long reload_count(const struct amb_haproxy *h)
+{
+	char out[4096], *p;
+
+	if (cli(h, "show proc\n", out, sizeof out) < 0 || !(p = strstr(out, " master ")))
+		return -1;
+	p += 8;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return *p >= '0' && *p <= '9' ? strtol(p, NULL, 10) : -1;
+}
+
+/* One step of the reload machine; runs from its timer. */
+static void reload_step(struct amb_haproxy *h)
+{
+	char out[256];
+	long n;
+
+	if (h->state != HP_RUNNING) {
+		h->rstate = R_IDLE;
 		return;
 	}
-	/* The master is starting or re-executing: its socket is not there or
-	 * not accepting yet.  Try again shortly. */
-	log_debug("haproxy: master CLI %s not ready (%s); retrying", h->sock, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	h->reload_pending = true;
-	loop_add_timer(h->loop, &h->timer, RELOAD_RETRY);
+	n = reload_count(h);
+	if (n < 0) {
+		/* Starting or re-executing: ask again shortly. */
+		loop_add_timer(h->loop, &h->rtimer, RELOAD_POLL);
+		return;
+	}
+	if (h->rstate == R_WAIT) {
+		if (n == h->base && loop_now() - h->asked_at < RELOAD_RESEND) {
+			loop_add_timer(h->loop, &h->rtimer, RELOAD_POLL);
+			return;
+		}
+		if (n == h->base) {
+			log_warn("haproxy: the master did not reload within %.0f s; asking again", RELOAD_RESEND);
+		} else {
+			h->done = h->sent;
+			log_debug("haproxy: reloaded (master reload count %ld)", n);
+			if (h->done >= h->wanted) {
+				h->rstate = R_IDLE;
+				return;
+			}
+		}
+	}
+	h->base = n;
+	h->sent = h->wanted;
+	h->asked_at = loop_now();
+	h->rstate = R_WAIT;
+	cli(h, "reload\n", out, sizeof out);
+	loop_add_timer(h->loop, &h->rtimer, RELOAD_POLL);
+}
+
+static void on_rtimer(struct loop *l, void *arg)
+{
+	(void)l;
+	reload_step(arg);
 }
 
 static void on_timer(struct loop *l, void *arg)
@@ -70,10 +159,6 @@ static void on_timer(struct loop *l, void *arg)
 	switch (h->state) {
 	case HP_BACKOFF:
 		spawn(h);
-		break;
-	case HP_RUNNING:
-		if (h->reload_pending)
-			send_reload(h);
 		break;
 	case HP_STOPPING:
 		log_warn("haproxy: still running %.0f s after SIGTERM; sending SIGKILL", STOP_GRACE);
@@ -109,7 +194,9 @@ static void spawn(struct amb_haproxy *h)
 	h->pid = pid;
 	h->state = HP_RUNNING;
 	h->started = loop_now();
-	h->reload_pending = false;
+	h->done = h->sent = h->wanted;   /* the new master reads the current file */
+	h->rstate = R_IDLE;
+	loop_del_timer(h->loop, &h->rtimer);
 	log_info("haproxy: started (master %d)", (int)pid);
 }
 
@@ -126,6 +213,7 @@ struct amb_haproxy *amb_haproxy_new(struct loop *l, const char *prog, const char
 	h->sock = strdup(sock);
 	h->backoff = BACKOFF_MIN;
 	loop_timer_init(&h->timer, on_timer, h);
+	loop_timer_init(&h->rtimer, on_rtimer, h);
 	if (!h->prog || !h->cfg || !h->sock) {
 		amb_haproxy_free(h);
 		return NULL;
@@ -138,6 +226,7 @@ void amb_haproxy_free(struct amb_haproxy *h)
 	if (!h)
 		return;
 	loop_del_timer(h->loop, &h->timer);
+	loop_del_timer(h->loop, &h->rtimer);
 	if (h->pid > 0) {
 		kill(h->pid, SIGKILL);
 		waitpid(h->pid, NULL, 0);
@@ -155,8 +244,11 @@ void amb_haproxy_apply(struct amb_haproxy *h)
 		spawn(h);
 		break;
 	case HP_RUNNING:
-		if (!h->reload_pending)
-			send_reload(h);
+		h->wanted++;
+		if (h->rstate == R_IDLE) {
+			h->rstate = R_ASK;
+			reload_step(h);
+		}
 		break;
 	default:
 		/* backoff: the restart reads the new file; stopping: too late. */
@@ -170,6 +262,8 @@ static void exited(struct amb_haproxy *h, int status)
 
 	h->pid = 0;
 	loop_del_timer(h->loop, &h->timer);
+	loop_del_timer(h->loop, &h->rtimer);
+	h->rstate = R_IDLE;
 	if (h->state == HP_STOPPING) {
 		log_info("haproxy: stopped (exit %d)", code);
 		h->state = HP_STOPPED;
@@ -200,6 +294,8 @@ void amb_haproxy_stop(struct amb_haproxy *h, amb_haproxy_stopped_cb cb, void *ar
 	h->stopped = cb;
 	h->stopped_arg = arg;
 	loop_del_timer(h->loop, &h->timer);
+	loop_del_timer(h->loop, &h->rtimer);
+	h->rstate = R_IDLE;
 	if (h->state != HP_RUNNING || h->pid <= 0) {
 		h->state = HP_STOPPED;
 		if (cb)

@@ -49,6 +49,7 @@ static void render(struct amb *a)
 	const struct amb_list **lists = calloc(a->spec.nfwd, sizeof *lists);
 	struct buf out = BUF_INIT;
 	char err[1024];
+	double t0;
 	int rc;
 
 	if (!lists) {
@@ -69,18 +70,52 @@ static void render(struct amb *a)
 		loop_stop(a->loop);
 		goto out;
 	}
-	rc = amb_config_install(a->cfg, a->cfg_path, &out, err, sizeof err);
+	t0 = loop_now();
+	/* The configs differ from the one checked at start only in server
+	 * addresses, each parsed strictly: no "haproxy -c" on the hot path. */
+	rc = amb_config_install(a->cfg, a->cfg_path, &out, false, err, sizeof err);
 	if (rc < 0) {
 		log_error("%s; the running config stays", err);
 		goto out;
 	}
 	if (rc == 1)
-		log_debug("%s: installed (%zu bytes)", a->cfg_path, out.len);
+		log_debug("%s: installed in %.0f ms (%zu bytes)", a->cfg_path,
+			  (loop_now() - t0) * 1000, out.len);
 	if (rc == 1 || amb_haproxy_pid(a->hp) == 0)
 		amb_haproxy_apply(a->hp);
 out:
 	buf_free(&out);
 	free(lists);
+}
+
+/* Checks, before anything runs, the config with every forward present
+ * (each with a placeholder server): the template, the bind addresses. */
+static int check_at_start(struct amb *a)
+{
+	const struct amb_list **lists = calloc(a->spec.nfwd, sizeof *lists);
+	struct amb_list one = { 0 };
+	struct buf out = BUF_INIT;
+	char err[1024], path[4200];
+	int rc = -1;
+
+	if (!lists || amb_list_add(&one, "127.0.0.1", 1) < 0) {
+		log_error("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < a->spec.nfwd; i++)
+		lists[i] = &one;
+	snprintf(path, sizeof path, "%s/haproxy.cfg.check", a->spec.run_dir);
+	if (amb_config_render(a->cfg, lists, &out, err, sizeof err) < 0 ||
+	    amb_config_check(a->cfg, path, &out, err, sizeof err) < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	rc = 0;
+out:
+	amb_list_free(&one);
+	buf_free(&out);
+	free(lists);
+	return rc;
 }
 
 static void on_render_timer(struct loop *l, void *arg)
@@ -198,6 +233,10 @@ int ambassador_main(int argc, char **argv)
 	}
 	if (!(a.cfg = amb_config_new(&a.spec, err, sizeof err))) {
 		log_error("%s", err);
+		goto out;
+	}
+	if (!a.spec.print_config && check_at_start(&a) < 0) {
+		a.exit_code = 2;
 		goto out;
 	}
 	if (!(a.hp = amb_haproxy_new(a.loop, a.spec.haproxy, a.cfg_path, a.sock_path))) {

@@ -11,7 +11,7 @@ amb_start() {
 
 # amb_get PORT: the body answered through 127.0.0.1:PORT (curl's exit code
 # when there is none).
-amb_get() { curl -s -m 2 "http://127.0.0.1:$1/"; }
+amb_get() { curl -s -m 2 "http://127.0.0.1:$1/" || true; }
 
 amb_now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
@@ -39,7 +39,8 @@ amb_switched() {
 
 # amb_refusing PORT T0_MS: polls until a connection to PORT is refused
 # (curl exit 7); prints the time since T0_MS (at most 1000 ms), then checks
-# that a refusal comes at once (under 200 ms), not after a timeout.
+# that a refusal comes at once (under 200 ms by curl's clock), not after a
+# timeout.
 amb_refusing() {
 	local port=$1 t0=$2 now rc a b
 	while :; do
@@ -52,13 +53,13 @@ amb_refusing() {
 	done
 	echo "refusing in $((now - t0)) ms"
 	[ $((now - t0)) -le 1000 ] || lg_fail "port $port took $((now - t0)) ms to refuse (limit 1000)"
-	a=$(amb_now_ms)
+	# curl's own clock, so a busy machine's process start-up does not count.
 	rc=0
-	curl -s -m 5 -o /dev/null "http://127.0.0.1:$port/" || rc=$?
-	b=$(amb_now_ms)
+	a=$(curl -s -m 5 -o /dev/null -w '%{time_total}' "http://127.0.0.1:$port/") || rc=$?
 	[ $rc = 7 ] || lg_fail "port $port: curl exit $rc, expected 7 (connection refused)"
-	[ $((b - a)) -lt 200 ] || lg_fail "port $port: refusal took $((b - a)) ms"
-	echo "refused (curl exit 7) in $((b - a)) ms"
+	b=$(awk -v t="$a" 'BEGIN { printf "%d", t * 1000 }')
+	[ "$b" -lt 200 ] || lg_fail "port $port: refusal took $b ms"
+	echo "refused (curl exit 7) after ${a} s"
 }
 
 # amb_alive: the ambassador and its HAProxy still run.
@@ -76,4 +77,35 @@ amb_stop() {
 	wait "$AMB_PID" || rc=$?
 	[ $rc = 0 ] || lg_fail "legate ambassador exited $rc after SIGTERM"
 	[ -z "$hp" ] || ! lg_alive "$hp" || lg_fail "haproxy $hp still runs after the ambassador stopped"
+}
+
+# amb_both PORT NAME1 NAME2: waits (5 s at most) until new connections to
+# PORT have reached both backends (round robin over the two).
+amb_both() {
+	local port=$1 seen="" i
+	for ((i = 0; i < 100; i++)); do
+		seen="$seen $(amb_get "$port")"
+		case $seen in *" $2"*) case $seen in *" $3"*) echo "port $port reaches $2 and $3"; return 0 ;; esac ;; esac
+		sleep 0.05
+	done
+	lg_fail "port $port never reached both $2 and $3:$seen"
+}
+
+# amb_only PORT NAME T0_MS: polls until four new connections in a row get
+# NAME (an old backend left the rotation); prints the milliseconds since
+# T0_MS to the first of them and fails past 1000.
+amb_only() {
+	local port=$1 want=$2 t0=$3 run=0 first=0 now
+	while [ $run -lt 4 ]; do
+		now=$(amb_now_ms)
+		if [ "$(amb_get "$port")" = "$want" ]; then
+			[ $run = 0 ] && first=$now
+			run=$((run + 1))
+		else
+			run=0
+		fi
+		[ $((now - t0)) -le 4000 ] || lg_fail "port $port did not settle on $want within 4 s"
+	done
+	echo "only $want from $((first - t0)) ms"
+	[ $((first - t0)) -le 1000 ] || lg_fail "port $port took $((first - t0)) ms to settle on $want (limit 1000)"
 }

@@ -21,15 +21,10 @@ amb_expect "$P" alpha
 # The service moves: a new instance, the old one gone.
 lg_consul_register web2 web "$B" >/dev/null
 t0=$(amb_now_ms); lg_consul_deregister web1 >/dev/null
-lg_wait 5 "alpha to leave" sh -c "! grep -q ':$A' '$T/run/haproxy.cfg'"
-amb_switched "$P" beta "$t0"
-for i in 1 2 3; do [ "$(amb_get "$P")" = beta ] || lg_fail "the old instance still answers"; done
+amb_only "$P" beta "$t0"
 # A second instance: both reached.
 lg_consul_register web3 web "$A" >/dev/null
-lg_wait 5 "two servers" grep -q ":$A" "$T/run/haproxy.cfg"
-seen=""
-for i in 1 2 3 4; do seen="$seen $(amb_get "$P")"; done
-case $seen in *alpha*beta*|*beta*alpha*) ;; *) lg_fail "two instances, answers:$seen" ;; esac
+amb_both "$P" alpha beta
 # None left: refused at once; back: traffic again.
 lg_consul_deregister web3 >/dev/null
 t0=$(amb_now_ms); lg_consul_deregister web2 >/dev/null
