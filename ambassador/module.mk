@@ -2,3 +2,4 @@
 # SRV resolver, built-in HAProxy config, HAProxy supervision).
 LIB_SRCS   += ambassador/main.c ambassador/args.c ambassador/backend.c ambassador/sources.c \
               ambassador/srv.c ambassador/config.c ambassador/haproxy.c
+UNIT_TESTS += tests/unit/test_ambassador.c
