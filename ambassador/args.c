@@ -272,6 +272,17 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, char *err, size_t 
 
 	memset(s, 0, sizeof *s);
 	s->srv_min_interval = 0.25;
+	/* Unit files of the originals name their program first
+	 * ("crewjam/ambassador /bin/ambassador --etcd-prefix=..."); with the
+	 * image's entrypoint it arrives here as an argument: skip it. */
+	if (argc > 1) {
+		const char *base = strrchr(argv[1], '/');
+		base = base ? base + 1 : argv[1];
+		if (strcmp(base, "ambassador") == 0 || strcmp(base, "ambassadord") == 0) {
+			argc--;
+			argv++;
+		}
+	}
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *name, *val = NULL, *eq;
 		const struct opt *o = NULL;

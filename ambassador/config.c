@@ -22,6 +22,8 @@ static const char template_src[] =
 	"# HAProxy configuration written by legate ambassador; rewritten on every change.\n"
 	"global\n"
 	"    maxconn 4096\n"
+	"    # after a reload, old workers finish their connections, for an hour at most\n"
+	"    hard-stop-after 1h\n"
 	"\n"
 	"defaults\n"
 	"    mode tcp\n"

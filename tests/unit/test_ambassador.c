@@ -110,6 +110,11 @@ static void test_args(void)
 	check(!s.fwd[0].master_only && s.fwd[0].public_ip);
 	check_str(s.fwd[0].store_addr, "e:4001");
 	amb_spec_free(&s);
+	/* The original's program name, as a fleet unit passes it. */
+	check(parse(&s, err, sizeof err, "/bin/ambassador", "--etcd-prefix=/p", "--port=5432", NULL) == 0);
+	check_int(s.nfwd, 1);
+	check_str(s.fwd[0].path, "p");
+	amb_spec_free(&s);
 
 	/* Usage errors. */
 	check(parse(&s, err, sizeof err, NULL) < 0);
