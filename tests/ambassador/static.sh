@@ -1,6 +1,6 @@
 # legate ambassador with fixed backends (progrium/ambassadord HOST:PORT and
 # HOST:PORT,HOST:PORT): the listen port, traffic to each backend, usage
-# errors, and a clean stop on SIGTERM.
+# errors, HAProxy restarted when it dies, and a clean stop on SIGTERM.
 . "$LEGATE_ROOT/tests/lib.sh"
 . "$LEGATE_ROOT/tests/ambassador/amb.bash"
 
@@ -28,9 +28,15 @@ rc=0; "$LEGATE_BIN/legate" ambassador 127.0.0.1:80 127.0.0.2:80 2> "$T/err" || r
 rc=0; "$LEGATE_BIN/legate" ambassador --port 5432 2> "$T/err" || rc=$?
 [ $rc = 2 ] || lg_fail "--port without --etcd-prefix is a usage error (exit $rc)"
 
-# One backend.
+# One backend; HAProxy killed is started again.
 amb_start --listen "127.0.0.1:$P1" "127.0.0.1:$A"
 amb_expect "$P1" alpha
+amb_alive
+hp=$(pgrep -P "$AMB_PID" -x haproxy)
+kill -KILL "$hp"
+lg_wait 10 "a new haproxy" sh -c "pgrep -P $AMB_PID -x haproxy | grep -vx $hp"
+amb_expect "$P1" alpha
+grep -q 'haproxy: exited (137); restarting' "$T/ambassador.log" || lg_fail "the restart is not logged"
 amb_alive
 amb_stop
 
