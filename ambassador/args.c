@@ -2,7 +2,6 @@
  * progrium/ambassadord's words, into a spec of forwards. */
 #include "ambassador/args.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
