@@ -184,9 +184,12 @@ static void spawn(struct amb_haproxy *h)
 		return;
 	}
 	if (pid == 0) {
-		/* The loop blocks the signals it delivers; HAProxy needs them. */
+		/* The loop blocks the signals it delivers and SIGPIPE is ignored;
+		 * HAProxy gets the defaults, and none of the watcher's sockets. */
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		close_range(3, ~0U, 0);
 		execvp(argv[0], argv);
 		fprintf(stderr, "legate: error: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
