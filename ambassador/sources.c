@@ -187,6 +187,9 @@ static int start_watches(struct amb_source *s, char *err, size_t errlen)
 	struct watcher_opts o = { 0 };
 	char name[1200];
 
+	/* One or two watches per forward: calls may follow each other closely
+	 * (the watcher still spaces a watch whose index does not move). */
+	o.min_interval = 0.05;
 	if (f->store == AMB_ETCD) {
 		o.etcd_addr = f->store_addr;
 		o.etcd_v2 = s->spec->etcd_v2;
