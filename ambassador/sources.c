@@ -195,6 +195,7 @@ static int start_watches(struct amb_source *s, char *err, size_t errlen)
 		o.etcd_v2 = s->spec->etcd_v2;
 	} else {
 		o.consul_addr = f->store_addr;
+		o.consul_token = getenv("CONSUL_HTTP_TOKEN");   /* ACLs, as consul's own tools read it */
 	}
 	if (!(s->wr = watcher_new(s->loop, &o, err, errlen)))
 		return -1;
