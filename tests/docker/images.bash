@@ -158,6 +158,8 @@ lg_img_haproxy() {
 		--build-arg BASE="$LG_BASE_IMAGE" || return 1
 	# The image this build replaced, now untagged.
 	docker image prune -f --filter label=legate-e2e=1 > /dev/null 2>&1 || true
+	# The multi-stage builds' first stages, left dangling by every build.
+	docker image prune -f --filter label=org.legate.stage=build > /dev/null 2>&1 || true
 }
 
 lg_img_all() {
