@@ -14,6 +14,8 @@
 ARG BASE=debian:bookworm-slim
 
 FROM ${BASE} AS build
+# Marks the throw-away build stage, so it can be pruned after a build.
+LABEL org.legate.stage=build
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
       gcc libc6-dev make pkg-config \
@@ -21,7 +23,7 @@ RUN apt-get update -qq \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN make -j"$(nproc)" bin/legate
+RUN make -j"$(nproc)" bin/legate && strip bin/legate
 
 FROM ${BASE}
 RUN apt-get update -qq \

@@ -17,6 +17,8 @@ docker image inspect legate-base:bookworm > /dev/null 2>&1 ||
 IMG=legate-ambassador:test
 docker build -q --build-arg BASE=legate-base:bookworm -f "$LEGATE_ROOT/compose/ambassador.Dockerfile" \
 	-t "$IMG" "$LEGATE_ROOT" > "$T/build.log" 2>&1 || { cat "$T/build.log"; lg_fail "image build failed"; }
+# The build stage and the image this build replaced, left dangling.
+docker image prune -f --filter label=org.legate.stage=build > /dev/null 2>&1 || true
 
 lg_start_etcd
 lg_start_nginx alpha
