@@ -131,7 +131,9 @@ lg_pick_consul_ports() {
 # lg_run_consul: (re)starts the dev agent on the ports chosen before.  A dev
 # agent keeps its data in memory: after a restart the catalog is empty.
 lg_run_consul() {
-	lg_bg consul consul agent -dev -node=legate-test -bind=127.0.0.1 -client=127.0.0.1 \
+	local log=consul
+	[ -n "${CONSUL_PID:-}" ] && log=consul-again   # keep the first run's log
+	lg_bg "$log" consul agent -dev -node=legate-test -bind=127.0.0.1 -client=127.0.0.1 \
 		-http-port="$CONSUL_HTTP_PORT" -dns-port="$CONSUL_DNS_PORT" \
 		-serf-lan-port="$CONSUL_SERF_LAN_PORT" -serf-wan-port="$CONSUL_SERF_WAN_PORT" \
 		-server-port="$CONSUL_SERVER_PORT" -grpc-port=-1 -log-level=warn

@@ -4,20 +4,8 @@
 # the "NAME | " prefix or into a file.
 # legate-test: timeout=60
 . "$LEGATE_ROOT/tests/lib.sh"
-EV=$T/events
-REC=$LEGATE_TOOLS/sigrec
-INIT=$LEGATE_BIN/legate-init
+. "$LEGATE_ROOT/tests/init/init.bash"
 
-start_init() {
-	unshare --pid --fork --mount-proc --kill-child "$INIT" "$@" > "$T/init.log" 2>&1 &
-	NS=$!
-	LG_PIDS+=($NS)
-	LG_LOGS+=("$T/init.log")
-	# legate-init may be done before we look (a failing start-up).
-	lg_wait 5 "legate-init started" sh -c "pgrep -P $NS || ! kill -0 $NS"
-	INIT_PID=$(pgrep -P $NS || echo 0)
-}
-ctl() { "$INIT" ctl -s "$T/ctl.sock" "$@"; }
 count() { grep -cx "$1" "$EV" || true; }
 
 cat > "$T/ctl.conf" <<EOF

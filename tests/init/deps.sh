@@ -4,18 +4,9 @@
 # error and its exit code, and its dependents never start.
 # legate-test: timeout=60
 . "$LEGATE_ROOT/tests/lib.sh"
-REC=$LEGATE_TOOLS/sigrec
+. "$LEGATE_ROOT/tests/init/init.bash"
 PORT=$(lg_ports 1)
 
-start_init() {
-	unshare --pid --fork --mount-proc --kill-child "$LEGATE_BIN/legate-init" "$@" > "$T/init.log" 2>&1 &
-	NS=$!
-	LG_PIDS+=($NS)
-	LG_LOGS+=("$T/init.log")
-	# legate-init may be done before we look (a failing start-up).
-	lg_wait 5 "legate-init started" sh -c "pgrep -P $NS || ! kill -0 $NS"
-	INIT_PID=$(pgrep -P $NS || echo 0)
-}
 
 # Each dependency marks "<name>.ready" just before it signals readiness, so
 # app can tell whether it was started too early.

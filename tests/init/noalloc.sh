@@ -4,10 +4,8 @@
 # reaping orphans make no malloc, calloc, realloc or free in PID 1.
 # legate-test: timeout=60
 . "$LEGATE_ROOT/tests/lib.sh"
+. "$LEGATE_ROOT/tests/init/init.bash"
 SHIM=$LEGATE_TOOLS/malloc_count.so
-EV=$T/events
-REC=$LEGATE_TOOLS/sigrec
-INIT=$LEGATE_BIN/legate-init
 [ "${LEGATE_FLAVOR:-release}" != asan ] || lg_skip "the sanitizers bring their own allocator"
 [ -f "$SHIM" ] || lg_fail "no $SHIM (make test-bins)"
 
@@ -34,7 +32,6 @@ LG_MALLOC_LOG=$T/mallocs LD_PRELOAD=$SHIM \
 NS=$!
 LG_PIDS+=($NS)
 LG_LOGS+=("$T/init.log")
-ctl() { "$INIT" ctl -s "$T/ctl.sock" "$@"; }
 lg_wait 10 "web running" sh -c "\"$INIT\" ctl -s '$T/ctl.sock' status web | grep -q RUNNING"
 [ -s "$T/mallocs" ] || lg_fail "the shim saw no allocation at all: is it loaded?"
 before=$(wc -l < "$T/mallocs")

@@ -51,22 +51,7 @@ wl_expect_values() {
 # Outages: stop a server and start it again on the same ports.  A dev
 # Consul agent restarts empty, with its indexes starting over; etcd keeps
 # its data dir.
-if ! declare -F lg_stop_consul > /dev/null; then
-	lg_stop_consul() {
-		kill "-${1:-KILL}" "$CONSUL_PID" 2>/dev/null || true
-		wait "$CONSUL_PID" 2>/dev/null || true
-	}
-fi
-
-wl_restart_consul() {
-	lg_bg consul-again consul agent -dev -node=legate-test -bind=127.0.0.1 -client=127.0.0.1 \
-		-http-port="$CONSUL_HTTP_PORT" -dns-port="$CONSUL_DNS_PORT" \
-		-serf-lan-port="$CONSUL_SERF_LAN_PORT" -serf-wan-port="$CONSUL_SERF_WAN_PORT" \
-		-server-port="$CONSUL_SERVER_PORT" -grpc-port=-1 -log-level=warn
-	CONSUL_PID=$LG_LAST_PID
-	lg_wait 30 "consul leader on $CONSUL_HTTP_ADDR again" \
-		sh -c "curl -sf http://$CONSUL_HTTP_ADDR/v1/catalog/nodes | grep -q legate-test"
-}
+# (Consul: lg_stop_consul and lg_run_consul in tests/lib.sh.)
 
 wl_stop_etcd() {
 	kill -KILL "$ETCD_PID" 2>/dev/null || true

@@ -32,7 +32,7 @@ lg_wait 15 "three retries" sh -c "[ \$(grep -c retry '$T/watchctl.log') -ge 3 ]"
 # The watcher stays cut off while the new, empty agent gets its data back.
 echo drop > "$MODE"
 kill -USR1 "$PROXY"
-wl_restart_consul
+lg_run_consul
 lg_consul_register web1 web 8081
 lg_consul PUT /v1/kv/config/x 1 > /dev/null
 echo pass > "$MODE"
