@@ -54,6 +54,21 @@ static json_t *shape(const struct watch *w)
 	return data_sort_by(out, "key", NULL);
 }
 
+/* A full read (v3 range or v2 recursive GET) replaces the watch's map:
+ * takes map, records the revision or index, reports the data. */
+static void full_read_done(struct watch *w, json_t *map, uint64_t rev, const char *what)
+{
+	if (rev < w->index)
+		log_info("%s: %s went backwards (%llu -> %llu)", w->name, what,
+			 (unsigned long long)w->index, (unsigned long long)rev);
+	w->index = rev;
+	w->need_read = 0;
+	json_decref(w->kv);
+	w->kv = map;
+	watch_deliver(w, shape(w));
+	watch_call_ok(w);
+}
+
 static uint64_t num(const json_t *j)
 {
 	if (json_is_integer(j))
@@ -153,15 +168,7 @@ static void v3_range_done(struct http_req *r, const struct http_result *res, voi
 		watch_call_failed(w, "etcd: range: no revision in the answer");
 		return;
 	}
-	if (rev < w->index)
-		log_info("%s: revision went backwards (%llu -> %llu)", w->name,
-			 (unsigned long long)w->index, (unsigned long long)rev);
-	w->index = rev;
-	w->need_read = 0;
-	json_decref(w->kv);
-	w->kv = map;
-	watch_deliver(w, shape(w));
-	watch_call_ok(w);
+	full_read_done(w, map, rev, "revision");
 }
 
 /* One message of the watch stream.  Returns 0, or -1 to end the stream
@@ -368,15 +375,7 @@ static void v2_read_done(struct http_req *r, const struct http_result *res, void
 		return;
 	}
 	json_decref(in);
-	if (index < w->index)
-		log_info("%s: etcd index went backwards (%llu -> %llu)", w->name,
-			 (unsigned long long)w->index, (unsigned long long)index);
-	w->index = index;
-	w->need_read = 0;
-	json_decref(w->kv);
-	w->kv = map;
-	watch_deliver(w, shape(w));
-	watch_call_ok(w);
+	full_read_done(w, map, index, "etcd index");
 }
 
 static void v2_wait_done(struct http_req *r, const struct http_result *res, void *arg)
