@@ -424,6 +424,8 @@ static int program_key(struct parser *ps, struct prog_conf *p, struct entry *e,
 		return parse_exitcodes(ps, e, p->exitcodes);
 	if (strcmp(k, "startsecs") == 0)
 		return parse_int(ps, e, 0, 86400, &p->startsecs);
+	if (strcmp(k, "ready_timeout") == 0)
+		return parse_int(ps, e, 0, 86400, &p->ready_timeout);
 	if (strcmp(k, "startretries") == 0)
 		return parse_int(ps, e, 0, 1000000, &p->startretries);
 	if (strcmp(k, "stopsignal") == 0)

@@ -30,6 +30,7 @@ struct prog_conf {
 	enum autorestart autorestart;
 	unsigned char exitcodes[32];   /* bitmap of expected exit codes */
 	int startsecs, startretries;
+	int ready_timeout;             /* seconds a probe may take; 0: no limit */
 	int stopsignal, stopwaitsecs;
 	bool stopasgroup, killasgroup;
 	char *directory;

@@ -226,12 +226,15 @@ static void spawn(struct program *p, struct loop *l)
 	p->pid = pid;
 	log_info("%s: started, pid %d", p->c->name, (int)pid);
 	set_state(p, ST_STARTING);
+	p->ready_by_ms = 0;
+	if (p->c->ready_timeout > 0 && ready_has_probe(p->c) && !p->c->oneshot)
+		p->ready_by_ms = p->spawned_ms + (int64_t)p->c->ready_timeout * 1000;
 	if (p->c->oneshot)
 		p->deadline_ms = 0;
 	else if (p->c->ready_file || p->c->has_ready_tcp)
 		p->deadline_ms = p->spawned_ms;   /* probe at once, then every PROBE_MS */
 	else if (p->c->ready_fd >= 0)
-		p->deadline_ms = 0;
+		p->deadline_ms = p->ready_by_ms;   /* the line arrives as an event */
 	else if (p->c->startsecs == 0)
 		become_ready(p, l);   /* startsecs=0: running means started */
 	else
@@ -244,6 +247,7 @@ static void become_ready(struct program *p, struct loop *l)
 {
 	ready_close(p, l);
 	p->deadline_ms = 0;
+	p->ready_by_ms = 0;
 	set_state(p, ST_RUNNING);
 	log_info("%s: ready (RUNNING)", p->c->name);
 }
@@ -383,11 +387,22 @@ static void on_timer(struct program *p, struct loop *l)
 	case ST_STARTING:
 		if (p->c->oneshot)
 			return;
+		if (p->ready_by_ms && now >= p->ready_by_ms) {
+			/* Not ready in time: a failed start like an early exit; its
+			 * exit while STARTING takes it to backoff, retry or FATAL. */
+			log_error("%s: not ready after %ds (ready_timeout); killing it", p->c->name,
+				  p->c->ready_timeout);
+			p->ready_by_ms = 0;
+			program_kill(p, SIGKILL, true);
+			program_kill(p, SIGKILL, false);
+			return;
+		}
 		if (ready_has_probe(p->c)) {
 			if (ready_poll(p, l))
 				become_ready(p, l);
 			else if (p->c->ready_file || p->c->has_ready_tcp)
-				p->deadline_ms = now + PROBE_MS;
+				p->deadline_ms = p->ready_by_ms && p->ready_by_ms < now + PROBE_MS ?
+					p->ready_by_ms : now + PROBE_MS;
 			return;
 		}
 		become_ready(p, l);

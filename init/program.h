@@ -35,6 +35,7 @@ struct program {
 	int64_t spawned_ms;           /* when the current process started */
 	int64_t changed_ms;           /* when state last changed */
 	int64_t deadline_ms;          /* next EV_TIMER; 0: none */
+	int64_t ready_by_ms;          /* ready_timeout's deadline while STARTING; 0: none */
 	int retries;                  /* failed starts in a row */
 	int restarts;                 /* starts after the first */
 	bool started_once;
