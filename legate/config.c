@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "legate/commands.h"
 #include "renderer/command.h"
 #include "legate/hcl.h"
@@ -174,6 +175,33 @@ static int herr(struct hctx *h, const struct hcl_node *n, const char *fmt, ...)
 	va_end(ap);
 	return -1;
 }
+
+/* consul-template keys legate does not implement: a file that has them is
+ * still read (with a warning naming FILE:LINE), so an existing consul-template
+ * configuration keeps working; a key nobody knows stays an error. */
+static bool ignored_key(struct hctx *h, const struct hcl_node *n, const char *const *keys)
+{
+	for (; *keys; keys++) {
+		if (strcmp(n->key, *keys) == 0) {
+			log_warn("%s:%d: %s: not supported by legate; ignored", h->file, n->line, n->key);
+			return true;
+		}
+	}
+	return false;
+}
+
+static const char *const ignored_top[] = {
+	"vault", "nomad", "syslog", "deduplicate", "exec", "kill_signal", "reload_signal",
+	"default_delimiters", "block_query_wait", "template_error_fatal", "err_on_failed_lookup",
+	NULL
+};
+static const char *const ignored_consul[] = {
+	"retry", "auth", "transport", "namespace", "partition", NULL
+};
+static const char *const ignored_template[] = {
+	"left_delimiter", "right_delimiter", "error_on_missing_key", "exec", "sandbox_path",
+	"function_denylist", "function_blacklist", "error_fatal", NULL
+};
 
 static int want(struct hctx *h, const struct hcl_node *n, enum hcl_type t)
 {
@@ -346,7 +374,9 @@ static int h_template(struct hctx *h, struct config *cfg, const struct hcl_node 
 				t->perms = (int)v;
 				rc = 0;
 			}
-		} else
+		} else if (ignored_key(h, c, ignored_template))
+			rc = 0;
+		else
 			rc = herr(h, c, "unknown key in template block");
 		if (rc < 0)
 			return -1;
@@ -400,7 +430,9 @@ static int h_consul(struct hctx *h, struct config *cfg, const struct hcl_node *n
 				rc = herr(h, c, "expected a number from 1 to 10000");
 			if (rc == 0)
 				cfg->max_connections = (int)c->num;
-		} else
+		} else if (ignored_key(h, c, ignored_consul))
+			rc = 0;
+		else
 			rc = herr(h, c, "unknown key in consul block");
 		if (rc < 0)
 			return -1;
@@ -443,10 +475,14 @@ static int load_file(struct config *cfg, const char *path, struct config_error *
 			for (const struct hcl_node *e = rc == 0 ? c->child : NULL; e && rc == 0; e = e->next) {
 				if (strcmp(e->key, "address") == 0)
 					rc = h_str(&h, e, &cfg->etcd_addr);
+				else if (strcmp(e->key, "v2") == 0)
+					rc = h_bool(&h, e, &cfg->etcd_v2);
 				else
 					rc = herr(&h, e, "unknown key in etcd block");
 			}
-		} else
+		} else if (ignored_key(&h, c, ignored_top))
+			rc = 0;
+		else
 			rc = herr(&h, c, "unknown key");
 	}
 	hcl_free(root);
@@ -477,6 +513,7 @@ static const struct flag flags[] = {
 	{ "max-stale", F_DURATION, OFF(max_stale_ms), "allow stale reads up to this age" },
 	{ "max-connections", F_INT, OFF(max_connections), "connections held to the agent at most (default 32)" },
 	{ "etcd-addr", F_STR, OFF(etcd_addr), "etcd address (host:port or URL); env ETCDCTL_ENDPOINTS" },
+	{ "etcd-v2", F_BOOL, OFF(etcd_v2), "read etcd through its v2 API (default: v3 gateway)" },
 	{ "template", F_TEMPLATE, 0, "\"source:destination[:command]\", repeatable" },
 	{ "wait", F_WAIT, 0, "quiescence \"min[:max]\", e.g. 2s:10s" },
 	{ "once", F_BOOL, OFF(once), "render every template once and exit" },

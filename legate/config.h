@@ -41,6 +41,7 @@ struct config {
 	long max_stale_ms;       /* > 0: stale reads allowed */
 	int max_connections;     /* cap on connections to the agent; default 32 */
 	char *etcd_addr;         /* host:port or a URL; NULL: not used */
+	bool etcd_v2;            /* read etcd through its v2 API (the classic layouts) */
 	long wait_min_ms, wait_max_ms;
 	bool once, dry;
 	char *log_level;

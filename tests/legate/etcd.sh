@@ -23,3 +23,13 @@ etcdctl del /services/postgres/instances/1/private_ip >/dev/null
 etcdctl del /config/maxconn >/dev/null
 want "maxconn 50" "server 2/private_ip 10.0.21.81:5432"
 lg_alive "$LEGATE_PID" || lg_fail "legate exited"
+
+# -etcd-v2: the classic layout written through the v2 API (a store etcd 3
+# keeps apart from v3's).
+curl -sSf -X PUT "http://$ETCD_ADDR/v2/keys/services/redis/instances/1/private_ip" -d value=10.0.0.7 >/dev/null
+curl -sSf -X PUT "http://$ETCD_ADDR/v2/keys/services/redis/master" -d value=1 >/dev/null
+printf 'master {{key.services/redis/master}}\n{{#tree.services/redis/instances}}{{key}}={{value}}\n{{/tree.services/redis/instances}}' > "$T/v2.mustache"
+out=$("$LEGATE_BIN/legate" -etcd-addr "$ETCD_ADDR" -etcd-v2 -once -dry -template "$T/v2.mustache:$T/v2.cfg")
+[ "$out" = "> $T/v2.cfg
+master 1
+1/private_ip=10.0.0.7" ] || lg_fail "-etcd-v2 rendered: $out"

@@ -179,6 +179,30 @@ static void test_hcl_file(void)
 	config_free(&cfg);
 }
 
+static void test_consul_template_keys(void)
+{
+	struct config cfg;
+	struct config_error err;
+	const char *path = write_file("ct.hcl",
+		"vault { address = \"https://vault:8200\" }\n"
+		"syslog { enabled = true }\n"
+		"kill_signal = \"SIGINT\"\n"
+		"consul {\n  address = \"c:8500\"\n  retry { attempts = 12 }\n}\n"
+		"etcd {\n  address = \"127.0.0.1:2379\"\n  v2 = true\n}\n"
+		"template {\n  source = \"a.ctmpl\"\n  destination = \"a\"\n"
+		"  left_delimiter = \"[[\"\n  error_on_missing_key = true\n}\n");
+	check_int(load(&cfg, &err, 2, "-config", path), 0);
+	if (err.text[0])
+		fail("%s", err.text);
+	check_str(cfg.consul_addr, "c:8500");
+	check(cfg.etcd_v2);
+	check_int(cfg.ntemplates, 1);
+	config_free(&cfg);
+	check_int(load(&cfg, &err, 1, "-etcd-v2"), 0);
+	check(cfg.etcd_v2);
+	config_free(&cfg);
+}
+
 static void expect_file_error(const char *text, const char *want)
 {
 	struct config cfg;
@@ -235,9 +259,11 @@ int main(void)
 	test_flags_and_env();
 	test_hcl_file();
 	test_hcl_errors();
+	test_consul_template_keys();
 	test_hcl_depth();
 	unlink(write_file("ok.hcl", ""));
 	unlink(write_file("bad.hcl", ""));
+	unlink(write_file("ct.hcl", ""));
 	rmdir(tmpdir);
 	return check_done();
 }
