@@ -6,6 +6,7 @@
 #   . "$LEGATE_ROOT/tests/lib.sh"
 #   lg_start_consul            sets CONSUL_HTTP_ADDR, CONSUL_DNS_PORT
 #   lg_stop_consul, lg_run_consul   an outage, and the agent back on its ports
+#   lg_stop_etcd, lg_run_etcd       the same for etcd (which keeps its data)
 #   lg_start_etcd              sets ETCD_ADDR, ETCDCTL_ENDPOINTS
 #   lg_start_nginx NAME        sets NGINX_PORT; serves "NAME" at /
 #   lg_start_haproxy CFG       sets HAPROXY_PID (master), HAPROXY_SOCK (master CLI)
@@ -183,7 +184,15 @@ lg_start_etcd() {
 	export ETCDCTL_ENDPOINTS=http://$ETCD_ADDR
 	export ETCDCTL_API=3
 	mkdir -p "$T/etcd"
-	lg_bg etcd etcd --name legate-test --data-dir "$T/etcd" \
+	lg_run_etcd
+}
+
+# lg_run_etcd: (re)starts etcd on the ports and data dir chosen before; it
+# keeps its data across a restart.  lg_stop_etcd: an outage (SIGKILL).
+lg_run_etcd() {
+	local log=etcd
+	[ -n "${ETCD_PID:-}" ] && log=etcd-again   # keep the first run's log
+	lg_bg "$log" etcd --name legate-test --data-dir "$T/etcd" \
 		--listen-client-urls "http://$ETCD_ADDR" --advertise-client-urls "http://$ETCD_ADDR" \
 		--listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
 		--initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
@@ -191,6 +200,11 @@ lg_start_etcd() {
 		--enable-v2=true --logger=zap --log-level=warn
 	ETCD_PID=$LG_LAST_PID
 	lg_wait 30 "etcd on $ETCD_ADDR" sh -c "curl -sf http://$ETCD_ADDR/health | grep -q true"
+}
+
+lg_stop_etcd() {
+	kill -KILL "$ETCD_PID" 2>/dev/null || true
+	wait "$ETCD_PID" 2>/dev/null || true
 }
 
 # lg_etcd_put KEY VALUE / lg_etcd_get KEY: through the v3 JSON gateway.

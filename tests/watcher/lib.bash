@@ -51,20 +51,6 @@ wl_expect_values() {
 # Outages: stop a server and start it again on the same ports.  A dev
 # Consul agent restarts empty, with its indexes starting over; etcd keeps
 # its data dir.
-# (Consul: lg_stop_consul and lg_run_consul in tests/lib.sh.)
+# (lg_stop_consul, lg_run_consul, lg_stop_etcd and lg_run_etcd are in
+# tests/lib.sh.)
 
-wl_stop_etcd() {
-	kill -KILL "$ETCD_PID" 2>/dev/null || true
-	wait "$ETCD_PID" 2>/dev/null || true
-}
-
-wl_restart_etcd() {
-	lg_bg etcd-again etcd --name legate-test --data-dir "$T/etcd" \
-		--listen-client-urls "http://$ETCD_ADDR" --advertise-client-urls "http://$ETCD_ADDR" \
-		--listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-		--initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-		--initial-cluster "legate-test=http://127.0.0.1:$ETCD_PEER_PORT" \
-		--enable-v2=true --logger=zap --log-level=warn
-	ETCD_PID=$LG_LAST_PID
-	lg_wait 30 "etcd on $ETCD_ADDR again" sh -c "curl -sf http://$ETCD_ADDR/health | grep -q true"
-}

@@ -34,9 +34,9 @@ wl_wait_line 'key.config/maxconn null'
 
 # Kill etcd mid-watch, change nothing, start it again: the stream resumes
 # from the next revision and nothing is reported (the data is the same).
-wl_stop_etcd
+lg_stop_etcd
 lg_wait 15 "the watcher to notice" grep -q 'retry' "$T/watchctl.log"
-wl_restart_etcd
+lg_run_etcd
 lg_etcd_put /config/maxconn 20 > /dev/null
 wl_wait_line 'key.config/maxconn "20"'
 
