@@ -32,6 +32,8 @@ struct daemon {
 	int exit_code;
 	bool ready;
 	bool pid_written;
+	bool hup_pending;           /* SIGHUP came while a check or command ran */
+	struct loop_timer hup_timer;
 	unsigned long reloads, reload_errors;
 };
 
@@ -141,20 +143,53 @@ static void metrics(void *arg, struct buf *out)
 		   "# TYPE legate_healthy gauge\nlegate_healthy %d\n", d->runner && runner_healthy(d->runner));
 }
 
+static void on_idle(struct runner *r, void *arg)
+{
+	struct daemon *d = arg;
+	(void)r;
+	/* The reload itself frees the runner: not from inside its callback. */
+	if (d->hup_pending)
+		loop_add_timer(d->loop, &d->hup_timer, 0);
+}
+
 static const struct runner_hooks *hooks_for(struct daemon *d)
 {
 	static struct runner_hooks h;
 	h.ready = on_ready;
 	h.done = on_done;
+	h.idle = on_idle;
 	h.arg = d;
 	return &h;
 }
 
 /* SIGHUP: a new configuration and new templates, or, on any error, the old
- * ones kept running untouched. */
+ * ones kept running untouched.  A check or command still running (a reload
+ * of HAProxy, say) is let finish first: the reload follows when it ends. */
+static void reload_config(struct daemon *d);
+
 static void on_hup(struct loop *l, int signo, void *arg)
 {
 	struct daemon *d = arg;
+	(void)l;
+	(void)signo;
+	if (d->runner && runner_busy(d->runner)) {
+		log_info("SIGHUP: reloading once the running check or command ends");
+		d->hup_pending = true;
+		return;
+	}
+	reload_config(d);
+}
+
+static void on_hup_timer(struct loop *l, void *arg)
+{
+	struct daemon *d = arg;
+	(void)l;
+	if (d->hup_pending && !(d->runner && runner_busy(d->runner)))
+		reload_config(d);
+}
+
+static void reload_config(struct daemon *d)
+{
 	struct config *ncfg = calloc(1, sizeof *ncfg);
 	struct config_error cerr;
 	struct runner *nr;
@@ -162,8 +197,7 @@ static void on_hup(struct loop *l, int signo, void *arg)
 	char err[1024];
 	int rc;
 
-	(void)l;
-	(void)signo;
+	d->hup_pending = false;
 	log_info("SIGHUP: reloading configuration and templates");
 	if (!ncfg) {
 		log_error("reload refused: out of memory");
@@ -258,6 +292,7 @@ int daemon_main(int argc, char **argv)
 		return 1;
 	}
 	d.started = loop_now();
+	loop_timer_init(&d.hup_timer, on_hup_timer, &d);
 	memset(&wo, 0, sizeof wo);
 	wo.consul_addr = d.cfg->consul_addr;
 	wo.consul_token = d.cfg->consul_token;
@@ -320,6 +355,7 @@ out:
 	if (d.pid_written)
 		unlink(d.cfg->pid_file);
 	status_stop(d.status);
+	loop_del_timer(d.loop, &d.hup_timer);
 	runner_free(d.runner);
 	runner_deps_free(d.deps);
 	watcher_free(d.wr);

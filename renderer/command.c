@@ -1,6 +1,7 @@
 /* command: parses command lines and runs them with a timeout, in their own
  * process group, collecting their output. */
 #include "renderer/command.h"
+#include "watcher/loop.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -125,12 +128,81 @@ static void child(char **argv, int out)
 	_exit(127);
 }
 
+/* argv with {{.src}} replaced: a new NULL-terminated array, or NULL. */
+static char **build_argv(const struct command *c, const char *src)
+{
+	size_t n = 0;
+	char **argv;
+
+	if (!c->argv)
+		return NULL;
+	while (c->argv[n])
+		n++;
+	argv = calloc(n + 1, sizeof *argv);
+	if (!argv)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!(argv[i] = substitute(c->argv[i], src))) {
+			for (size_t k = 0; k < i; k++)
+				free(argv[k]);
+			free(argv);
+			return NULL;
+		}
+	}
+	return argv;
+}
+
+static void free_argv(char **argv)
+{
+	for (size_t i = 0; argv && argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+/* Forks argv with its output on a pipe; returns the pid with *out the
+ * read end (O_CLOEXEC, and O_NONBLOCK when nonblock), or -1. */
+static pid_t spawn(char **argv, int *out, int nonblock)
+{
+	int fds[2];
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0)
+		child(argv, fds[1]);
+	close(fds[1]);
+	setpgid(pid, pid);  /* also here, so a kill never races the child's own call */
+	if (nonblock)
+		fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	*out = fds[0];
+	return pid;
+}
+
+static void keep_output(struct command_result *res, const char *p, size_t n)
+{
+	size_t room = OUTPUT_KEEP - res->output.len;
+	buf_append(&res->output, p, n < room ? n : room);
+}
+
+static void set_status(struct command_result *res, int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		res->status = WEXITSTATUS(wstatus);
+	else if (WIFSIGNALED(wstatus))
+		res->status = 128 + WTERMSIG(wstatus);
+}
+
 int command_run(const struct command *c, const char *src, long timeout_ms,
 		struct command_result *res)
 {
-	char **argv = NULL;
-	size_t n = 0;
-	int fds[2] = { -1, -1 }, wstatus = 0;
+	char **argv;
+	int out = -1, wstatus = 0;
 	pid_t pid;
 	long start = now_ms(), deadline, killed_at = -1;
 	bool eof = false, reaped = false;
@@ -138,26 +210,12 @@ int command_run(const struct command *c, const char *src, long timeout_ms,
 	memset(res, 0, sizeof *res);
 	res->status = -1;
 	res->output.limit = OUTPUT_KEEP;
-	if (!c->argv)
+	if (!(argv = build_argv(c, src)))
 		return -1;
-	while (c->argv[n])
-		n++;
-	argv = calloc(n + 1, sizeof *argv);
-	if (!argv)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (!(argv[i] = substitute(c->argv[i], src)))
-			goto out;
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		goto out;
-	pid = fork();
+	pid = spawn(argv, &out, 0);
+	free_argv(argv);
 	if (pid < 0)
-		goto out;
-	if (pid == 0)
-		child(argv, fds[1]);
-	close(fds[1]);
-	fds[1] = -1;
-	setpgid(pid, pid);  /* also here, so a kill never races the child's own call */
+		return -1;
 
 	deadline = start + timeout_ms;
 	while (!reaped) {
@@ -185,19 +243,17 @@ int command_run(const struct command *c, const char *src, long timeout_ms,
 			continue;
 		}
 		wait_ms = (killed_at < 0 ? deadline : killed_at + KILL_GRACE_MS) - now;
-		struct pollfd pfd = { fds[0], POLLIN, 0 };
+		struct pollfd pfd = { out, POLLIN, 0 };
 		int pr = poll(&pfd, 1, wait_ms < 0 ? 0 : (int)(wait_ms > 100 ? 100 : wait_ms));
 		if (pr < 0 && errno != EINTR)
 			break;
 		if (pr > 0) {
 			char chunk[4096];
-			ssize_t r = read(fds[0], chunk, sizeof chunk);
-			if (r > 0) {
-				size_t room = OUTPUT_KEEP - res->output.len;
-				buf_append(&res->output, chunk, (size_t)r < room ? (size_t)r : room);
-			} else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+			ssize_t r = read(out, chunk, sizeof chunk);
+			if (r > 0)
+				keep_output(res, chunk, (size_t)r);
+			else if (r == 0 || (errno != EINTR && errno != EAGAIN))
 				eof = true;
-			}
 		}
 		/* A command may exit while a daemon it forked keeps the pipe open. */
 		if (!eof && waitpid(pid, &wstatus, WNOHANG) == pid)
@@ -207,30 +263,177 @@ int command_run(const struct command *c, const char *src, long timeout_ms,
 		/* Keep what the command wrote just before it exited. */
 		char chunk[4096];
 		ssize_t r;
-		fcntl(fds[0], F_SETFL, O_NONBLOCK);
-		while ((r = read(fds[0], chunk, sizeof chunk)) > 0) {
-			size_t room = OUTPUT_KEEP - res->output.len;
-			buf_append(&res->output, chunk, (size_t)r < room ? (size_t)r : room);
-		}
+		fcntl(out, F_SETFL, O_NONBLOCK);
+		while ((r = read(out, chunk, sizeof chunk)) > 0)
+			keep_output(res, chunk, (size_t)r);
 	}
 	if (res->timed_out)
 		kill(-pid, SIGKILL);  /* whatever the command left in its group */
 	res->elapsed_ms = now_ms() - start;
-	if (reaped) {
-		if (WIFEXITED(wstatus))
-			res->status = WEXITSTATUS(wstatus);
-		else if (WIFSIGNALED(wstatus))
-			res->status = 128 + WTERMSIG(wstatus);
-	}
-out:
-	if (fds[0] >= 0)
-		close(fds[0]);
-	if (fds[1] >= 0)
-		close(fds[1]);
-	for (size_t i = 0; argv && i < n; i++)
-		free(argv[i]);
-	free(argv);
+	if (reaped)
+		set_status(res, wstatus);
+	close(out);
 	return res->status == 0 && !res->timed_out ? 0 : -1;
+}
+
+/* ---- jobs on the event loop ------------------------------------------------ */
+
+enum job_phase { JOB_RUNNING, JOB_TERM_SENT, JOB_KILL_SENT };
+
+struct command_job {
+	struct loop *loop;
+	pid_t pid;
+	int out;                  /* output pipe; -1 once closed */
+	int pidfd;                /* readable when the process exits; -1: polled */
+	long start;
+	enum job_phase phase;
+	struct loop_timer timer;  /* the timeout, then the kill grace */
+	struct loop_timer poll;   /* without a pidfd: looks for the exit */
+	struct command_result res;
+	command_done_fn done;
+	void *arg;
+};
+
+static void job_free(struct command_job *j)
+{
+	loop_del_timer(j->loop, &j->timer);
+	loop_del_timer(j->loop, &j->poll);
+	if (j->out >= 0) {
+		loop_del_fd(j->loop, j->out);
+		close(j->out);
+	}
+	if (j->pidfd >= 0) {
+		loop_del_fd(j->loop, j->pidfd);
+		close(j->pidfd);
+	}
+	command_result_free(&j->res);
+	free(j);
+}
+
+static void job_read(struct command_job *j)
+{
+	char chunk[4096];
+	ssize_t r;
+
+	while (j->out >= 0) {
+		r = read(j->out, chunk, sizeof chunk);
+		if (r > 0) {
+			keep_output(&j->res, chunk, (size_t)r);
+			continue;
+		}
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		loop_del_fd(j->loop, j->out);
+		close(j->out);
+		j->out = -1;
+	}
+}
+
+/* Reaps the job's process if it has exited; then reports and frees. */
+static void job_check_exit(struct command_job *j)
+{
+	int wstatus;
+	pid_t w = waitpid(j->pid, &wstatus, WNOHANG);
+
+	if (w == 0 || (w < 0 && errno == EINTR))
+		return;
+	job_read(j);  /* what it wrote just before it exited */
+	if (w == j->pid)
+		set_status(&j->res, wstatus);
+	if (j->res.timed_out)
+		kill(-j->pid, SIGKILL);  /* whatever it left in its group */
+	j->res.elapsed_ms = now_ms() - j->start;
+	j->done(&j->res, j->arg);
+	job_free(j);
+}
+
+static void job_on_fd(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct command_job *j = arg;
+	(void)l;
+	(void)events;
+	if (fd == j->out)
+		job_read(j);
+	else
+		job_check_exit(j);
+}
+
+/* The timeout: SIGTERM to the group; KILL_GRACE_MS later, SIGKILL. */
+static void job_on_timer(struct loop *l, void *arg)
+{
+	struct command_job *j = arg;
+
+	if (j->phase == JOB_RUNNING) {
+		j->phase = JOB_TERM_SENT;
+		j->res.timed_out = true;
+		kill(-j->pid, SIGTERM);
+		loop_add_timer(l, &j->timer, KILL_GRACE_MS / 1000.0);
+	} else if (j->phase == JOB_TERM_SENT) {
+		j->phase = JOB_KILL_SENT;
+		kill(-j->pid, SIGKILL);
+	}
+}
+
+static void job_on_poll(struct loop *l, void *arg)
+{
+	struct command_job *j = arg;
+
+	loop_add_timer(l, &j->poll, 0.02);  /* re-armed first: the check may free j */
+	job_check_exit(j);
+}
+
+struct command_job *command_start(struct loop *l, const struct command *c, const char *src,
+				  long timeout_ms, command_done_fn done, void *arg,
+				  char *err, size_t errlen)
+{
+	struct command_job *j = calloc(1, sizeof *j);
+	char **argv;
+
+	if (!j || !(argv = build_argv(c, src))) {
+		free(j);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	j->loop = l;
+	j->out = -1;
+	j->pidfd = -1;
+	j->done = done;
+	j->arg = arg;
+	j->start = now_ms();
+	j->res.status = -1;
+	j->res.output.limit = OUTPUT_KEEP;
+	loop_timer_init(&j->timer, job_on_timer, j);
+	loop_timer_init(&j->poll, job_on_poll, j);
+	j->pid = spawn(argv, &j->out, 1);
+	free_argv(argv);
+	if (j->pid < 0) {
+		snprintf(err, errlen, "cannot start \"%s\": %s", c->text, strerror(errno));
+		j->out = -1;
+		job_free(j);
+		return NULL;
+	}
+	j->pidfd = pidfd_open(j->pid, 0);
+	if (loop_add_fd(l, j->out, EPOLLIN, job_on_fd, j) < 0 ||
+	    (j->pidfd >= 0 && loop_add_fd(l, j->pidfd, EPOLLIN, job_on_fd, j) < 0)) {
+		snprintf(err, errlen, "cannot watch \"%s\": %s", c->text, strerror(errno));
+		command_cancel(j);
+		return NULL;
+	}
+	loop_add_timer(l, &j->timer, timeout_ms / 1000.0);
+	if (j->pidfd < 0)
+		loop_add_timer(l, &j->poll, 0.02);
+	return j;
+}
+
+void command_cancel(struct command_job *j)
+{
+	if (!j)
+		return;
+	kill(-j->pid, SIGKILL);
+	/* Reaped here, so no zombie is left: after SIGKILL the wait is short. */
+	while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	job_free(j);
 }
 
 void command_result_free(struct command_result *res)

@@ -40,4 +40,21 @@ int command_run(const struct command *c, const char *src, long timeout_ms,
 
 void command_result_free(struct command_result *res);
 
+struct loop;
+struct command_job;
+
+/* Called once when a job ends (exit, or killed after its timeout).  res is
+ * borrowed for the call; the job is freed right after the callback. */
+typedef void (*command_done_fn)(const struct command_result *res, void *arg);
+
+/* Starts c as command_run() does, but returns at once: output, exit and
+ * timeout are handled on loop l, and done(res, arg) is called at the end.
+ * Returns the job, or NULL (err filled) when it could not be started. */
+struct command_job *command_start(struct loop *l, const struct command *c, const char *src,
+				  long timeout_ms, command_done_fn done, void *arg,
+				  char *err, size_t errlen);
+
+/* Kills the job's process group and frees it without calling done. */
+void command_cancel(struct command_job *j);
+
 #endif

@@ -168,6 +168,10 @@ struct tmpl {
 	size_t ndeps;
 
 	struct loop_timer timer;
+	struct command_job *job;        /* the check or command running, if any */
+	struct install_staged st;       /* the staged file while its check runs */
+	size_t staged_len;
+	bool rerender;                  /* a change came while the job ran */
 	bool pending;
 	double first_change, last_change;
 
@@ -408,93 +412,6 @@ static void log_output(const char *what, const struct tmpl *t, const struct buf 
 }
 
 /* Takes the result of a complete render to its destination. */
-static void put_in_place(struct tmpl *t, struct buf *out)
-{
-	const struct template_config *tc = t->cfg;
-	struct install_opts io = { tc->destination, tc->perms, t->uid, t->gid, tc->backup, tc->create_dest_dirs };
-	struct install_staged st;
-	struct install_error ie;
-	struct command_result cr;
-	int same;
-
-	if (t->r->cfg->dry) {
-		printf("> %s\n%s", tc->destination ? tc->destination : t->label, buf_cstr(out));
-		fflush(stdout);
-		t->state = T_OK;
-		t->installed_once = true;
-		return;
-	}
-	same = install_same(tc->destination, out->data ? out->data : "", out->len, &ie);
-	if (same < 0) {
-		set_error(t, T_INSTALL_FAILED, "%s", ie.text);
-		t->install_failures++;
-		return;
-	}
-	if (same == 1) {
-		log_debug("%s: unchanged", tc->destination);
-		if (t->state != T_COMMAND_FAILED) {
-			t->state = T_OK;
-			t->last_error[0] = '\0';
-		}
-		t->installed_once = true;
-		return;
-	}
-	if (install_stage(&io, out->data ? out->data : "", out->len, &st, &ie) < 0) {
-		set_error(t, T_INSTALL_FAILED, "%s", ie.text);
-		t->install_failures++;
-		return;
-	}
-	if (tc->check.argv) {
-		int rc = command_run(&tc->check, st.path, tc->check_timeout_ms, &cr);
-		if (rc < 0) {
-			log_output("check", t, &cr.output);
-			if (cr.timed_out)
-				set_error(t, T_CHECK_FAILED, "%s: check \"%s\" timed out after %ld ms; %s left unchanged",
-					  t->label, tc->check.text, tc->check_timeout_ms, tc->destination);
-			else {
-				char line[600];
-				set_error(t, T_CHECK_FAILED, "%s: check \"%s\" failed (exit %d); %s left unchanged: %s",
-					  t->label, tc->check.text, cr.status, tc->destination,
-					  summary_line(&cr.output, line, sizeof line));
-			}
-			command_result_free(&cr);
-			install_abort(&st);
-			t->check_failures++;
-			return;
-		}
-		command_result_free(&cr);
-	}
-	if (install_commit(&io, &st, &ie) < 0) {
-		set_error(t, T_INSTALL_FAILED, "%s", ie.text);
-		t->install_failures++;
-		if (access(tc->destination, F_OK) != 0)
-			return;
-	}
-	t->installs++;
-	t->installed_once = true;
-	t->last_install = wall_now();
-	log_info("%s: installed (%zu bytes)", tc->destination, out->len);
-	if (tc->command.argv) {
-		t->commands++;
-		int rc = command_run(&tc->command, NULL, tc->command_timeout_ms, &cr);
-		log_output("command", t, &cr.output);
-		if (rc < 0) {
-			t->command_failures++;
-			if (cr.timed_out)
-				set_error(t, T_COMMAND_FAILED, "%s: command \"%s\" timed out after %ld ms",
-					  t->label, tc->command.text, tc->command_timeout_ms);
-			else
-				set_error(t, T_COMMAND_FAILED, "%s: command \"%s\" failed (exit %d)",
-					  t->label, tc->command.text, cr.status);
-			command_result_free(&cr);
-			return;
-		}
-		command_result_free(&cr);
-	}
-	t->state = T_OK;
-	t->last_error[0] = '\0';
-}
-
 static void record_latency(struct tmpl *t)
 {
 	double lat;
@@ -508,6 +425,173 @@ static void record_latency(struct tmpl *t)
 			t->lat_bucket[i]++;
 }
 
+/* The end of one pass from render to command, whatever its outcome. */
+static void finish(struct tmpl *t)
+{
+	struct runner *r = t->r;
+
+	record_latency(t);
+	t->pending = false;
+	t->handled = true;
+	if (t->rerender) {
+		/* A change came while the check or command ran: render again. */
+		t->rerender = false;
+		loop_add_timer(r->loop, &t->timer, 0);
+	}
+	check_ready_and_done(r);
+	if (!runner_busy(r) && r->hooks.idle)
+		r->hooks.idle(r, r->hooks.arg);
+}
+
+static struct install_opts install_opts_of(const struct tmpl *t)
+{
+	const struct template_config *tc = t->cfg;
+	struct install_opts io = { tc->destination, tc->perms, t->uid, t->gid, tc->backup,
+				   tc->create_dest_dirs };
+	return io;
+}
+
+static void on_command_done(const struct command_result *res, void *arg)
+{
+	struct tmpl *t = arg;
+	const struct template_config *tc = t->cfg;
+
+	t->job = NULL;
+	log_output("command", t, &res->output);
+	if (res->status != 0 || res->timed_out) {
+		t->command_failures++;
+		if (res->timed_out)
+			set_error(t, T_COMMAND_FAILED, "%s: command \"%s\" timed out after %ld ms",
+				  t->label, tc->command.text, tc->command_timeout_ms);
+		else
+			set_error(t, T_COMMAND_FAILED, "%s: command \"%s\" failed (exit %d)",
+				  t->label, tc->command.text, res->status);
+	} else {
+		t->state = T_OK;
+		t->last_error[0] = '\0';
+	}
+	finish(t);
+}
+
+/* Installs the staged file, then starts the command (finish() follows,
+ * now or when the command ends). */
+static void commit(struct tmpl *t)
+{
+	const struct template_config *tc = t->cfg;
+	struct install_opts io = install_opts_of(t);
+	struct install_error ie;
+	char err[256];
+
+	if (install_commit(&io, &t->st, &ie) < 0) {
+		set_error(t, T_INSTALL_FAILED, "%s", ie.text);
+		t->install_failures++;
+		if (access(tc->destination, F_OK) != 0) {
+			finish(t);
+			return;
+		}
+	}
+	t->installs++;
+	t->installed_once = true;
+	t->last_install = wall_now();
+	log_info("%s: installed (%zu bytes)", tc->destination, t->staged_len);
+	if (!tc->command.argv) {
+		t->state = T_OK;
+		t->last_error[0] = '\0';
+		finish(t);
+		return;
+	}
+	t->commands++;
+	t->job = command_start(t->r->loop, &tc->command, NULL, tc->command_timeout_ms,
+			       on_command_done, t, err, sizeof err);
+	if (!t->job) {
+		t->command_failures++;
+		set_error(t, T_COMMAND_FAILED, "%s: %s", t->label, err);
+		finish(t);
+	}
+}
+
+static void on_check_done(const struct command_result *res, void *arg)
+{
+	struct tmpl *t = arg;
+	const struct template_config *tc = t->cfg;
+	char line[600];
+
+	t->job = NULL;
+	if (res->status == 0 && !res->timed_out) {
+		commit(t);
+		return;
+	}
+	log_output("check", t, &res->output);
+	if (res->timed_out)
+		set_error(t, T_CHECK_FAILED, "%s: check \"%s\" timed out after %ld ms; %s left unchanged",
+			  t->label, tc->check.text, tc->check_timeout_ms, tc->destination);
+	else
+		set_error(t, T_CHECK_FAILED, "%s: check \"%s\" failed (exit %d); %s left unchanged: %s",
+			  t->label, tc->check.text, res->status, tc->destination,
+			  summary_line(&res->output, line, sizeof line));
+	install_abort(&t->st);
+	t->check_failures++;
+	finish(t);
+}
+
+/* Takes the result of a complete render to its destination: compare,
+ * stage, then the check and the command run as jobs on the loop, so that
+ * signals, watches and /health are served meanwhile.  finish() follows,
+ * now or when the last job ends. */
+static void put_in_place(struct tmpl *t, struct buf *out)
+{
+	const struct template_config *tc = t->cfg;
+	struct install_opts io = install_opts_of(t);
+	struct install_error ie;
+	char err[256];
+	int same;
+
+	if (t->r->cfg->dry) {
+		printf("> %s\n%s", tc->destination ? tc->destination : t->label, buf_cstr(out));
+		fflush(stdout);
+		t->state = T_OK;
+		t->installed_once = true;
+		finish(t);
+		return;
+	}
+	same = install_same(tc->destination, out->data ? out->data : "", out->len, &ie);
+	if (same < 0) {
+		set_error(t, T_INSTALL_FAILED, "%s", ie.text);
+		t->install_failures++;
+		finish(t);
+		return;
+	}
+	if (same == 1) {
+		log_debug("%s: unchanged", tc->destination);
+		if (t->state != T_COMMAND_FAILED) {
+			t->state = T_OK;
+			t->last_error[0] = '\0';
+		}
+		t->installed_once = true;
+		finish(t);
+		return;
+	}
+	if (install_stage(&io, out->data ? out->data : "", out->len, &t->st, &ie) < 0) {
+		set_error(t, T_INSTALL_FAILED, "%s", ie.text);
+		t->install_failures++;
+		finish(t);
+		return;
+	}
+	t->staged_len = out->len;
+	if (!tc->check.argv) {
+		commit(t);
+		return;
+	}
+	t->job = command_start(t->r->loop, &tc->check, t->st.path, tc->check_timeout_ms,
+			       on_check_done, t, err, sizeof err);
+	if (!t->job) {
+		set_error(t, T_CHECK_FAILED, "%s: %s; %s left unchanged", t->label, err, tc->destination);
+		install_abort(&t->st);
+		t->check_failures++;
+		finish(t);
+	}
+}
+
 static void render(struct tmpl *t)
 {
 	struct runner *r = t->r;
@@ -517,6 +601,12 @@ static void render(struct tmpl *t)
 	char msg[512];
 	int rc;
 
+	if (t->job) {
+		/* One pass at a time per template: this change is rendered when
+		 * the running check or command ends. */
+		t->rerender = true;
+		return;
+	}
 	r->mark++;
 	t->opts.lookup = lookup;
 	t->opts.lookup_ud = &c;
@@ -537,26 +627,21 @@ static void render(struct tmpl *t)
 		set_error(t, T_RENDER_ERROR, "%s; %s left unchanged",
 			  mustache_strerror(&me, msg, sizeof msg),
 			  t->cfg->destination ? t->cfg->destination : "output");
-		t->handled = true;
-		goto out;
-	}
-	if (c.missing) {
+		finish(t);
+	} else if (c.missing) {
 		/* Not all data is in: write nothing yet; the watch that is missing
 		 * calls back when it arrives. */
 		memcpy(t->waiting_for, c.first_missing, sizeof t->waiting_for);
 		log_debug("%s: waiting for %u name(s), first %s", t->label, c.missing, c.first_missing);
 		if (!t->installed_once)
 			t->state = T_WAITING;
-		goto out;
+		t->pending = false;
+		check_ready_and_done(r);
+	} else {
+		t->waiting_for[0] = '\0';
+		put_in_place(t, &out);
 	}
-	t->waiting_for[0] = '\0';
-	put_in_place(t, &out);
-	record_latency(t);
-	t->handled = true;
-out:
-	t->pending = false;
 	buf_free(&out);
-	check_ready_and_done(r);
 }
 
 static void on_timer(struct loop *l, void *arg)
@@ -779,6 +864,8 @@ void runner_free(struct runner *r)
 		struct tmpl *t = &r->t[i];
 		if (t->r)
 			loop_del_timer(r->loop, &t->timer);
+		command_cancel(t->job);
+		install_abort(&t->st);
 		for (size_t k = 0; k < t->ndeps; k++)
 			dep_release(r->deps, t->deps[k]);
 		free(t->deps);
@@ -790,6 +877,14 @@ void runner_free(struct runner *r)
 }
 
 /* ---- status and metrics --------------------------------------------------- */
+
+bool runner_busy(const struct runner *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->t[i].job)
+			return true;
+	return false;
+}
 
 bool runner_healthy(const struct runner *r)
 {

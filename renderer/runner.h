@@ -28,6 +28,8 @@ struct runner_hooks {
 	void (*ready)(struct runner *r, void *arg);
 	/* -once: every template has been handled; ok says whether all succeeded. */
 	void (*done)(struct runner *r, bool ok, void *arg);
+	/* No check or command is running any more (may be NULL). */
+	void (*idle)(struct runner *r, void *arg);
 	void *arg;
 };
 
@@ -51,6 +53,10 @@ struct runner *runner_new(struct loop *l, struct runner_deps *d, const struct co
 /* Stops its timers, releases its watches (a watch no runner uses is
  * removed) and frees it. */
 void runner_free(struct runner *r);
+
+/* True while a template's check or command runs.  Such a job is killed
+ * by runner_free(), so a configuration reload waits for it to end. */
+bool runner_busy(const struct runner *r);
 
 /* True when every template has been installed once and its last render,
  * check and command all succeeded. */

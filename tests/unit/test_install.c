@@ -3,6 +3,7 @@
 #include "renderer/command.h"
 #include "renderer/install.h"
 #include "tests/unit/check.h"
+#include "watcher/loop.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -190,6 +191,64 @@ static void test_command(void)
 	command_free(&c);
 }
 
+struct async_case {
+	struct loop *l;
+	struct command_result got;
+	int calls;
+};
+
+static void async_done(const struct command_result *res, void *arg)
+{
+	struct async_case *a = arg;
+	a->calls++;
+	a->got.status = res->status;
+	a->got.timed_out = res->timed_out;
+	a->got.elapsed_ms = res->elapsed_ms;
+	buf_puts(&a->got.output, buf_cstr((struct buf *)&res->output));
+	loop_stop(a->l);
+}
+
+/* command_start: the same results as command_run, on the loop. */
+static void test_command_async(void)
+{
+	struct async_case a = { 0 };
+	struct command c;
+	char err[256];
+
+	a.l = loop_new();
+	check(a.l != NULL);
+	check_int(command_parse("sh -c 'echo hi; exit 4'", &c), 0);
+	check(command_start(a.l, &c, NULL, 5000, async_done, &a, err, sizeof err) != NULL);
+	loop_run(a.l);
+	check_int(a.calls, 1);
+	check_int(a.got.status, 4);
+	check(!a.got.timed_out);
+	check_str(buf_cstr(&a.got.output), "hi\n");
+	command_free(&c);
+	command_result_free(&a.got);
+
+	/* Past the timeout: SIGTERM to the group, reported as timed out. */
+	memset(&a.got, 0, sizeof a.got);
+	check_int(command_parse("sleep 10", &c), 0);
+	check(command_start(a.l, &c, NULL, 200, async_done, &a, err, sizeof err) != NULL);
+	loop_run(a.l);
+	check_int(a.calls, 2);
+	check(a.got.timed_out);
+	check_int(a.got.status, 128 + 15);
+	check(a.got.elapsed_ms < 3000);
+	command_free(&c);
+	command_result_free(&a.got);
+
+	/* Cancelled: killed and reaped at once, no callback. */
+	check_int(command_parse("sleep 10", &c), 0);
+	struct command_job *j = command_start(a.l, &c, NULL, 5000, async_done, &a, err, sizeof err);
+	check(j != NULL);
+	command_cancel(j);
+	check_int(a.calls, 2);
+	command_free(&c);
+	loop_free(a.l);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -198,6 +257,7 @@ int main(void)
 	}
 	test_install();
 	test_command();
+	test_command_async();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)
