@@ -54,3 +54,15 @@ wl_expect_values() {
 # (lg_stop_consul, lg_run_consul, lg_stop_etcd and lg_run_etcd are in
 # tests/lib.sh.)
 
+# wl_start_faultproxy TARGET_PORT HEALTH_PATH: the fault-injecting proxy in
+# front of 127.0.0.1:TARGET_PORT, passing traffic until "$MODE" says
+# otherwise.  Sets PROXY_PORT, MODE and PROXY (its pid); waits until
+# HEALTH_PATH answers through it.
+wl_start_faultproxy() {
+	PROXY_PORT=$(lg_ports 1)
+	MODE=$T/mode
+	echo pass > "$MODE"
+	lg_bg faultproxy "$LEGATE_TOOLS/faultproxy" "$PROXY_PORT" "$1" "$MODE"
+	PROXY=$LG_LAST_PID
+	lg_wait 10 "faultproxy" curl -sf "http://127.0.0.1:$PROXY_PORT$2"
+}

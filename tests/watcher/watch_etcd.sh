@@ -9,12 +9,7 @@ lg_start_etcd
 del() { curl -sSf "http://$ETCD_ADDR/v3/kv/deleterange" -d "{\"key\":\"$(lg_b64 "$1")\"}" > /dev/null; }
 
 # The watcher reaches etcd through the proxy, so the test can cut it off.
-PROXY_PORT=$(lg_ports 1)
-MODE=$T/mode
-echo pass > "$MODE"
-lg_bg faultproxy "$LEGATE_TOOLS/faultproxy" "$PROXY_PORT" "$ETCD_PORT" "$MODE"
-PROXY=$LG_LAST_PID
-lg_wait 10 "faultproxy" curl -sf "http://127.0.0.1:$PROXY_PORT/health"
+wl_start_faultproxy "$ETCD_PORT" /health
 
 wl_watchctl -etcd-addr "127.0.0.1:$PROXY_PORT" -backoff-min 0.2 -backoff-max 1 -log-level info \
 	key.config/maxconn tree.services/pg/

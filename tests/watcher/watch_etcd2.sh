@@ -8,12 +8,7 @@
 lg_start_etcd
 v2() { curl -sSf -X "$1" "http://$ETCD_ADDR/v2/keys$2" ${3:+-d "value=$3"} > /dev/null; }
 
-PROXY_PORT=$(lg_ports 1)
-MODE=$T/mode
-echo pass > "$MODE"
-lg_bg faultproxy "$LEGATE_TOOLS/faultproxy" "$PROXY_PORT" "$ETCD_PORT" "$MODE"
-PROXY=$LG_LAST_PID
-lg_wait 10 "faultproxy" curl -sf "http://127.0.0.1:$PROXY_PORT/health"
+wl_start_faultproxy "$ETCD_PORT" /health
 
 wl_watchctl -etcd-addr "127.0.0.1:$PROXY_PORT" -etcd-v2 -wait 5 -backoff-min 0.2 -backoff-max 1 \
 	-log-level info key.config/maxconn tree.services/postgres/instances

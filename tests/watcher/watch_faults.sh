@@ -8,12 +8,7 @@
 
 lg_start_consul
 lg_consul_register web1 web 8081
-PROXY_PORT=$(lg_ports 1)
-MODE=$T/mode
-echo pass > "$MODE"
-lg_bg faultproxy "$LEGATE_TOOLS/faultproxy" "$PROXY_PORT" "$CONSUL_HTTP_PORT" "$MODE"
-PROXY=$LG_LAST_PID
-lg_wait 10 "faultproxy" curl -sf "http://127.0.0.1:$PROXY_PORT/v1/status/leader"
+wl_start_faultproxy "$CONSUL_HTTP_PORT" /v1/status/leader
 
 wl_watchctl -consul-addr "127.0.0.1:$PROXY_PORT" -wait 2 -timeout 2 \
 	-backoff-min 0.2 -backoff-max 1 service.web key.config/x
