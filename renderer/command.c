@@ -6,7 +6,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,8 +159,8 @@ static void free_argv(char **argv)
 }
 
 /* Forks argv with its output on a pipe; returns the pid with *out the
- * read end (O_CLOEXEC, and O_NONBLOCK when nonblock), or -1. */
-static pid_t spawn(char **argv, int *out, int nonblock)
+ * read end (O_CLOEXEC | O_NONBLOCK), or -1. */
+static pid_t spawn(char **argv, int *out)
 {
 	int fds[2];
 	pid_t pid;
@@ -178,8 +177,7 @@ static pid_t spawn(char **argv, int *out, int nonblock)
 		child(argv, fds[1]);
 	close(fds[1]);
 	setpgid(pid, pid);  /* also here, so a kill never races the child's own call */
-	if (nonblock)
-		fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
 	*out = fds[0];
 	return pid;
 }
@@ -196,84 +194,6 @@ static void set_status(struct command_result *res, int wstatus)
 		res->status = WEXITSTATUS(wstatus);
 	else if (WIFSIGNALED(wstatus))
 		res->status = 128 + WTERMSIG(wstatus);
-}
-
-int command_run(const struct command *c, const char *src, long timeout_ms,
-		struct command_result *res)
-{
-	char **argv;
-	int out = -1, wstatus = 0;
-	pid_t pid;
-	long start = now_ms(), deadline, killed_at = -1;
-	bool eof = false, reaped = false;
-
-	memset(res, 0, sizeof *res);
-	res->status = -1;
-	res->output.limit = OUTPUT_KEEP;
-	if (!(argv = build_argv(c, src)))
-		return -1;
-	pid = spawn(argv, &out, 0);
-	free_argv(argv);
-	if (pid < 0)
-		return -1;
-
-	deadline = start + timeout_ms;
-	while (!reaped) {
-		long now = now_ms(), wait_ms;
-		if (killed_at < 0 && now >= deadline) {
-			res->timed_out = true;
-			kill(-pid, SIGTERM);
-			killed_at = now;
-		} else if (killed_at >= 0 && now >= killed_at + KILL_GRACE_MS) {
-			kill(-pid, SIGKILL);
-			killed_at = now + 3600 * 1000L;  /* once */
-		}
-		if (eof) {
-			/* Output closed: the command (or whatever held the pipe) is done
-			 * writing; now only its exit is awaited. */
-			pid_t w = waitpid(pid, &wstatus, WNOHANG);
-			if (w == pid) {
-				reaped = true;
-				break;
-			}
-			if (w < 0 && errno != EINTR)
-				break;
-			struct timespec ts = { 0, 5 * 1000 * 1000 };
-			nanosleep(&ts, NULL);
-			continue;
-		}
-		wait_ms = (killed_at < 0 ? deadline : killed_at + KILL_GRACE_MS) - now;
-		struct pollfd pfd = { out, POLLIN, 0 };
-		int pr = poll(&pfd, 1, wait_ms < 0 ? 0 : (int)(wait_ms > 100 ? 100 : wait_ms));
-		if (pr < 0 && errno != EINTR)
-			break;
-		if (pr > 0) {
-			char chunk[4096];
-			ssize_t r = read(out, chunk, sizeof chunk);
-			if (r > 0)
-				keep_output(res, chunk, (size_t)r);
-			else if (r == 0 || (errno != EINTR && errno != EAGAIN))
-				eof = true;
-		}
-		/* A command may exit while a daemon it forked keeps the pipe open. */
-		if (!eof && waitpid(pid, &wstatus, WNOHANG) == pid)
-			reaped = true;
-	}
-	if (reaped && !eof) {
-		/* Keep what the command wrote just before it exited. */
-		char chunk[4096];
-		ssize_t r;
-		fcntl(out, F_SETFL, O_NONBLOCK);
-		while ((r = read(out, chunk, sizeof chunk)) > 0)
-			keep_output(res, chunk, (size_t)r);
-	}
-	if (res->timed_out)
-		kill(-pid, SIGKILL);  /* whatever the command left in its group */
-	res->elapsed_ms = now_ms() - start;
-	if (reaped)
-		set_status(res, wstatus);
-	close(out);
-	return res->status == 0 && !res->timed_out ? 0 : -1;
 }
 
 /* ---- jobs on the event loop ------------------------------------------------ */
@@ -404,7 +324,7 @@ struct command_job *command_start(struct loop *l, const struct command *c, const
 	j->res.output.limit = OUTPUT_KEEP;
 	loop_timer_init(&j->timer, job_on_timer, j);
 	loop_timer_init(&j->poll, job_on_poll, j);
-	j->pid = spawn(argv, &j->out, 1);
+	j->pid = spawn(argv, &j->out);
 	free_argv(argv);
 	if (j->pid < 0) {
 		snprintf(err, errlen, "cannot start \"%s\": %s", c->text, strerror(errno));
@@ -434,6 +354,41 @@ void command_cancel(struct command_job *j)
 	while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	job_free(j);
+}
+
+/* ---- the blocking form: one job on a loop of its own ----------------------- */
+
+struct run_state {
+	struct loop *loop;
+	struct command_result *res;
+};
+
+static void run_done(const struct command_result *res, void *arg)
+{
+	struct run_state *rs = arg;
+
+	rs->res->status = res->status;
+	rs->res->timed_out = res->timed_out;
+	rs->res->elapsed_ms = res->elapsed_ms;
+	buf_append(&rs->res->output, res->output.data, res->output.len);
+	loop_stop(rs->loop);
+}
+
+int command_run(const struct command *c, const char *src, long timeout_ms,
+		struct command_result *res)
+{
+	struct run_state rs = { loop_new(), res };
+	char err[256];
+
+	memset(res, 0, sizeof *res);
+	res->status = -1;
+	res->output.limit = OUTPUT_KEEP;
+	if (!rs.loop)
+		return -1;
+	if (command_start(rs.loop, c, src, timeout_ms, run_done, &rs, err, sizeof err))
+		loop_run(rs.loop);
+	loop_free(rs.loop);
+	return res->status == 0 && !res->timed_out ? 0 : -1;
 }
 
 void command_result_free(struct command_result *res)
