@@ -509,7 +509,7 @@ static const struct flag flags[] = {
 	{ "consul-ssl-ca-cert", F_STR, OFF(consul_ca_cert), "CA file for Consul's certificate" },
 	{ "consul-ssl-cert", F_STR, OFF(consul_cert), "client certificate" },
 	{ "consul-ssl-key", F_STR, OFF(consul_key), "client key" },
-	{ "consul-ssl-server-name", F_STR, OFF(consul_server_name), "server name for SNI and verification" },
+	{ "consul-ssl-server-name", F_STR, OFF(consul_server_name), "accepted but not applied yet (warns)" },
 	{ "max-stale", F_DURATION, OFF(max_stale_ms), "allow stale reads up to this age" },
 	{ "max-connections", F_INT, OFF(max_connections), "connections held to the agent at most (default 32)" },
 	{ "etcd-addr", F_STR, OFF(etcd_addr), "etcd address (host:port or URL); env ETCDCTL_ENDPOINTS" },
@@ -704,7 +704,6 @@ void config_free(struct config *cfg)
 	free(cfg->status_addr);
 	free(cfg->pid_file);
 	free(cfg->ready_file);
-	free(cfg->reload_signal);
 	for (size_t i = 0; i < cfg->ntemplates; i++)
 		template_free(&cfg->templates[i]);
 	free(cfg->templates);

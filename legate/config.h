@@ -37,7 +37,8 @@ struct config {
 	char *consul_token;
 	bool consul_ssl;
 	bool consul_ssl_verify;  /* default true; false is the explicit insecure switch */
-	char *consul_ca_cert, *consul_cert, *consul_key, *consul_server_name;
+	char *consul_ca_cert, *consul_cert, *consul_key;
+	char *consul_server_name;  /* accepted, not applied yet (a warning says so) */
 	long max_stale_ms;       /* > 0: stale reads allowed */
 	int max_connections;     /* cap on connections to the agent; default 32 */
 	char *etcd_addr;         /* host:port or a URL; NULL: not used */
@@ -49,7 +50,6 @@ struct config {
 	char *pid_file;
 	char *ready_file;        /* touched after the first complete render */
 	int ready_fd;            /* a line written there then; -1: none */
-	char *reload_signal;     /* unused by legate itself; kept for -config symmetry */
 	struct template_config *templates;
 	size_t ntemplates;
 	char **config_files;

@@ -276,6 +276,9 @@ int daemon_main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(lvl);
+	if (d.cfg->consul_server_name)
+		log_warn("-consul-ssl-server-name is not applied yet: the certificate is checked "
+			 "against the host in -consul-addr");
 	if (d.cfg->ntemplates == 0) {
 		log_error("no templates: give -template \"source:destination[:command]\" or a -config file");
 		config_free(d.cfg);
