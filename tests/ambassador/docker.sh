@@ -9,6 +9,7 @@
 
 [ "${LEGATE_FLAVOR:-release}" = asan ] &&
 	lg_skip "skipped in the sanitizer run: the image builds legate from source, without sanitizers"
+[ -n "${LEGATE_NO_DOCKER:-}" ] && lg_skip "LEGATE_NO_DOCKER is set"
 command -v docker > /dev/null || lg_skip "no docker client"
 docker info > /dev/null 2>&1 || lg_skip "no Docker engine answers (docker info failed)"
 docker image inspect legate-base:bookworm > /dev/null 2>&1 ||

@@ -10,6 +10,7 @@
 
 [ "${LEGATE_FLAVOR:-release}" = asan ] &&
 	lg_skip "skipped in the sanitizer run: the image builds legate from source, without sanitizers (runs once, in the normal run)"
+[ -n "${LEGATE_NO_DOCKER:-}" ] && lg_skip "LEGATE_NO_DOCKER is set"
 command -v docker > /dev/null || lg_skip "no docker client"
 docker info > /dev/null 2>&1 || lg_skip "no Docker engine answers (docker info failed)"
 if docker compose version > /dev/null 2>&1; then
