@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "legate/commands.h"
 #include "renderer/command.h"
@@ -118,11 +119,18 @@ static struct template_config *template_add(struct config *cfg)
 	t->perms = -1;
 	t->create_dest_dirs = true;
 	t->strict = true;
+	t->haproxy.drain_timeout_ms = 30000;
+	t->haproxy.reload_timeout_ms = 10000;
+	t->haproxy.audit_interval_ms = 5000;
+	t->haproxy.runtime = true;
 	return t;
 }
 
 static void template_free(struct template_config *t)
 {
+	free(t->haproxy.master_socket);
+	free(t->haproxy.runtime_socket);
+	free(t->haproxy.origin);
 	free(t->source);
 	free(t->contents);
 	free(t->destination);
@@ -314,6 +322,104 @@ static int h_command(struct hctx *h, const struct hcl_node *n, struct command *c
 	return 0;
 }
 
+/* Expands ${VAR} and ${VAR-default} from the environment, as HAProxy does
+ * in its own configuration, so that the socket paths the image and its
+ * templates take from the environment are written once.  NULL on an
+ * unterminated ${ or out of memory. */
+static char *expand_env(const char *s)
+{
+	struct buf b = BUF_INIT;
+
+	while (*s) {
+		const char *end, *dash, *v;
+		char name[128];
+		size_t nl;
+		if (s[0] != '$' || s[1] != '{') {
+			if (buf_putc(&b, *s++) < 0)
+				goto err;
+			continue;
+		}
+		if (!(end = strchr(s + 2, '}')))
+			goto err;
+		dash = memchr(s + 2, '-', (size_t)(end - s - 2));
+		nl = (size_t)((dash ? dash : end) - (s + 2));
+		if (nl == 0 || nl >= sizeof name)
+			goto err;
+		memcpy(name, s + 2, nl);
+		name[nl] = '\0';
+		v = getenv(name);
+		if (v && *v) {
+			if (buf_puts(&b, v) < 0)
+				goto err;
+		} else if (dash && buf_append(&b, dash + 1, (size_t)(end - dash - 1)) < 0) {
+			goto err;
+		}
+		s = end + 1;
+	}
+	{
+		char *r = buf_steal(&b, NULL);
+		return r ? r : strdup("");
+	}
+err:
+	buf_free(&b);
+	return NULL;
+}
+
+static int h_path_env(struct hctx *h, const struct hcl_node *n, char **slot)
+{
+	char *v;
+
+	if (want(h, n, HCL_STRING) < 0)
+		return -1;
+	if (!(v = expand_env(n->str)))
+		return herr(h, n, "an unterminated or empty ${...}");
+	if (!*v) {
+		free(v);
+		return herr(h, n, "empty path");
+	}
+	free(*slot);
+	*slot = v;
+	return 0;
+}
+
+/* template { haproxy { master_socket = "..." ... } } */
+static int h_haproxy(struct hctx *h, struct template_haproxy *hp, const struct hcl_node *n)
+{
+	char origin[300];
+
+	if (want(h, n, HCL_BLOCK) < 0)
+		return -1;
+	hp->enabled = true;
+	snprintf(origin, sizeof origin, "%s:%d", h->file, n->line);
+	if (set_str(&hp->origin, origin) < 0)
+		return herr(h, n, "out of memory");
+	for (const struct hcl_node *c = n->child; c; c = c->next) {
+		int rc;
+		if (strcmp(c->key, "master_socket") == 0)
+			rc = h_path_env(h, c, &hp->master_socket);
+		else if (strcmp(c->key, "runtime_socket") == 0)
+			rc = h_path_env(h, c, &hp->runtime_socket);
+		else if (strcmp(c->key, "drain_timeout") == 0)
+			rc = h_duration(h, c, &hp->drain_timeout_ms);
+		else if (strcmp(c->key, "reload_timeout") == 0)
+			rc = h_duration(h, c, &hp->reload_timeout_ms);
+		else if (strcmp(c->key, "audit_interval") == 0)
+			rc = h_duration(h, c, &hp->audit_interval_ms);
+		else if (strcmp(c->key, "runtime") == 0)
+			rc = h_bool(h, c, &hp->runtime);
+		else
+			rc = herr(h, c, "unknown key in haproxy block (known: master_socket, runtime_socket, "
+				  "drain_timeout, reload_timeout, audit_interval, runtime)");
+		if (rc < 0)
+			return -1;
+	}
+	if (!hp->master_socket)
+		return herr(h, n, "the haproxy block needs master_socket (HAProxy's -S socket)");
+	if (hp->reload_timeout_ms < 100 || hp->audit_interval_ms < 100)
+		return herr(h, n, "reload_timeout and audit_interval must be at least 100ms");
+	return 0;
+}
+
 static int h_template(struct hctx *h, struct config *cfg, const struct hcl_node *n)
 {
 	struct template_config *t;
@@ -355,6 +461,8 @@ static int h_template(struct hctx *h, struct config *cfg, const struct hcl_node 
 			rc = h_str(h, c, &t->group);
 		else if (strcmp(k, "partials") == 0)
 			rc = h_str(h, c, &t->partials_dir);
+		else if (strcmp(k, "haproxy") == 0)
+			rc = h_haproxy(h, &t->haproxy, c);
 		else if (strcmp(k, "wait") == 0) {
 			rc = h_wait(h, c, &t->wait_min_ms, &t->wait_max_ms);
 			t->wait_set = true;
@@ -383,6 +491,9 @@ static int h_template(struct hctx *h, struct config *cfg, const struct hcl_node 
 	}
 	if (!t->source == !t->contents)
 		return herr(h, n, "a template needs exactly one of source or contents");
+	if (t->haproxy.enabled && t->command.argv)
+		return herr(h, n, "command and haproxy {} both reload HAProxy: legate's haproxy block reloads "
+			    "it (confirmed) or changes servers without a reload; remove the command");
 	return 0;
 }
 

@@ -12,6 +12,19 @@
 
 #include "renderer/command.h"
 
+/* A template whose destination is an HAProxy configuration: legate drives
+ * that HAProxy (runtime changes, confirmed reloads) instead of a command. */
+struct template_haproxy {
+	bool enabled;            /* a haproxy {} block was given */
+	char *master_socket;     /* required: haproxy -W -S SOCKET */
+	char *runtime_socket;    /* a stats socket at level admin; NULL: through the master CLI */
+	long drain_timeout_ms;   /* default 30 s */
+	long reload_timeout_ms;  /* default 10 s */
+	long audit_interval_ms;  /* default 5 s */
+	bool runtime;            /* default true; false: every change is a reload */
+	char *origin;            /* "FILE:LINE" of the block */
+};
+
 struct template_config {
 	char *source;            /* template file; NULL when contents is set */
 	char *contents;          /* inline template */
@@ -29,6 +42,7 @@ struct template_config {
 	char *escape;            /* "config" (default), "html" or "none" */
 	char *partials_dir;      /* default: the template's directory */
 	bool strict;             /* a missing partial is an error (default true) */
+	struct template_haproxy haproxy;
 	char *origin;            /* "FILE:LINE" or "-template flag", for messages */
 };
 

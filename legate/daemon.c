@@ -74,30 +74,12 @@ static void on_done(struct runner *r, bool ok, void *arg)
 static bool health(void *arg, struct buf *why)
 {
 	struct daemon *d = arg;
-	json_t *st;
-	size_t i;
-	json_t *t;
-	bool ok = d->runner && runner_healthy(d->runner);
 
-	if (ok)
-		return true;
 	if (!d->runner) {
 		buf_puts(why, "no templates loaded");
 		return false;
 	}
-	st = runner_status(d->runner);
-	json_array_foreach(st, i, t) {
-		const char *state = json_string_value(json_object_get(t, "state"));
-		const char *e = json_string_value(json_object_get(t, "last_error"));
-		const char *w = json_string_value(json_object_get(t, "waiting_for"));
-		const char *dest = json_string_value(json_object_get(t, "destination"));
-		if (state && strcmp(state, "ok") == 0)
-			continue;
-		buf_printf(why, "%s: %s%s%s%s%s\n", dest ? dest : "?", state ? state : "?",
-			   w ? " for " : "", w ? w : "", e ? ": " : "", e ? e : "");
-	}
-	json_decref(st);
-	return false;
+	return runner_health(d->runner, why);
 }
 
 static json_t *status(void *arg)

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "renderer/command.h"
-#include "renderer/install.h"
+#include "haproxy/driver.h"
+#include "renderer/apply.h"
 #include "renderer/mustache.h"
 
 #define MAX_TEMPLATE_FILE ((size_t)16 << 20)
@@ -34,11 +34,14 @@ struct dep {
 
 #define DEP_BUCKETS 1024
 
+struct hap_entry;
+
 struct runner_deps {
 	struct watcher *wr;
 	struct dep *bucket[DEP_BUCKETS];
 	size_t count;
 	struct runner *current;  /* where change notifications go */
+	struct hap_entry *haps;  /* HAProxy drivers, by destination and options */
 };
 
 static unsigned hash_name(const char *s)
@@ -47,6 +50,100 @@ static unsigned hash_name(const char *s)
 	while (*s)
 		h = (h ^ (unsigned char)*s++) * 16777619u;
 	return h % DEP_BUCKETS;
+}
+
+/* ---- HAProxy drivers ------------------------------------------------------- */
+
+/* The HAProxy driver of each destination, kept in the registry so that a
+ * configuration reload with the same haproxy block keeps what it knows of
+ * HAProxy (no reload just because legate re-read its configuration). */
+struct hap_entry {
+	char *key;                  /* destination and every option, one per line */
+	struct hap_driver *d;
+	int refs;
+	struct hap_entry *next;
+};
+
+static char *hap_key(const struct template_config *tc)
+{
+	const struct template_haproxy *h = &tc->haproxy;
+	char *k;
+	if (asprintf(&k, "%s\n%s\n%s\n%ld\n%ld\n%ld\n%d", tc->destination, h->master_socket,
+		     h->runtime_socket ? h->runtime_socket : "", h->drain_timeout_ms, h->reload_timeout_ms,
+		     h->audit_interval_ms, h->runtime) < 0)
+		return NULL;
+	return k;
+}
+
+/* The driver for tc, shared or new; NULL with err filled. */
+static struct hap_entry *hap_get(struct runner_deps *d, struct loop *l, const struct template_config *tc,
+				 char *err, size_t errlen)
+{
+	const struct template_haproxy *h = &tc->haproxy;
+	struct hap_driver_opts o = {
+		h->master_socket, h->runtime_socket, h->drain_timeout_ms / 1000.0, h->reload_timeout_ms / 1000.0,
+		h->audit_interval_ms / 1000.0, h->runtime, tc->destination,
+	};
+	struct hap_entry *e;
+	char *key = hap_key(tc), *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!key)
+		goto oom;
+	for (e = d->haps; e; e = e->next) {
+		if (strcmp(e->key, key) == 0) {
+			free(key);
+			e->refs++;
+			return e;
+		}
+	}
+	/* What the file holds now is what HAProxy runs, as far as anyone knows. */
+	if ((f = fopen(tc->destination, "r"))) {
+		struct buf b = BUF_INIT;
+		char chunk[65536];
+		size_t n;
+		b.limit = HAP_CFG_MAX;
+		while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+			if (buf_append(&b, chunk, n) < 0)
+				break;
+		fclose(f);
+		text = buf_steal(&b, &len);
+	}
+	if (!(e = calloc(1, sizeof *e)))
+		goto oom;
+	e->d = hap_driver_new(l, &o, text, len);
+	free(text);
+	text = NULL;
+	if (!e->d) {
+		free(e);
+		goto oom;
+	}
+	e->key = key;
+	e->refs = 1;
+	e->next = d->haps;
+	d->haps = e;
+	return e;
+oom:
+	free(key);
+	free(text);
+	snprintf(err, errlen, "out of memory");
+	return NULL;
+}
+
+static void hap_release(struct runner_deps *d, struct hap_entry *e)
+{
+	struct hap_entry **pp;
+
+	if (!e || --e->refs > 0)
+		return;
+	for (pp = &d->haps; *pp && *pp != e; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = e->next;
+	hap_driver_free(e->d);
+	free(e->key);
+	free(e);
 }
 
 struct runner_deps *runner_deps_new(struct watcher *wr)
@@ -61,6 +158,10 @@ void runner_deps_free(struct runner_deps *d)
 {
 	if (!d)
 		return;
+	while (d->haps) {
+		d->haps->refs = 1;
+		hap_release(d, d->haps);
+	}
 	for (size_t i = 0; i < DEP_BUCKETS; i++) {
 		struct dep *e = d->bucket[i], *next;
 		for (; e; e = next) {
@@ -139,15 +240,16 @@ static void dep_release(struct runner_deps *d, struct dep *e)
 
 enum tstate {
 	T_WAITING,        /* some data has not arrived yet */
-	T_OK,             /* installed (or identical) and its command succeeded */
+	T_OK,             /* installed (or identical) and its command or reload succeeded */
 	T_RENDER_ERROR,
 	T_CHECK_FAILED,
 	T_INSTALL_FAILED,
 	T_COMMAND_FAILED,
+	T_RELOAD_FAILED,  /* HAProxy refused the reload or did not confirm it */
 };
 
 static const char *const tstate_names[] = {
-	"waiting", "ok", "render_error", "check_failed", "install_failed", "command_failed",
+	"waiting", "ok", "render_error", "check_failed", "install_failed", "command_failed", "reload_failed",
 };
 
 /* Change-to-render latency buckets, seconds (Prometheus histogram). */
@@ -168,9 +270,9 @@ struct tmpl {
 	size_t ndeps;
 
 	struct loop_timer timer;
-	struct command_job *job;        /* the check or command running, if any */
-	struct install_staged st;       /* the staged file while its check runs */
-	size_t staged_len;
+	struct apply_opts ao;           /* how a rendering reaches its destination */
+	struct hap_entry *hap;          /* an HAProxy configuration's driver */
+	struct apply_job *job;          /* the pass in progress, if any */
 	bool rerender;                  /* a change came while the job ran */
 	bool pending;
 	double first_change, last_change;
@@ -184,7 +286,7 @@ struct tmpl {
 	double last_install;
 
 	unsigned long renders, installs, render_errors, check_failures,
-		install_failures, command_failures, commands;
+		install_failures, command_failures, commands, reload_failures;
 	unsigned long lat_count, lat_bucket[NLAT];
 	double lat_sum;
 };
@@ -369,48 +471,6 @@ static void check_ready_and_done(struct runner *r)
 	}
 }
 
-/* The line of a command's output that says most: the first that reads as
- * an error (haproxy prints [NOTICE] lines before its [ALERT]s), else the
- * last non-empty one.  Writes at most n bytes to dst. */
-static const char *summary_line(const struct buf *out, char *dst, size_t n)
-{
-	const char *p = out->data, *end = p ? p + out->len : NULL, *pick = NULL;
-	size_t pick_len = 0;
-
-	dst[0] = '\0';
-	while (p && p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		char line[512];
-		snprintf(line, sizeof line, "%.*s", (int)len, p);
-		if (strstr(line, "ALERT") || strstr(line, "rror") || strstr(line, "emerg") ||
-		    strstr(line, "invalid")) {
-			pick = p;
-			pick_len = len;
-			break;
-		}
-		if (len > 0) {
-			pick = p;
-			pick_len = len;
-		}
-		p += len + 1;
-	}
-	if (pick)
-		snprintf(dst, n, "%.*s", (int)pick_len, pick);
-	return dst;
-}
-
-static void log_output(const char *what, const struct tmpl *t, const struct buf *out)
-{
-	const char *p = out->data, *end = p ? p + out->len : NULL;
-	while (p && p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		log_info("%s %s: %.*s", t->label, what, (int)len, p);
-		p += len + 1;
-	}
-}
-
 /* Takes the result of a complete render to its destination. */
 static void record_latency(struct tmpl *t)
 {
@@ -434,7 +494,7 @@ static void finish(struct tmpl *t)
 	t->pending = false;
 	t->handled = true;
 	if (t->rerender) {
-		/* A change came while the check or command ran: render again. */
+		/* A change came while the pass ran: render again. */
 		t->rerender = false;
 		loop_add_timer(r->loop, &t->timer, 0);
 	}
@@ -443,108 +503,91 @@ static void finish(struct tmpl *t)
 		r->hooks.idle(r, r->hooks.arg);
 }
 
-static struct install_opts install_opts_of(const struct tmpl *t)
+static long wait_min(const struct tmpl *t)
 {
-	const struct template_config *tc = t->cfg;
-	struct install_opts io = { tc->destination, tc->perms, t->uid, t->gid, tc->backup,
-				   tc->create_dest_dirs };
-	return io;
+	return t->cfg->wait_set ? t->cfg->wait_min_ms : t->r->cfg->wait_min_ms;
 }
 
-static void on_command_done(const struct command_result *res, void *arg)
+static long wait_max(const struct tmpl *t)
+{
+	return t->cfg->wait_set ? t->cfg->wait_max_ms : t->r->cfg->wait_max_ms;
+}
+
+/* Quiescence: a change is put in place min after the last change, but no
+ * later than max after the first one. */
+static double quiet_at(const struct tmpl *t)
+{
+	long mn = wait_min(t), mx = wait_max(t);
+	double at = t->last_change + mn / 1000.0;
+
+	if (mx > 0 && at > t->first_change + mx / 1000.0)
+		at = t->first_change + mx / 1000.0;
+	return at;
+}
+
+static void on_installed(void *arg)
 {
 	struct tmpl *t = arg;
-	const struct template_config *tc = t->cfg;
 
-	t->job = NULL;
-	log_output("command", t, &res->output);
-	if (res->status != 0 || res->timed_out) {
-		t->command_failures++;
-		if (res->timed_out)
-			set_error(t, T_COMMAND_FAILED, "%s: command \"%s\" timed out after %ld ms",
-				  t->label, tc->command.text, tc->command_timeout_ms);
-		else
-			set_error(t, T_COMMAND_FAILED, "%s: command \"%s\" failed (exit %d)",
-				  t->label, tc->command.text, res->status);
-	} else {
-		t->state = T_OK;
-		t->last_error[0] = '\0';
-	}
-	finish(t);
-}
-
-/* Installs the staged file, then starts the command (finish() follows,
- * now or when the command ends). */
-static void commit(struct tmpl *t)
-{
-	const struct template_config *tc = t->cfg;
-	struct install_opts io = install_opts_of(t);
-	struct install_error ie;
-	char err[256];
-
-	if (install_commit(&io, &t->st, &ie) < 0) {
-		set_error(t, T_INSTALL_FAILED, "%s", ie.text);
-		t->install_failures++;
-		if (access(tc->destination, F_OK) != 0) {
-			finish(t);
-			return;
-		}
-	}
 	t->installs++;
 	t->installed_once = true;
 	t->last_install = wall_now();
-	log_info("%s: installed (%zu bytes)", tc->destination, t->staged_len);
-	if (!tc->command.argv) {
-		t->state = T_OK;
-		t->last_error[0] = '\0';
-		finish(t);
-		return;
-	}
-	t->commands++;
-	t->job = command_start(t->r->loop, &tc->command, NULL, tc->command_timeout_ms,
-			       on_command_done, t, err, sizeof err);
-	if (!t->job) {
-		t->command_failures++;
-		set_error(t, T_COMMAND_FAILED, "%s: %s", t->label, err);
-		finish(t);
-	}
+	check_ready_and_done(t->r);   /* readiness: HAProxy may start on this file */
 }
 
-static void on_check_done(const struct command_result *res, void *arg)
+static void on_applied(const struct apply_outcome *o, void *arg)
 {
 	struct tmpl *t = arg;
-	const struct template_config *tc = t->cfg;
-	char line[600];
 
 	t->job = NULL;
-	if (res->status == 0 && !res->timed_out) {
-		commit(t);
+	if (o->deferred) {
+		/* A reload is needed: it waits out the quiescence. */
+		double wait = quiet_at(t) - loop_now();
+		loop_add_timer(t->r->loop, &t->timer, wait > 0 ? wait : 0);
+		t->rerender = false;
 		return;
 	}
-	log_output("check", t, &res->output);
-	if (res->timed_out)
-		set_error(t, T_CHECK_FAILED, "%s: check \"%s\" timed out after %ld ms; %s left unchanged",
-			  t->label, tc->check.text, tc->check_timeout_ms, tc->destination);
-	else
-		set_error(t, T_CHECK_FAILED, "%s: check \"%s\" failed (exit %d); %s left unchanged: %s",
-			  t->label, tc->check.text, res->status, tc->destination,
-			  summary_line(&res->output, line, sizeof line));
-	install_abort(&t->st);
-	t->check_failures++;
+	if (o->command_ran)
+		t->commands++;
+	if (o->ok) {
+		bool nothing_done = !o->changed && !o->command_ran && !o->runtime && !o->reloaded;
+		/* a failed command or reload stays the state until one succeeds */
+		if (!nothing_done || (t->state != T_COMMAND_FAILED && t->state != T_RELOAD_FAILED)) {
+			t->state = T_OK;
+			t->last_error[0] = '\0';
+		}
+		t->installed_once = true;
+	} else {
+		switch (o->failed) {
+		case AS_INSTALL:
+			t->install_failures++;
+			set_error(t, T_INSTALL_FAILED, "%s", o->error);
+			break;
+		case AS_CHECK:
+			t->check_failures++;
+			set_error(t, T_CHECK_FAILED, "%s", o->error);
+			break;
+		case AS_COMMAND:
+			t->command_failures++;
+			set_error(t, T_COMMAND_FAILED, "%s", o->error);
+			break;
+		case AS_RELOAD:
+		case AS_NONE:
+			t->reload_failures++;
+			set_error(t, T_RELOAD_FAILED, "%s", o->error);
+			break;
+		}
+	}
 	finish(t);
 }
 
-/* Takes the result of a complete render to its destination: compare,
- * stage, then the check and the command run as jobs on the loop, so that
- * signals, watches and /health are served meanwhile.  finish() follows,
- * now or when the last job ends. */
+/* Takes the result of a complete render to its destination through the
+ * pipeline (renderer/apply.c); on_applied() follows. */
 static void put_in_place(struct tmpl *t, struct buf *out)
 {
 	const struct template_config *tc = t->cfg;
-	struct install_opts io = install_opts_of(t);
-	struct install_error ie;
-	char err[256];
-	int same;
+	double now = loop_now();
+	bool allow_reload;
 
 	if (t->r->cfg->dry) {
 		printf("> %s\n%s", tc->destination ? tc->destination : t->label, buf_cstr(out));
@@ -554,40 +597,13 @@ static void put_in_place(struct tmpl *t, struct buf *out)
 		finish(t);
 		return;
 	}
-	same = install_same(tc->destination, out->data ? out->data : "", out->len, &ie);
-	if (same < 0) {
-		set_error(t, T_INSTALL_FAILED, "%s", ie.text);
-		t->install_failures++;
-		finish(t);
-		return;
-	}
-	if (same == 1) {
-		log_debug("%s: unchanged", tc->destination);
-		if (t->state != T_COMMAND_FAILED) {
-			t->state = T_OK;
-			t->last_error[0] = '\0';
-		}
-		t->installed_once = true;
-		finish(t);
-		return;
-	}
-	if (install_stage(&io, out->data ? out->data : "", out->len, &t->st, &ie) < 0) {
-		set_error(t, T_INSTALL_FAILED, "%s", ie.text);
-		t->install_failures++;
-		finish(t);
-		return;
-	}
-	t->staged_len = out->len;
-	if (!tc->check.argv) {
-		commit(t);
-		return;
-	}
-	t->job = command_start(t->r->loop, &tc->check, t->st.path, tc->check_timeout_ms,
-			       on_check_done, t, err, sizeof err);
+	/* A reload waits out the quiescence; runtime changes do not. */
+	allow_reload = !t->pending || !t->installed_once || now >= quiet_at(t);
+	t->job = apply_start(t->r->loop, &t->ao, out->data ? out->data : "", out->len, allow_reload,
+			     on_applied, t);
 	if (!t->job) {
-		set_error(t, T_CHECK_FAILED, "%s: %s; %s left unchanged", t->label, err, tc->destination);
-		install_abort(&t->st);
-		t->check_failures++;
+		t->install_failures++;
+		set_error(t, T_INSTALL_FAILED, "%s: out of memory", t->label);
 		finish(t);
 	}
 }
@@ -603,7 +619,7 @@ static void render(struct tmpl *t)
 
 	if (t->job) {
 		/* One pass at a time per template: this change is rendered when
-		 * the running check or command ends. */
+		 * the running pass ends. */
 		t->rerender = true;
 		return;
 	}
@@ -650,33 +666,22 @@ static void on_timer(struct loop *l, void *arg)
 	render(arg);
 }
 
-static long wait_min(const struct tmpl *t)
-{
-	return t->cfg->wait_set ? t->cfg->wait_min_ms : t->r->cfg->wait_min_ms;
-}
-
-static long wait_max(const struct tmpl *t)
-{
-	return t->cfg->wait_set ? t->cfg->wait_max_ms : t->r->cfg->wait_max_ms;
-}
-
 /* Quiescence: render min after the last change, but no later than max after
  * the first one; with no wait, on the next loop turn (so changes arriving
- * together give one render). */
+ * together give one render).  An HAProxy template renders on the next turn
+ * whatever its wait: server changes go through the runtime API at once,
+ * and only a reload waits out the quiescence (put_in_place). */
 static void schedule(struct tmpl *t)
 {
 	double now = loop_now(), at;
-	long mn = wait_min(t), mx = wait_max(t);
 
 	if (!t->pending) {
 		t->pending = true;
 		t->first_change = now;
 	}
 	t->last_change = now;
-	at = t->last_change + mn / 1000.0;
-	if (mx > 0 && at > t->first_change + mx / 1000.0)
-		at = t->first_change + mx / 1000.0;
-	if (!t->installed_once)
+	at = quiet_at(t);
+	if (!t->installed_once || t->hap)
 		at = now;   /* nothing to protect yet: the first render is not held back */
 	loop_add_timer(t->r->loop, &t->timer, at > now ? at - now : 0);
 }
@@ -819,6 +824,19 @@ static int tmpl_init(struct runner *r, struct tmpl *t, const struct template_con
 	}
 	t->opts.strict = tc->strict;
 	t->state = T_WAITING;
+	if (tc->haproxy.enabled && tc->destination && !r->cfg->dry &&
+	    !(t->hap = hap_get(r->deps, r->loop, tc, err, errlen)))
+		return -1;
+	t->ao = (struct apply_opts){
+		.install = { tc->destination, tc->perms, t->uid, t->gid, tc->backup, tc->create_dest_dirs },
+		.check = &tc->check,
+		.check_timeout_ms = tc->check_timeout_ms,
+		.command = &tc->command,
+		.command_timeout_ms = tc->command_timeout_ms,
+		.hap = t->hap ? t->hap->d : NULL,
+		.label = t->label,
+		.installed = on_installed,
+	};
 	return 0;
 }
 
@@ -864,8 +882,8 @@ void runner_free(struct runner *r)
 		struct tmpl *t = &r->t[i];
 		if (t->r)
 			loop_del_timer(r->loop, &t->timer);
-		command_cancel(t->job);
-		install_abort(&t->st);
+		apply_cancel(t->job);
+		hap_release(r->deps, t->hap);
 		for (size_t k = 0; k < t->ndeps; k++)
 			dep_release(r->deps, t->deps[k]);
 		free(t->deps);
@@ -886,12 +904,53 @@ bool runner_busy(const struct runner *r)
 	return false;
 }
 
+/* The state a template reports: a failed reload the driver has since
+ * repaired (it retries on its own) no longer counts. */
+static enum tstate tmpl_state(const struct tmpl *t)
+{
+	if (t->state == T_RELOAD_FAILED && t->hap && hap_driver_healthy(t->hap->d, NULL))
+		return T_OK;
+	return t->state;
+}
+
+/* True when t is well; otherwise appends one line saying why to why. */
+static bool tmpl_health(const struct tmpl *t, struct buf *why)
+{
+	enum tstate st = tmpl_state(t);
+	const char *dest = t->cfg->destination ? t->cfg->destination : t->label;
+
+	if (st != T_OK || !t->installed_once) {
+		if (why)
+			buf_printf(why, "%s: %s%s%s%s%s\n", dest, tstate_names[st],
+				   t->waiting_for[0] ? " for " : "", t->waiting_for,
+				   t->last_error[0] ? ": " : "", t->last_error);
+		return false;
+	}
+	if (t->hap && !hap_driver_healthy(t->hap->d, NULL)) {
+		if (why) {
+			buf_printf(why, "%s: haproxy %s: ", dest, hap_driver_state(t->hap->d));
+			hap_driver_healthy(t->hap->d, why);
+			buf_putc(why, '\n');
+		}
+		return false;
+	}
+	return true;
+}
+
 bool runner_healthy(const struct runner *r)
 {
 	for (size_t i = 0; i < r->n; i++)
-		if (r->t[i].state != T_OK || !r->t[i].installed_once)
+		if (!tmpl_health(&r->t[i], NULL))
 			return false;
 	return true;
+}
+
+bool runner_health(const struct runner *r, struct buf *why)
+{
+	bool ok = true;
+	for (size_t i = 0; i < r->n; i++)
+		ok &= tmpl_health(&r->t[i], why);
+	return ok;
 }
 
 json_t *runner_status(const struct runner *r)
@@ -903,11 +962,11 @@ json_t *runner_status(const struct runner *r)
 		json_t *deps = json_array();
 		for (size_t k = 0; deps && k < t->ndeps; k++)
 			json_array_append_new(deps, json_string(t->deps[k]->name));
-		json_array_append_new(list, json_pack("{s:s?, s:s?, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:s?, s:o*}",
+		json_array_append_new(list, json_pack("{s:s?, s:s?, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:s?, s:o*, s:o*}",
 			"source", t->cfg->source,
 			"destination", t->cfg->destination,
 			"origin", t->cfg->origin ? t->cfg->origin : "",
-			"state", tstate_names[t->state],
+			"state", tstate_names[tmpl_state(t)],
 			"installed", t->installed_once,
 			"renders", (json_int_t)t->renders,
 			"installs", (json_int_t)t->installs,
@@ -915,10 +974,12 @@ json_t *runner_status(const struct runner *r)
 			"check_failures", (json_int_t)t->check_failures,
 			"install_failures", (json_int_t)t->install_failures,
 			"command_failures", (json_int_t)t->command_failures,
+			"reload_failures", (json_int_t)t->reload_failures,
 			"last_render", t->last_render,
 			"last_install", t->last_install,
 			"last_error", t->last_error[0] ? t->last_error : NULL,
-			"depends_on", deps));
+			"depends_on", deps,
+			"haproxy", t->hap ? hap_driver_status(t->hap->d) : NULL));
 		if (t->waiting_for[0])
 			json_object_set_new(json_array_get(list, json_array_size(list) - 1),
 					    "waiting_for", json_string(t->waiting_for));
@@ -950,7 +1011,11 @@ void runner_metrics(const struct runner *r, struct buf *out)
 		{ "legate_check_failures_total", "Staged files refused by the check command.", offsetof(struct tmpl, check_failures) },
 		{ "legate_install_failures_total", "Installs that failed.", offsetof(struct tmpl, install_failures) },
 		{ "legate_command_failures_total", "Commands that failed or timed out.", offsetof(struct tmpl, command_failures) },
+		{ "legate_reload_failures_total", "HAProxy reloads refused or not confirmed.", offsetof(struct tmpl, reload_failures) },
 	};
+	const struct hap_driver *drivers[64];
+	const char *labels[64];
+	size_t nd = 0;
 
 	for (size_t c = 0; c < sizeof counters / sizeof counters[0]; c++) {
 		buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n", counters[c].name, counters[c].help, counters[c].name);
@@ -963,8 +1028,16 @@ void runner_metrics(const struct runner *r, struct buf *out)
 		      "# TYPE legate_template_healthy gauge\n");
 	for (size_t i = 0; i < r->n; i++) {
 		metric_label(out, "legate_template_healthy", &r->t[i], NULL);
-		buf_printf(out, "%d\n", r->t[i].state == T_OK && r->t[i].installed_once);
+		buf_printf(out, "%d\n", tmpl_health(&r->t[i], NULL));
 	}
+	for (size_t i = 0; i < r->n && nd < sizeof drivers / sizeof drivers[0]; i++) {
+		if (r->t[i].hap) {
+			drivers[nd] = r->t[i].hap->d;
+			labels[nd++] = r->t[i].label;
+		}
+	}
+	if (nd)
+		hap_driver_metrics(drivers, labels, nd, out);
 	buf_puts(out, "# HELP legate_change_to_render_seconds From a data change to the file in place.\n"
 		      "# TYPE legate_change_to_render_seconds histogram\n");
 	for (size_t i = 0; i < r->n; i++) {

@@ -58,9 +58,14 @@ void runner_free(struct runner *r);
  * by runner_free(), so a configuration reload waits for it to end. */
 bool runner_busy(const struct runner *r);
 
-/* True when every template has been installed once and its last render,
- * check and command all succeeded. */
+/* True when every template has been installed once, its last render,
+ * check and command (or HAProxy reload) all succeeded, and the HAProxy it
+ * drives, if any, runs the installed file. */
 bool runner_healthy(const struct runner *r);
+
+/* runner_healthy(), and one line per template that is not well appended
+ * to why ("DEST: check_failed: ..."). */
+bool runner_health(const struct runner *r, struct buf *why);
 
 /* A new JSON array describing each template: source, destination, state,
  * counters, last error, times, the names it depends on. */
