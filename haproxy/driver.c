@@ -57,6 +57,7 @@ struct hap_driver {
 	struct loop_timer timer;    /* the next probe */
 	double retry;               /* delay before the next own reload after a failure */
 
+	unsigned diverged_in_a_row;    /* audits that differed since the last one that did not */
 	pid_t master_pid;           /* last seen; 0: never */
 	long master_reloads, master_failed;
 	int old_workers;
@@ -247,6 +248,11 @@ void hap_driver_installed(struct hap_driver *d, struct hap_cfg *cfg, bool runnin
 	if (running) {
 		d->running = cfg;
 		d->running_gen++;
+		if (d->state == HS_FAILED) {
+			/* The file is back to what the old workers run. */
+			set_state(d, HS_OK);
+			d->why[0] = '\0';
+		}
 	}
 	release(d, old_i);
 	if (old_r != old_i)
@@ -267,6 +273,60 @@ void hap_driver_started(struct hap_driver *d)
 }
 
 /* ---- the driver's own work: probe, audit, repair --------------------------- */
+
+/* True when the file still holds what was installed.  A reload reads the
+ * file: reloading onto a file someone else wrote would repeat forever. */
+static bool file_intact(struct hap_driver *d)
+{
+	struct buf b = BUF_INIT;
+	struct hap_cfg *now;
+	struct hap_plan p;
+	char chunk[65536];
+	bool same = false;
+	size_t n;
+	FILE *f;
+
+	if (!d->o.path || !d->installed)
+		return true;
+	if (!(f = fopen(d->o.path, "r")))
+		return false;
+	b.limit = HAP_CFG_MAX;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		if (buf_append(&b, chunk, n) < 0)
+			break;
+	fclose(f);
+	if ((now = hap_cfg_parse(b.data ? b.data : "", b.len)) && hap_cfg_diff(d->installed, now, &p) == 0) {
+		same = p.kind == HAP_SAME;
+		hap_plan_free(&p);
+	}
+	hap_cfg_free(now);
+	buf_free(&b);
+	return same;
+}
+
+/* HAProxy must be brought back to the installed file: a reload, unless the
+ * file itself changed behind legate's back (then the owner rewrites it,
+ * and that reloads), or unless a reload for the same reason just failed to
+ * help (then a pause, doubling, so nothing reloads in a loop). */
+static void repair(struct hap_driver *d, const char *why)
+{
+	if (!file_intact(d)) {
+		log_error("%s: %s, and the file no longer holds what legate installed: writing it again",
+			  d->label, why);
+		set_running(d, NULL);
+		if (d->o.rewrite)
+			d->o.rewrite(d->o.rewrite_arg);
+		arm(d, d->o.audit_interval);
+		return;
+	}
+	if (d->diverged_in_a_row > 1) {
+		log_error("%s: %s again after a reload; next try in %.0f s", d->label, why, d->retry);
+		arm(d, d->retry);
+		d->retry = d->retry * 2 > RETRY_MAX ? RETRY_MAX : d->retry * 2;
+		return;
+	}
+	start_own_reload(d, why);
+}
 
 static void start_own_reload(struct hap_driver *d, const char *why)
 {
@@ -300,7 +360,8 @@ static void on_audited(int ok, const char *why, void *arg)
 	d->audits++;
 	d->last_audit = wall_now();
 	if (ok) {
-		if (d->state == HS_DIVERGED || d->state == HS_DOWN || d->state == HS_WAITING)
+		d->diverged_in_a_row = 0;
+		if (d->state != HS_APPLYING && d->state != HS_RELOADING)
 			set_state(d, HS_OK);
 		d->why[0] = '\0';
 		arm(d, d->o.audit_interval);
@@ -314,11 +375,12 @@ static void on_audited(int ok, const char *why, void *arg)
 		return;
 	}
 	d->divergences++;
+	d->diverged_in_a_row++;
 	snprintf(d->why, sizeof d->why, "HAProxy differs from the file: %s", why);
 	set_state(d, HS_DIVERGED);
 	snprintf(msg, sizeof msg, "HAProxy differs from the file (%s)", why);
 	set_running(d, NULL);
-	start_own_reload(d, msg);
+	repair(d, msg);
 }
 
 static void on_probed(int ok, const struct hap_proc *p, const char *why, void *arg)
@@ -351,7 +413,7 @@ static void on_probed(int ok, const struct hap_proc *p, const char *why, void *a
 			set_running(d, d->installed);
 		} else if (d->next.op == OP_NONE && d->installed) {
 			set_running(d, NULL);
-			start_own_reload(d, msg);
+			repair(d, msg);
 			return;
 		} else {
 			set_running(d, NULL);
@@ -365,8 +427,8 @@ static void on_probed(int ok, const struct hap_proc *p, const char *why, void *a
 		return;
 	}
 	if (d->running != d->installed) {
-		start_own_reload(d, d->state == HS_FAILED ? "the last reload failed" :
-				 "HAProxy may not run the installed file");
+		repair(d, d->state == HS_FAILED ? "the last reload failed" :
+		       "HAProxy may not run the installed file");
 		return;
 	}
 	d->op = OP_AUDIT;

@@ -25,6 +25,12 @@ struct hap_driver_opts {
 	double audit_interval;       /* how often HAProxy is compared with the file (s) */
 	bool runtime;                /* false: every change is a reload */
 	const char *label;           /* for logs: the destination */
+	const char *path;            /* the file HAProxy reads (checked before a repair) */
+	/* Called when the file no longer holds what was installed (someone
+	 * else wrote it): the owner renders and installs it again, which
+	 * reloads HAProxy.  May be NULL. */
+	void (*rewrite)(void *arg);
+	void *rewrite_arg;
 };
 
 /* A driver for the file whose current contents are installed (text may be

@@ -148,9 +148,11 @@ static void on_proc(int ok, const char *text, size_t len, void *arg)
 			}
 			return;
 		}
-		if (loop_now() - m->sent_at >= RESEND_AFTER) {
-			/* Lost (sent while the master re-executed, say): ask again
-			 * from a fresh base. */
+		if (parsed && loop_now() - m->sent_at >= RESEND_AFTER) {
+			/* The master answers and its counter has not moved: the
+			 * request was lost (sent while it re-executed, say).  Ask
+			 * again from a fresh base.  A master that does not answer
+			 * is still at work on a reload: no new one is piled on. */
 			m->state = M_BASE;
 		}
 		break;

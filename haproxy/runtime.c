@@ -25,6 +25,18 @@ struct rcmd {
 	enum expect expect;
 };
 
+/* One operation of a plan, copied out of it (the plan need not outlive
+ * hap_runtime_apply), so that its commands can be made when the apply
+ * really starts: whether a server comes back from a drain depends on what
+ * the drain has done by then. */
+struct rop {
+	enum hap_op_type type;
+	char *be, *srv, *host, *port, *opts;
+	char *add_line;        /* HAP_OP_ADD: the "add server" command */
+	int weight;
+	bool disabled, check, agent;
+};
+
 struct drain {
 	char *backend, *server, *opts;
 	double deadline;
@@ -46,6 +58,9 @@ struct hap_runtime {
 	void *arg;
 	struct drain *to_drain;       /* the plan's removed servers, drained once it has succeeded */
 	size_t added, removed, changed;
+	struct rop *ops;              /* the plan, copied: commands are made when it starts */
+	size_t nops;
+	bool waiting;                 /* the apply waits for a drain's "del server" in flight */
 	const struct hap_cfg *audit_cfg;
 	char why[512];
 	struct loop_timer later;      /* a failure found before sending anything */
@@ -146,6 +161,8 @@ static void drain_arm(struct hap_runtime *rt)
 		loop_add_timer(rt->loop, &rt->dtimer, DRAIN_POLL);
 }
 
+static void start_apply(struct hap_runtime *rt);
+
 static void on_drain_answer(int ok, const char *text, size_t len, void *arg)
 {
 	struct hap_runtime *rt = arg;
@@ -156,6 +173,8 @@ static void on_drain_answer(int ok, const char *text, size_t len, void *arg)
 	rt->draining_now = NULL;
 	if (!d) {          /* forgotten meanwhile (a reload) */
 		drain_arm(rt);
+		if (rt->waiting)
+			start_apply(rt);
 		return;
 	}
 	if (ok && answer_ok(EX_DELETED, text)) {
@@ -176,6 +195,8 @@ static void on_drain_answer(int ok, const char *text, size_t len, void *arg)
 		drain_remove(rt, d);
 	}
 	drain_arm(rt);
+	if (rt->waiting)
+		start_apply(rt);
 }
 
 static void on_drain_timer(struct loop *l, void *arg)
@@ -187,6 +208,11 @@ static void on_drain_timer(struct loop *l, void *arg)
 	(void)l;
 	if (!d || rt->dreq)
 		return;
+	if (rt->cb) {
+		/* An apply is on its way; drains wait for it to end. */
+		drain_arm(rt);
+		return;
+	}
 	/* round robin: the head goes to the back */
 	if (d->next) {
 		struct drain **pp = &rt->drains;
@@ -207,20 +233,6 @@ static void on_drain_timer(struct loop *l, void *arg)
 		rt->draining_now = NULL;
 		drain_arm(rt);
 	}
-}
-
-/* A drain for s in b, not started yet; NULL on out of memory. */
-static struct drain *drain_new(const struct hap_backend *b, const struct hap_server *s)
-{
-	struct drain *d = calloc(1, sizeof *d);
-
-	if (!d)
-		return NULL;
-	if (!(d->backend = strdup(b->name)) || !(d->server = strdup(s->name)) || !(d->opts = strdup(s->opts))) {
-		drain_free(d);
-		return NULL;
-	}
-	return d;
 }
 
 /* Starts draining d (taken), unless that server drains already. */
@@ -253,58 +265,100 @@ size_t hap_runtime_draining(const struct hap_runtime *rt)
 
 /* ---- applying a plan ------------------------------------------------------ */
 
-/* The commands of one operation. */
-static int op_commands(struct hap_runtime *rt, const struct hap_op *op)
+static void rops_free(struct hap_runtime *rt)
+{
+	for (size_t i = 0; i < rt->nops; i++) {
+		struct rop *o = &rt->ops[i];
+		free(o->be);
+		free(o->srv);
+		free(o->host);
+		free(o->port);
+		free(o->opts);
+		free(o->add_line);
+	}
+	free(rt->ops);
+	rt->ops = NULL;
+	rt->nops = 0;
+}
+
+/* Copies what the commands of op need.  Returns 0 or -1. */
+static int rop_copy(struct rop *o, const struct hap_op *op)
 {
 	const struct hap_backend *b = op->be;
 	const struct hap_server *s = op->srv;
+	struct buf line = BUF_INIT;
+
+	memset(o, 0, sizeof *o);
+	o->type = op->type;
+	o->weight = s->weight;
+	o->disabled = s->disabled;
+	o->check = hap_server_has(b, s, "check");
+	o->agent = hap_server_has(b, s, "agent-check");
+	if (!(o->be = strdup(b->name)) || !(o->srv = strdup(s->name)) || !(o->host = strdup(s->host)) ||
+	    !(o->port = strdup(s->port)) || !(o->opts = strdup(s->opts)))
+		return -1;
+	if (op->type == HAP_OP_ADD) {
+		if (hap_add_command(b, s, &line) < 0) {
+			buf_free(&line);
+			return -1;
+		}
+		o->add_line = buf_steal(&line, NULL);
+	}
+	return 0;
+}
+
+/* The commands of one operation.  Returns 0, -1 (out of memory) or 1 (it
+ * cannot be done at run time; why says why). */
+static int op_commands(struct hap_runtime *rt, const struct rop *o)
+{
 	struct drain *d;
 	int rc = 0;
 
-	switch (op->type) {
+	switch (o->type) {
 	case HAP_OP_ADD:
-		d = drain_find(rt, b->name, s->name);
-		if (d && strcmp(d->opts, s->opts) == 0) {
+		d = drain_find(rt, o->be, o->srv);
+		if (d && strcmp(d->opts, o->opts) == 0) {
 			/* Back before its drain ended: the same server, revived in place. */
 			drain_remove(rt, d);
-			rc |= cmd_add(rt, EX_ADDR, "set server %s/%s addr %s%s%s", b->name, s->name, s->host,
-				      s->port[0] ? " port " : "", s->port);
-			rc |= cmd_add(rt, EX_EMPTY, "set server %s/%s weight %d", b->name, s->name, s->weight);
+			rc |= cmd_add(rt, EX_ADDR, "set server %s/%s addr %s%s%s", o->be, o->srv, o->host,
+				      o->port[0] ? " port " : "", o->port);
+			rc |= cmd_add(rt, EX_EMPTY, "set server %s/%s weight %d", o->be, o->srv, o->weight);
 		} else {
-			struct buf line = BUF_INIT;
 			if (d) {
 				snprintf(rt->why, sizeof rt->why, "server %s/%s is still draining with other options",
-					 b->name, s->name);
+					 o->be, o->srv);
 				return 1;
 			}
-			rc |= hap_add_command(b, s, &line);
-			rc |= cmd_add(rt, EX_ADDED, "%s", buf_cstr(&line));
-			buf_free(&line);
-			if (hap_server_has(b, s, "check"))
-				rc |= cmd_add(rt, EX_EMPTY, "enable health %s/%s", b->name, s->name);
-			if (hap_server_has(b, s, "agent-check"))
-				rc |= cmd_add(rt, EX_EMPTY, "enable agent %s/%s", b->name, s->name);
+			rc |= cmd_add(rt, EX_ADDED, "%s", o->add_line);
+			if (o->check)
+				rc |= cmd_add(rt, EX_EMPTY, "enable health %s/%s", o->be, o->srv);
+			if (o->agent)
+				rc |= cmd_add(rt, EX_EMPTY, "enable agent %s/%s", o->be, o->srv);
 		}
-		if (!s->disabled)
-			rc |= cmd_add(rt, EX_EMPTY, "set server %s/%s state ready", b->name, s->name);
+		if (!o->disabled)
+			rc |= cmd_add(rt, EX_EMPTY, "set server %s/%s state ready", o->be, o->srv);
 		break;
 	case HAP_OP_DEL:
-		rc |= cmd_add(rt, EX_EMPTY, "set server %s/%s state maint", b->name, s->name);
-		if (!(d = drain_new(b, s)))
+		rc |= cmd_add(rt, EX_EMPTY, "set server %s/%s state maint", o->be, o->srv);
+		if (!(d = calloc(1, sizeof *d)) || !(d->backend = strdup(o->be)) ||
+		    !(d->server = strdup(o->srv)) || !(d->opts = strdup(o->opts))) {
+			if (d)
+				drain_free(d);
 			return -1;
+		}
 		d->next = rt->to_drain;
 		rt->to_drain = d;
 		break;
 	case HAP_OP_ADDR:
-		rc |= cmd_add(rt, EX_ADDR, "set server %s/%s addr %s%s%s", b->name, s->name, s->host,
-			      s->port[0] ? " port " : "", s->port);
+		rc |= cmd_add(rt, EX_ADDR, "set server %s/%s addr %s%s%s", o->be, o->srv, o->host,
+			      o->port[0] ? " port " : "", o->port);
 		break;
 	case HAP_OP_WEIGHT:
-		rc |= cmd_add(rt, EX_EMPTY, "set server %s/%s weight %d", b->name, s->name, s->weight);
+		rc |= cmd_add(rt, EX_EMPTY, "set server %s/%s weight %d", o->be, o->srv, o->weight);
 		break;
 	case HAP_OP_STATE:
-		rc |= cmd_add(rt, EX_EMPTY, "set server %s/%s state %s", b->name, s->name,
-			      s->disabled ? "maint" : "ready");
+		rc |= cmd_add(rt, EX_EMPTY, "set server %s/%s state %s", o->be, o->srv,
+			      o->disabled ? "maint" : "ready");
 		break;
 	}
 	return rc ? -1 : 0;
@@ -316,7 +370,9 @@ static void end_apply(struct hap_runtime *rt, int ok)
 	void *arg = rt->arg;
 
 	cmds_free(rt);
+	rops_free(rt);
 	rt->cb = NULL;
+	rt->waiting = false;
 	while (rt->to_drain) {
 		struct drain *d = rt->to_drain;
 		rt->to_drain = d->next;
@@ -369,6 +425,23 @@ static void send_next(struct hap_runtime *rt)
 	}
 }
 
+/* Makes the commands of the copied plan and sends the first. */
+static void start_apply(struct hap_runtime *rt)
+{
+	rt->waiting = false;
+	for (size_t i = 0; i < rt->nops; i++) {
+		int rc = op_commands(rt, &rt->ops[i]);
+		if (rc != 0) {
+			if (rc < 0)
+				snprintf(rt->why, sizeof rt->why, "out of memory");
+			/* reported from the loop, like any other answer */
+			loop_add_timer(rt->loop, &rt->later, 0);
+			return;
+		}
+	}
+	send_next(rt);
+}
+
 int hap_runtime_apply(struct hap_runtime *rt, const struct hap_plan *plan, hap_runtime_cb cb, void *arg)
 {
 	if (rt->cb)
@@ -379,19 +452,26 @@ int hap_runtime_apply(struct hap_runtime *rt, const struct hap_plan *plan, hap_r
 	rt->added = plan->added;
 	rt->removed = plan->removed;
 	rt->changed = plan->changed;
-	/* Everything the plan says is copied now: the plan need not outlive this call. */
-	for (size_t i = 0; i < plan->nops; i++) {
-		int rc = op_commands(rt, &plan->ops[i]);
-		if (rc != 0) {
-			if (rc < 0)
-				snprintf(rt->why, sizeof rt->why, "out of memory");
-			cmds_free(rt);
-			/* reported from the loop, like any other answer */
+	if (!(rt->ops = calloc(plan->nops ? plan->nops : 1, sizeof *rt->ops))) {
+		snprintf(rt->why, sizeof rt->why, "out of memory");
+		loop_add_timer(rt->loop, &rt->later, 0);
+		return 0;
+	}
+	for (; rt->nops < plan->nops; rt->nops++) {
+		if (rop_copy(&rt->ops[rt->nops], &plan->ops[rt->nops]) < 0) {
+			rt->nops++;
+			snprintf(rt->why, sizeof rt->why, "out of memory");
 			loop_add_timer(rt->loop, &rt->later, 0);
 			return 0;
 		}
 	}
-	send_next(rt);
+	if (rt->dreq) {
+		/* A drain's "del server" is on its way: whether a server comes back
+		 * from its drain depends on its answer. */
+		rt->waiting = true;
+		return 0;
+	}
+	start_apply(rt);
 	return 0;
 }
 
@@ -574,6 +654,7 @@ void hap_runtime_free(struct hap_runtime *rt)
 		drain_free(d);
 	}
 	cmds_free(rt);
+	rops_free(rt);
 	free(rt->sock);
 	free(rt);
 }

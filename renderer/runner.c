@@ -60,9 +60,20 @@ static unsigned hash_name(const char *s)
 struct hap_entry {
 	char *key;                  /* destination and every option, one per line */
 	struct hap_driver *d;
+	struct runner_deps *deps;
 	int refs;
 	struct hap_entry *next;
 };
+
+static void render_now(struct runner *r, const struct hap_entry *e);
+
+/* The driver found its file written by someone else: render it again. */
+static void hap_rewrite(void *arg)
+{
+	struct hap_entry *e = arg;
+	if (e->deps->current)
+		render_now(e->deps->current, e);
+}
 
 static char *hap_key(const struct template_config *tc)
 {
@@ -81,8 +92,15 @@ static struct hap_entry *hap_get(struct runner_deps *d, struct loop *l, const st
 {
 	const struct template_haproxy *h = &tc->haproxy;
 	struct hap_driver_opts o = {
-		h->master_socket, h->runtime_socket, h->drain_timeout_ms / 1000.0, h->reload_timeout_ms / 1000.0,
-		h->audit_interval_ms / 1000.0, h->runtime, tc->destination,
+		.master_socket = h->master_socket,
+		.runtime_socket = h->runtime_socket,
+		.drain_timeout = h->drain_timeout_ms / 1000.0,
+		.reload_timeout = h->reload_timeout_ms / 1000.0,
+		.audit_interval = h->audit_interval_ms / 1000.0,
+		.runtime = h->runtime,
+		.label = tc->destination,
+		.path = tc->destination,
+		.rewrite = hap_rewrite,
 	};
 	struct hap_entry *e;
 	char *key = hap_key(tc), *text = NULL;
@@ -112,6 +130,8 @@ static struct hap_entry *hap_get(struct runner_deps *d, struct loop *l, const st
 	}
 	if (!(e = calloc(1, sizeof *e)))
 		goto oom;
+	e->deps = d;
+	o.rewrite_arg = e;
 	e->d = hap_driver_new(l, &o, text, len);
 	free(text);
 	text = NULL;
@@ -684,6 +704,13 @@ static void schedule(struct tmpl *t)
 	if (!t->installed_once || t->hap)
 		at = now;   /* nothing to protect yet: the first render is not held back */
 	loop_add_timer(t->r->loop, &t->timer, at > now ? at - now : 0);
+}
+
+static void render_now(struct runner *r, const struct hap_entry *e)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->t[i].hap == e)
+			loop_add_timer(r->loop, &r->t[i].timer, 0);
 }
 
 static void on_watch_changed(struct watch *w, void *arg)

@@ -10,6 +10,11 @@
 #   lg_stack_master_reloads   the master's reload counter
 #   lg_stack_old_workers number of old workers the master lists now
 #   lg_register_web ID PORT   registers ID in service web, tagged for HAProxy
+#   lg_stack_servers BACKEND  the servers HAProxy runs in BACKEND and sends
+#                        traffic to (not in maintenance, i.e. not draining), sorted
+#   lg_consul_passing SERVICE the IDs of SERVICE's passing instances, sorted
+#   lg_stack_confirmed   reloads legate's driver saw confirmed
+#   lg_stack_applies     changes legate applied through the runtime API
 
 lg_stack_start() {
 	local p
@@ -32,13 +37,19 @@ lg_stack_start() {
 	lg_wait 20 "HAProxy's frontend on $STACK_HTTP" curl -s -o /dev/null "http://$STACK_HTTP/"
 	lg_wait 10 "HAProxy's master CLI" test -S "$STACK_MASTER"
 	lg_wait 10 "legate's /metrics" curl -sf "http://$STACK_STATUS/metrics"
+	# HAProxy runs the installed file (the first reload confirmed).
+	lg_wait 20 "legate's /health ok" sh -c "curl -sf http://$STACK_STATUS/health | grep -qx ok"
 }
 
 lg_stack_metric() {
 	curl -sf "http://$STACK_STATUS/metrics" | awk -v m="$1" '$1 == m || index($1, m "{") == 1 { s += $2 } END { print s + 0 }'
 }
 
-lg_stack_reloads() { lg_stack_metric legate_commands_total; }
+lg_stack_reloads() { lg_stack_metric legate_haproxy_reloads_total; }
+
+lg_stack_confirmed() { lg_stack_metric legate_haproxy_reloads_confirmed_total; }
+
+lg_stack_applies() { lg_stack_metric legate_haproxy_runtime_applies_total; }
 
 lg_stack_show_proc() { echo "show proc" | "$LEGATE_TOOLS/unixsock" "$STACK_MASTER"; }
 
@@ -50,4 +61,15 @@ lg_stack_old_workers() {
 
 lg_register_web() {
 	lg_consul_register "$1" web "$2" '["haproxy","haproxy-default"]' > /dev/null
+}
+
+# srv_admin_state bit 0x01 is "forced maintenance": a removed server draining.
+lg_stack_servers() {
+	echo "@1 show servers state $1" | "$LEGATE_TOOLS/unixsock" "$STACK_MASTER" |
+		awk '$1 ~ /^[0-9]+$/ && NF > 10 && $7 % 2 == 0 { print $4 }' | sort
+}
+
+lg_consul_passing() {
+	curl -sf "http://$CONSUL_HTTP_ADDR/v1/health/service/$1?passing=1" | lg_compact |
+		grep -o '"Service":{"ID":"[^"]*"' | sed 's/.*"ID":"//; s/"$//' | sort
 }
