@@ -3,7 +3,6 @@
 #ifndef LEGATE_AMB_CONFIG_H
 #define LEGATE_AMB_CONFIG_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
 #include "ambassador/args.h"
