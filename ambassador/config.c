@@ -1,5 +1,5 @@
 /* config: the built-in HAProxy template for TCP forwards, the data it is
- * rendered with, and the check-then-install of the result. */
+ * rendered with, and "haproxy -c" on a rendering. */
 #include "ambassador/config.h"
 
 #include <stdio.h>
@@ -201,35 +201,4 @@ int amb_config_check(struct amb_config *c, const char *path, const struct buf *t
 	rc = check_staged(c, path, st.path, err, errlen);
 	install_abort(&st);
 	return rc;
-}
-
-int amb_config_install(struct amb_config *c, const char *path, const struct buf *text,
-		       bool check, char *err, size_t errlen)
-{
-	struct install_opts io = { path, 0644, (uid_t)-1, (gid_t)-1, false, true };
-	struct install_staged st;
-	struct install_error ie;
-	const char *data = text->data ? text->data : "";
-	int same;
-
-	same = install_same(path, data, text->len, &ie);
-	if (same < 0) {
-		snprintf(err, errlen, "%s", ie.text);
-		return -1;
-	}
-	if (same == 1)
-		return 0;
-	if (install_stage(&io, data, text->len, &st, &ie) < 0) {
-		snprintf(err, errlen, "%s", ie.text);
-		return -1;
-	}
-	if (check && check_staged(c, path, st.path, err, errlen) < 0) {
-		install_abort(&st);
-		return -1;
-	}
-	if (install_commit(&io, &st, &ie) < 0) {
-		snprintf(err, errlen, "%s", ie.text);
-		return -1;
-	}
-	return 1;
 }

@@ -1,9 +1,8 @@
 /* config: the HAProxy configuration the ambassador runs, rendered from a
- * built-in Mustache template and put in place atomically after a check. */
+ * built-in Mustache template, and the check it gets once at start. */
 #ifndef LEGATE_AMB_CONFIG_H
 #define LEGATE_AMB_CONFIG_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
 #include "ambassador/args.h"
@@ -29,11 +28,5 @@ int amb_config_render(struct amb_config *c, const struct amb_list *const *lists,
  * Returns 0, or -1 with err filled (HAProxy's complaint). */
 int amb_config_check(struct amb_config *c, const char *path, const struct buf *text,
 		     char *err, size_t errlen);
-
-/* Puts text in place at path atomically, after "haproxy -c" accepts it
- * when check is set.  Returns 1 when the file changed, 0 when it already
- * held text, -1 with err filled (the old file stays). */
-int amb_config_install(struct amb_config *c, const char *path, const struct buf *text,
-		       bool check, char *err, size_t errlen);
 
 #endif

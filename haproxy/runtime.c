@@ -14,7 +14,8 @@
 #include "watcher/loop.h"
 
 #define CMD_TIMEOUT 2.0
-#define DRAIN_POLL 0.1        /* "del server" tried again while connections remain */
+#define DRAIN_POLL 0.1        /* "del server" tried again while connections remain, */
+#define DRAIN_POLL_MAX 1.0    /* the delay doubling up to this (long drains stay cheap) */
 #define DRAIN_GIVE_UP 5.0     /* after the sessions were shut */
 
 /* What a successful answer looks like. */
@@ -70,6 +71,7 @@ struct hap_runtime {
 	struct drain *draining_now;   /* the one whose "del server" is in flight */
 	struct hap_cli *dreq;
 	struct loop_timer dtimer;
+	double dpoll;                 /* the delay before the next "del server" */
 
 	struct hap_runtime_stats stats;
 };
@@ -158,7 +160,7 @@ static void drain_remove(struct hap_runtime *rt, struct drain *d)
 static void drain_arm(struct hap_runtime *rt)
 {
 	if (rt->drains && !rt->dreq)
-		loop_add_timer(rt->loop, &rt->dtimer, DRAIN_POLL);
+		loop_add_timer(rt->loop, &rt->dtimer, rt->dpoll);
 }
 
 static void start_apply(struct hap_runtime *rt);
@@ -167,6 +169,7 @@ static void on_drain_answer(int ok, const char *text, size_t len, void *arg)
 {
 	struct hap_runtime *rt = arg;
 	struct drain *d = rt->draining_now;
+	double next;
 
 	(void)len;
 	rt->dreq = NULL;
@@ -177,6 +180,7 @@ static void on_drain_answer(int ok, const char *text, size_t len, void *arg)
 			start_apply(rt);
 		return;
 	}
+	next = DRAIN_POLL;
 	if (ok && answer_ok(EX_DELETED, text)) {
 		log_info("haproxy: server %s/%s drained and deleted", d->backend, d->server);
 		drain_remove(rt, d);
@@ -193,7 +197,11 @@ static void on_drain_answer(int ok, const char *text, size_t len, void *arg)
 		log_warn("haproxy: server %s/%s cannot be deleted (%.*s); left in maintenance until the next reload",
 			 d->backend, d->server, (int)strcspn(text, "\n"), text);
 		drain_remove(rt, d);
+	} else {
+		/* Connections remain: look again, less and less often. */
+		next = rt->dpoll * 2 > DRAIN_POLL_MAX ? DRAIN_POLL_MAX : rt->dpoll * 2;
 	}
+	rt->dpoll = next;
 	drain_arm(rt);
 	if (rt->waiting)
 		start_apply(rt);
@@ -245,6 +253,7 @@ static void drain_start(struct hap_runtime *rt, struct drain *d)
 	d->deadline = loop_now() + rt->drain_timeout;
 	d->next = rt->drains;
 	rt->drains = d;
+	rt->dpoll = DRAIN_POLL;
 	drain_arm(rt);
 }
 
@@ -631,6 +640,7 @@ struct hap_runtime *hap_runtime_new(struct loop *l, const char *sock, bool via_m
 	rt->loop = l;
 	rt->prefix = via_master ? "@1 " : "";
 	rt->drain_timeout = drain_timeout;
+	rt->dpoll = DRAIN_POLL;
 	loop_timer_init(&rt->dtimer, on_drain_timer, rt);
 	loop_timer_init(&rt->later, on_later, rt);
 	if (!(rt->sock = strdup(sock))) {

@@ -8,7 +8,7 @@
 #   lg_stop_consul, lg_run_consul   an outage, and the agent back on its ports
 #   lg_stop_etcd, lg_run_etcd       the same for etcd (which keeps its data)
 #   lg_start_etcd              sets ETCD_ADDR, ETCDCTL_ENDPOINTS
-#   lg_start_nginx NAME        sets NGINX_PORT; serves "NAME" at /
+#   lg_start_nginx NAME [HOST] sets NGINX_PORT; serves "NAME" at / (on 127.0.0.1, or HOST: "[::1]")
 #   lg_start_haproxy CFG       sets HAPROXY_PID (master), HAPROXY_SOCK (master CLI)
 #   lg_fail MESSAGE            fails the test now
 set -euo pipefail
@@ -220,9 +220,10 @@ lg_etcd_get() {
 
 # --- nginx ------------------------------------------------------------------
 
-# lg_start_nginx NAME: a backend that answers "NAME" at /.
+# lg_start_nginx NAME [HOST]: a backend that answers "NAME" at /, on
+# 127.0.0.1 or HOST (an IPv6 literal in brackets).
 lg_start_nginx() {
-	local name=$1 d=$T/nginx-$1
+	local name=$1 host=${2:-127.0.0.1} d=$T/nginx-$1
 	NGINX_PORT=$(lg_ports 1)
 	mkdir -p "$d/html" "$d/logs" "$d/tmp"
 	printf '%s\n' "$name" > "$d/html/index.html"
@@ -241,7 +242,7 @@ http {
 	uwsgi_temp_path $d/tmp;
 	scgi_temp_path $d/tmp;
 	server {
-		listen 127.0.0.1:$NGINX_PORT;
+		listen $host:$NGINX_PORT;
 		location / { root $d/html; }
 		location /health { return 200 "ok\n"; }
 	}
@@ -249,7 +250,7 @@ http {
 CONF
 	lg_bg "nginx-$name" nginx -p "$d" -c "$d/nginx.conf" -e stderr
 	NGINX_PID=$LG_LAST_PID
-	lg_wait 10 "nginx $name on port $NGINX_PORT" curl -sf "http://127.0.0.1:$NGINX_PORT/health"
+	lg_wait 10 "nginx $name on port $NGINX_PORT" curl -sf "http://$host:$NGINX_PORT/health"
 }
 
 # --- HAProxy ----------------------------------------------------------------
