@@ -1,71 +1,141 @@
-# bench/haproxy: change to traffic.  The HAProxy image's process tree on
-# loopback (legate-init -> legate + haproxy -W, the shipped init.conf,
-# legate.hcl and template); a backend is registered in Consul and the clock
-# runs until a request through HAProxy is first answered by it.  p50 and p99
-# over 50 changes, with the share spent before haproxy.cfg is installed.
-# Between two changes the backend is deregistered again and the reload that
-# follows is waited for, so every change starts from a settled HAProxy.
+# bench/haproxy: change to traffic, from a registration in Consul to the
+# first new connection through HAProxy answered by the new backend (p50,
+# p99, max over N changes), in one run:
+#   - legate, runtime path: the haproxy block, server changes through the
+#     runtime API (no reload);
+#   - legate, reload path: the same with runtime = false (every change a
+#     reload through the master CLI, confirmed);
+#   - consul-template with a SIGUSR2 reload (HAProxy's documented way);
+#   - the shipped image files (HTTP mode, 100ms:1s quiescence, haproxy -c)
+#     as `make demo` and the container run them.
+# The first three share settings: TCP mode, no quiescence, no check.
+# consul-template is built from the Go module proxy into build/peers when
+# Go is available; nothing of it is committed.
 . "$LEGATE_ROOT/tests/lib.sh"
 . "$LEGATE_ROOT/tests/haproxy/stack.bash"
 
 N=${BENCH_CHANGES:-50}
+peers=$LEGATE_ROOT/build/peers/bin
+CT=$peers/consul-template
+if [ ! -x "$CT" ]; then
+	GO=$(command -v go || echo /usr/local/go/bin/go)
+	if [ -x "$GO" ]; then
+		echo "# building consul-template v0.39.1 with $GO (module proxy)"
+		GOBIN=$peers "$GO" install github.com/hashicorp/consul-template@v0.39.1 >/dev/null 2>&1 || true
+	fi
+fi
+[ -x "$CT" ] || { echo "# consul-template not available: its row is empty"; CT=; }
 
 lg_start_consul
-lg_start_nginx web1
-p1=$NGINX_PORT
-lg_start_nginx new-a
-pa=$NGINX_PORT
-lg_start_nginx new-b
-pb=$NGINX_PORT
-lg_register_web web1 "$p1"
-lg_stack_start
-lg_wait 10 "web1 through HAProxy" sh -c "curl -sf http://$STACK_HTTP/ | grep -qx web1"
+lg_start_nginx web1; p1=$NGINX_PORT
+lg_start_nginx new-a; pa=$NGINX_PORT
+lg_start_nginx new-b; pb=$NGINX_PORT
+lg_consul_register web1 web "$p1" '["haproxy","haproxy-default"]' > /dev/null
 
-ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+read -r FRONT <<< "$(lg_ports 1)"
+cat > "$T/tcp.mustache" <<TPL
+global
+	maxconn 4096
+defaults
+	mode tcp
+	timeout connect 2s
+	timeout client 30s
+	timeout server 30s
+frontend f
+	bind 127.0.0.1:$FRONT
+	default_backend web
+backend web
+	balance roundrobin
+{{#service.web}}
+	server {{id}} {{address}}:{{port}}
+{{/service.web}}
+TPL
+cat > "$T/tcp.ctmpl" <<TPL
+global
+	maxconn 4096
+defaults
+	mode tcp
+	timeout connect 2s
+	timeout client 30s
+	timeout server 30s
+frontend f
+	bind 127.0.0.1:$FRONT
+	default_backend web
+backend web
+	balance roundrobin
+{{ range service "web" }}	server {{ .ID }} {{ .Address }}:{{ .Port }}
+{{ end }}
+TPL
 
-# settle R M: wait for R reload commands and M master reloads, then for the
-# old workers to be gone.
-settle() {
-	lg_wait 10 "reload $1" sh -c "[ \$(curl -sf http://$STACK_STATUS/metrics |
-		awk '\$1 ~ /^legate_commands_total/ { s += \$2 } END { print s + 0 }') -ge $1 ]"
-	lg_wait 10 "master reload $2" sh -c "[ \"\$(echo 'show proc' | $LEGATE_TOOLS/unixsock $STACK_MASTER |
-		awk '\$2 == \"master\" { print \$3; exit }')\" -ge $2 ]"
+# run_peer NAME: N changes through 127.0.0.1:$FRONT; prints the result line.
+measure() {
+	"$LEGATE_TOOLS/benchswitch" "$CONSUL_HTTP_ADDR" "127.0.0.1:$FRONT" "$N" web "new-a:$pa" "new-b:$pb" \
+		'["haproxy","haproxy-default"]'
 }
 
-r=$(lg_stack_reloads)
-m=$(lg_stack_master_reloads)
-: > "$T/file.ms"
-: > "$T/traffic.ms"
-for ((i = 1; i <= N; i++)); do
-	if ((i % 2)); then name=new-a port=$pa; else name=new-b port=$pb; fi
-	start=$(date +%s%N)
-	lg_register_web "$name" "$port"
-	file_ms=
-	for ((k = 0; k < 20000; k++)); do
-		if [ -z "$file_ms" ] && grep -q "server $name " "$T/haproxy.cfg"; then
-			file_ms=$(ms_since "$start")
-		fi
-		if [ "$(curl -s http://$STACK_HTTP/)" = "$name" ]; then
-			break
-		fi
-	done
-	traffic_ms=$(ms_since "$start")
-	[ -n "$file_ms" ] || file_ms=$traffic_ms
-	echo "$file_ms" >> "$T/file.ms"
-	echo "$traffic_ms" >> "$T/traffic.ms"
-	r=$((r + 1)) m=$((m + 1))
-	settle "$r" "$m"
-	lg_consul_deregister "$name" > /dev/null
-	r=$((r + 1)) m=$((m + 1))
-	settle "$r" "$m"
-done
+# start_haproxy DIR: HAProxy on DIR/haproxy.cfg once the file exists.
+start_haproxy() {
+	lg_wait 10 "$1/haproxy.cfg" test -s "$1/haproxy.cfg"
+	lg_bg "haproxy-$(basename "$1")" haproxy -W -db -f "$1/haproxy.cfg" -S "$1/master.sock"
+	HP_PID=$LG_LAST_PID
+	lg_wait 10 "HAProxy in $1" sh -c "curl -sf http://127.0.0.1:$FRONT/ | grep -qx web1"
+}
 
-# pct FILE P: the P-th percentile (nearest rank) of the numbers in FILE.
-pct() { sort -n "$1" | awk -v p="$2" '{ v[NR] = $1 } END { k = int((p * NR + 99) / 100); if (k < 1) k = 1; print v[k] }'; }
-row() { printf '| %-46s | %6s | %6s | %6s |\n' "$1" "$(pct "$2" 50)" "$(pct "$2" 99)" "$(pct "$2" 100)"; }
+stop() { for p in "$@"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; true; }
 
-echo "change to traffic, $N changes (ms; haproxy $(haproxy -v | awk 'NR == 1 { print $3 }'), template wait 100ms:1s)"
-printf '| %-46s | %6s | %6s | %6s |\n' "from the registration in Consul to" p50 p99 max
-printf '|%s|%s|%s|%s|\n' "------------------------------------------------" "--------" "--------" "--------"
-row "haproxy.cfg installed (checked by haproxy -c)" "$T/file.ms"
-row "first request answered by the new backend" "$T/traffic.ms"
+# legate_peer NAME RUNTIME: legate with the haproxy block.
+legate_peer() {
+	local d=$T/$1
+	mkdir -p "$d"
+	cat > "$d/legate.hcl" <<HCL
+template {
+  source      = "$T/tcp.mustache"
+  destination = "$d/haproxy.cfg"
+  haproxy {
+    master_socket = "$d/master.sock"
+    runtime       = $2
+  }
+}
+HCL
+	lg_bg "legate-$1" "$LEGATE_BIN/legate" -consul-addr "$CONSUL_HTTP_ADDR" -config "$d/legate.hcl" \
+		-status-addr "127.0.0.1:$(lg_ports 1)" -log-level warn
+	local lp=$LG_LAST_PID
+	start_haproxy "$d"
+	sleep 1   # legate finds the new master and reloads it once
+	measure
+	stop "$lp" "$HP_PID"
+}
+
+runtime=$(legate_peer runtime true)
+reload=$(legate_peer reload false)
+ct="-"
+if [ -n "$CT" ]; then
+	d=$T/ct
+	mkdir -p "$d"
+	# The master's pid is known once HAProxy runs: the command reads it then.
+	lg_bg consul-template "$CT" -consul-addr "$CONSUL_HTTP_ADDR" -log-level warn \
+		-template "$T/tcp.ctmpl:$d/haproxy.cfg:sh -c 'kill -USR2 \$(cat $d/pid)'"
+	ctp=$LG_LAST_PID
+	start_haproxy "$d"
+	echo "$HP_PID" > "$d/pid"
+	ct=$(measure)
+	stop "$ctp" "$HP_PID"
+fi
+
+lg_stack_start
+FRONT=${STACK_HTTP##*:}
+shipped=$(measure)
+
+col() { sed -n "s/.*$2=\([0-9.]*\).*/\1/p" <<< "$1"; }
+row() { printf '| %-52s | %7s | %7s | %7s |\n' "$1" "$(col "$2" p50)" "$(col "$2" p99)" "$(col "$2" max)"; }
+echo "change to traffic, $N changes (ms; $(haproxy -v | awk 'NR == 1 { print "haproxy " $3 }'), $(consul version | head -n 1))"
+printf '| %-52s | %7s | %7s | %7s |\n' "from the registration in Consul to the new backend's first answer" p50 p99 max
+printf '|%s|%s|%s|%s|\n' "------------------------------------------------------" "---------" "---------" "---------"
+row "legate, runtime API (TCP mode, no wait, no check)" "$runtime"
+row "legate, confirmed reload (runtime = false, same settings)" "$reload"
+row "consul-template + SIGUSR2 reload (same settings)" "$ct"
+row "the shipped image files (HTTP, wait 100ms:1s, haproxy -c)" "$shipped"
+r=$(col "$runtime" p50)
+c=$(col "$ct" p50)
+[ -n "$r" ] && [ -n "$c" ] && awk -v r="$r" -v c="$c" 'BEGIN { printf "runtime path p50: %.1fx faster than consul-template + reload\n", c / r }'
+true

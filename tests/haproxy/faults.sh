@@ -52,7 +52,7 @@ template {
   haproxy {
     master_socket  = "$STACK_MASTER"
     audit_interval = "500ms"
-    reload_timeout = "3s"
+    reload_timeout = "10s"
   }
 }
 HCL
@@ -111,7 +111,7 @@ lg_consul DELETE /v1/kv/balance > /dev/null
 lg_wait 10 "roundrobin again" healthy
 failures0=$(field reload_failures)
 lg_consul PUT /v1/kv/extra_port "$busy" > /dev/null
-lg_wait 15 "a refused reload" sh -c "[ \$(curl -s http://$STACK_STATUS/status | tr -d ' \n' | grep -o '\"reload_failures\":[0-9]*' | head -n 1 | cut -d: -f2) -gt $failures0 ]"
+lg_wait 40 "a refused reload" sh -c "[ \$(curl -s http://$STACK_STATUS/status | tr -d ' \n' | grep -o '\"reload_failures\":[0-9]*' | head -n 1 | cut -d: -f2) -gt $failures0 ]"
 code=$(curl -s -o "$T/health" -w '%{http_code}' "http://$STACK_STATUS/health")
 echo "# refused reload: /health $code: $(head -n 1 "$T/health")"
 [ "$code" = 503 ] || lg_fail "/health answered $code while HAProxy refused the file"
