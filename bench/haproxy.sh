@@ -81,7 +81,18 @@ start_haproxy() {
 	lg_wait 10 "HAProxy in $1" sh -c "curl -sf http://127.0.0.1:$FRONT/ | grep -qx web1"
 }
 
-stop() { for p in "$@"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; true; }
+# stop PID...: SIGINT (consul-template's stop signal; legate and HAProxy
+# take it too), SIGKILL after 5 s.
+stop() {
+	local p i
+	for p in "$@"; do
+		kill -INT "$p" 2>/dev/null || continue
+		for ((i = 0; i < 50; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	true
+}
 
 # legate_peer NAME RUNTIME: legate with the haproxy block.
 legate_peer() {
@@ -112,9 +123,10 @@ ct="-"
 if [ -n "$CT" ]; then
 	d=$T/ct
 	mkdir -p "$d"
-	# The master's pid is known once HAProxy runs: the command reads it then.
+	# The master's pid is known once HAProxy runs; the first render comes
+	# before that (and a failed command would stop consul-template).
 	lg_bg consul-template "$CT" -consul-addr "$CONSUL_HTTP_ADDR" -log-level warn \
-		-template "$T/tcp.ctmpl:$d/haproxy.cfg:sh -c 'kill -USR2 \$(cat $d/pid)'"
+		-template "$T/tcp.ctmpl:$d/haproxy.cfg:sh -c 'test ! -f $d/pid || kill -USR2 \$(cat $d/pid)'"
 	ctp=$LG_LAST_PID
 	start_haproxy "$d"
 	echo "$HP_PID" > "$d/pid"
@@ -127,10 +139,10 @@ FRONT=${STACK_HTTP##*:}
 shipped=$(measure)
 
 col() { sed -n "s/.*$2=\([0-9.]*\).*/\1/p" <<< "$1"; }
-row() { printf '| %-52s | %7s | %7s | %7s |\n' "$1" "$(col "$2" p50)" "$(col "$2" p99)" "$(col "$2" max)"; }
+row() { printf '| %-66s | %7s | %7s | %7s |\n' "$1" "$(col "$2" p50)" "$(col "$2" p99)" "$(col "$2" max)"; }
 echo "change to traffic, $N changes (ms; $(haproxy -v | awk 'NR == 1 { print "haproxy " $3 }'), $(consul version | head -n 1))"
-printf '| %-52s | %7s | %7s | %7s |\n' "from the registration in Consul to the new backend's first answer" p50 p99 max
-printf '|%s|%s|%s|%s|\n' "------------------------------------------------------" "---------" "---------" "---------"
+printf '| %-66s | %7s | %7s | %7s |\n' "from the registration in Consul to the new backend's first answer" p50 p99 max
+printf '|%s|%s|%s|%s|\n' "--------------------------------------------------------------------" "---------" "---------" "---------"
 row "legate, runtime API (TCP mode, no wait, no check)" "$runtime"
 row "legate, confirmed reload (runtime = false, same settings)" "$reload"
 row "consul-template + SIGUSR2 reload (same settings)" "$ct"
