@@ -1,8 +1,9 @@
 /* status: /health, /status and /metrics over libmicrohttpd, driven by
  * legate's epoll loop through MHD's own epoll descriptor and a timer.
  * The listening socket is legate's, not MHD's: it is always watched, and a
- * new connection makes room for itself by closing the oldest idle one, so
- * no number of idle, half-sent or slow clients keeps a probe out. */
+ * new connection makes room for itself by closing the least recently
+ * useful one, so no number of idle, half-sent or slow clients keeps a
+ * probe out. */
 #include "legate/status.h"
 
 #include <arpa/inet.h>
@@ -55,6 +56,7 @@ struct status_server {
 	int live;                       /* connections not closing */
 	struct status_source src;
 };
+
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *type,
 			     const char *body, size_t len)
 {
@@ -111,8 +113,9 @@ static bool same_client(const struct sockaddr_storage *a, const struct sockaddr_
 	return true;
 }
 
-/* Closes c from our side.  MHD sees the hang-up on its epoll descriptor,
- * drops the connection and tells closed(), which frees c. */
+/* Closes c from our side.  MHD sees the hang-up on its epoll descriptor
+ * and drops the connection; notify() then frees c.  (MHD closes the socket
+ * only after that notice, so c->fd is never a reused descriptor.) */
 static void evict(struct status_server *s, struct conn *c, const char *why)
 {
 	char host[INET6_ADDRSTRLEN] = "?";
