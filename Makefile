@@ -11,6 +11,9 @@
 #   INIT_SRCS   legate-init (libc only)
 #   UNIT_TESTS  tests/unit/*.c, one program each, linked with LIB_SRCS
 #   TEST_TOOLS  helper programs for the scripted tests
+#   FUZZERS     libFuzzer targets: NAME, with FUZZ_NAME_SRCS (the target and
+#               what it links), FUZZ_NAME_CORPUS (the committed seeds) and
+#               FUZZ_NAME_FLAGS (extra libFuzzer flags: -dict=, -max_len=)
 
 .DEFAULT_GOAL := all
 
@@ -49,6 +52,7 @@ INIT_SRCS   :=
 UNIT_TESTS  :=
 TEST_TOOLS  :=
 BENCHES     :=
+FUZZERS     :=
 
 include $(sort $(wildcard */*.mk))
 
@@ -120,6 +124,29 @@ demo:
 	@sh scripts/deps.sh
 	@$(MAKE) --no-print-directory all
 	@$(TEST_ENV) scripts/demo.sh
+
+# make fuzz [FUZZ_SECONDS=60] [FUZZER=name]: every fuzzer (or one) in turn,
+# FUZZ_SECONDS each, from its committed seeds; what it finds goes to
+# build/fuzz/corpus/NAME and a crash to build/fuzz/NAME-crash-*, never into
+# the repository.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZER       ?=
+FUZZ_RUN     := $(or $(FUZZER),$(FUZZERS))
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -I. $(WARN) -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=all
+.SECONDEXPANSION:
+build/fuzz/%: $$(FUZZ_$$*_SRCS) $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEP_CFLAGS) -o $@ $(filter %.c %.o,$^) $(DEP_LIBS)
+
+fuzz_run = mkdir -p build/fuzz/corpus/$(1) && echo "== fuzz $(1): $(FUZZ_SECONDS) s" && \
+	build/fuzz/$(1) -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=1024 \
+	-print_final_stats=1 -artifact_prefix=build/fuzz/$(1)- $(FUZZ_$(1)_FLAGS) \
+	build/fuzz/corpus/$(1) $(FUZZ_$(1)_CORPUS)
+fuzz: $(addprefix build/fuzz/,$(filter $(FUZZERS),$(FUZZ_RUN)))
+	@$(if $(filter-out $(FUZZERS),$(FUZZ_RUN)),echo "no fuzzer $(filter-out $(FUZZERS),$(FUZZ_RUN)); there are: $(FUZZERS)" >&2 && false,true)
+	$(foreach f,$(FUZZ_RUN),$(call fuzz_run,$(f)) && ) true
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/legate/templates

@@ -1,5 +1,6 @@
 /* command: parses command lines and runs them with a timeout, in their own
- * process group, collecting their output. */
+ * process group, collecting their output; when a command ends, whatever
+ * it left running in its group ends with it. */
 #include "renderer/command.h"
 #include "watcher/loop.h"
 
@@ -249,19 +250,29 @@ static void job_read(struct command_job *j)
 	}
 }
 
-/* Reaps the job's process if it has exited; then reports and frees. */
+/* When the job's process has exited: kills what it left in its process
+ * group, reaps it, reports and frees.  The group is killed before the
+ * reap, while the zombie leader still holds the group's id, so the signal
+ * cannot reach a new group that reused it. */
 static void job_check_exit(struct command_job *j)
 {
+	siginfo_t si;
 	int wstatus;
-	pid_t w = waitpid(j->pid, &wstatus, WNOHANG);
+	pid_t w;
 
-	if (w == 0 || (w < 0 && errno == EINTR))
-		return;
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PID, (id_t)j->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
+		if (errno == EINTR)
+			return;
+	} else if (si.si_pid == 0) {
+		return;  /* still running */
+	}
+	kill(-j->pid, SIGKILL);  /* background children, or stragglers after a timeout */
+	while ((w = waitpid(j->pid, &wstatus, 0)) < 0 && errno == EINTR)
+		;
 	job_read(j);  /* what it wrote just before it exited */
 	if (w == j->pid)
 		set_status(&j->res, wstatus);
-	if (j->res.timed_out)
-		kill(-j->pid, SIGKILL);  /* whatever it left in its group */
 	j->res.elapsed_ms = now_ms() - j->start;
 	j->done(&j->res, j->arg);
 	job_free(j);

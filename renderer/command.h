@@ -32,8 +32,10 @@ void command_free(struct command *c);
 
 /* Runs c with stdin from /dev/null, replacing every "{{.src}}" in its
  * arguments with `src` (may be NULL).  Waits at most timeout_ms, then sends
- * SIGTERM to the command's process group and, 2 s later, SIGKILL.  The
- * child starts with no blocked signals.  Returns 0 when the command ran
+ * SIGTERM to the command's process group and, 2 s later, SIGKILL.  When
+ * the command exits, what it left in its process group (a child put in the
+ * background) gets SIGKILL; only a process that left the group (setsid, as
+ * daemons do) outlives the call.  The child starts with no blocked signals.  Returns 0 when the command ran
  * and exited 0, else -1; *res says what happened (free res->output). */
 int command_run(const struct command *c, const char *src, long timeout_ms,
 		struct command_result *res);

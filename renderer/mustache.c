@@ -5,10 +5,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define MAX_PARTIALS 4096
@@ -175,27 +178,78 @@ static int safe_name(const char *name, size_t len)
 	return 1;
 }
 
-/* Reads dir/name.mustache or dir/name: 1 read (*src malloc'd), 0 absent,
- * -1 error (err filled). */
+/* Without openat2 (Linux before 5.6, or a seccomp filter that refuses it):
+ * dir/rel is resolved, must lie beneath dir's own resolved path, and is
+ * opened without following a last link.  Returns fd, or -1 with errno
+ * (EXDEV: outside). */
+static int open_checked(const char *dir, const char *rel)
+{
+	char path[PATH_MAX], rd[PATH_MAX], rp[PATH_MAX];
+	size_t n;
+
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, rel) >= sizeof path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (!realpath(dir, rd) || !realpath(path, rp))
+		return -1;
+	n = strlen(rd);
+	if (strncmp(rp, rd, n) != 0 || (rp[n] != '/' && !(n == 1 && rd[0] == '/'))) {
+		errno = EXDEV;
+		return -1;
+	}
+	return open(rp, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+}
+
+/* Opens rel beneath dirfd (the directory dir), whatever links it goes
+ * through: a link that leads out, an absolute link or a /proc magic link
+ * gives EXDEV (a magic link ELOOP).  Non-blocking, so a FIFO cannot hang the render.
+ * Returns fd, or -1 with errno set. */
+static int open_beneath(int dirfd, const char *dir, const char *rel)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
+
+	if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
+		return fd;
+	return open_checked(dir, rel);
+}
+
+/* Reads dir/name.mustache or dir/name, resolved beneath dir: 1 read (*src
+ * malloc'd), 0 absent, -1 error (err filled), also for a name that leads
+ * out of dir through a link. */
 static int read_partial(const char *dir, const char *name, char **src, size_t *len,
 			const char *tpl, unsigned line, unsigned col, struct mustache_error *err)
 {
 	static const char *const suffixes[] = { ".mustache", "" };
+	int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
+	if (dirfd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		return mu_err(err, tpl, line, col, "partials directory %s: %s", dir, strerror(errno));
+	}
 	for (size_t i = 0; i < 2; i++) {
-		char path[4096];
+		char rel[MAX_PARTIAL_NAME + 16];
 		struct stat sb;
 		int fd;
 		char *b;
 		size_t got = 0;
 
-		if ((size_t)snprintf(path, sizeof path, "%s/%s%s", dir, name, suffixes[i]) >= sizeof path)
-			return mu_err(err, tpl, line, col, "partial \"%s\": path too long", name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		snprintf(rel, sizeof rel, "%s%s", name, suffixes[i]);
+		fd = open_beneath(dirfd, dir, rel);
 		if (fd < 0) {
 			if (errno == ENOENT || errno == ENOTDIR)
 				continue;
-			return mu_err(err, tpl, line, col, "partial %s: %s", path, strerror(errno));
+			close(dirfd);
+			if (errno == EXDEV)
+				return mu_err(err, tpl, line, col,
+					      "partial %s/%s: a link leads out of the partials directory",
+					      dir, rel);
+			return mu_err(err, tpl, line, col, "partial %s/%s: %s", dir, rel, strerror(errno));
 		}
 		if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
 			close(fd);
@@ -203,12 +257,14 @@ static int read_partial(const char *dir, const char *name, char **src, size_t *l
 		}
 		if ((size_t)sb.st_size > MUSTACHE_MAX_SOURCE) {
 			close(fd);
-			return mu_err(err, tpl, line, col, "partial %s: larger than %zu bytes", path,
+			close(dirfd);
+			return mu_err(err, tpl, line, col, "partial %s/%s: larger than %zu bytes", dir, rel,
 				      MUSTACHE_MAX_SOURCE);
 		}
 		b = malloc((size_t)sb.st_size + 1);
 		if (!b) {
 			close(fd);
+			close(dirfd);
 			return mu_err(err, tpl, line, col, "out of memory");
 		}
 		while (got < (size_t)sb.st_size) {
@@ -221,11 +277,13 @@ static int read_partial(const char *dir, const char *name, char **src, size_t *l
 			got += (size_t)r;
 		}
 		close(fd);
+		close(dirfd);
 		b[got] = '\0';
 		*src = b;
 		*len = got;
 		return 1;
 	}
+	close(dirfd);
 	return 0;
 }
 

@@ -16,22 +16,28 @@ set -uo pipefail
 D=${LEGATE_DEMO_DIR:-$LEGATE_ROOT/build/demo}
 STATE=$D/state
 
-say() { printf 'demo: %s\n' "$*"; }
+# Output may go to a pipe whose reader is gone (make demo | tee: tee dies
+# with the same Ctrl-C); a failed write is not worth a message.
+say() { printf 'demo: %s\n' "$*" 2> /dev/null; }
 die() { printf 'demo: error: %s\n' "$*" >&2; exit 1; }
 
 port_busy() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
 
-# free_port PREFERRED: PREFERRED when nothing listens there, else a free one.
+# free_port PREFERRED: PREFERRED when nothing listens there, else a free
+# one below the kernel's range for outgoing connections (a port one of
+# those holds accepts no connection, yet cannot be bound).
 TAKEN=" "
 free_port() {
-	local p=$1 i
+	local p=$1 i lo
+	read -r lo _ < /proc/sys/net/ipv4/ip_local_port_range 2> /dev/null || lo=32768
+	[ "$lo" -gt 12000 ] || lo=32768
 	for ((i = 0; i < 200; i++)); do
 		if [[ $TAKEN != *" $p "* ]] && ! port_busy "$p"; then
 			TAKEN+="$p "
 			echo "$p"
 			return
 		fi
-		p=$((20000 + RANDOM % 40000))
+		p=$((10000 + RANDOM % (lo - 10000)))
 	done
 	die "no free port found"
 }
@@ -67,6 +73,7 @@ http {
 }
 CONF
 	setsid nginx -p "$b" -c "$b/nginx.conf" -e "$b/error.log" < /dev/null > /dev/null 2>&1 &
+	echo $! > "$b/pid"   # nginx itself (setsid does not fork here), before its own pid file
 	for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/" > /dev/null && break; sleep 0.1; done
 	consul_api PUT /v1/agent/service/register \
 		"{\"ID\":\"web-$i\",\"Name\":\"web\",\"Address\":\"127.0.0.1\",\"Port\":$port,\"Tags\":[\"haproxy\",\"haproxy-default\"]}" ||
@@ -77,9 +84,33 @@ CONF
 stop_backend() {
 	local i=$1 b=$D/nginx-$1
 	consul_api PUT "/v1/agent/service/deregister/web-$i" || true
-	[ -f "$b/nginx.pid" ] && kill -QUIT "$(cat "$b/nginx.pid")" 2> /dev/null
+	stop_pids QUIT "$(backend_pid "$i")"
 	rm -rf "$b"
 	say "backend web-$i deregistered and stopped"
+}
+
+# backend_pid I: the pid of backend I's nginx master, if it still runs
+# (checked against its command line, in case the pid was reused).
+backend_pid() {
+	local pid
+	pid=$(cat "$D/nginx-$1/pid" 2> /dev/null) || return 0
+	grep -qF "$D/nginx-$1/" "/proc/$pid/cmdline" 2> /dev/null && echo "$pid"
+	return 0
+}
+
+# stop_pids SIGNAL PID...: sends SIGNAL, waits up to 10 s for them all to
+# end, then SIGKILL to what is left.
+stop_pids() {
+	local sig=$1 pid alive
+	shift
+	for pid in "$@"; do kill "-$sig" "$pid" 2> /dev/null; done
+	for _ in $(seq 100); do
+		alive=0
+		for pid in "$@"; do kill -0 "$pid" 2> /dev/null && alive=1; done
+		[ $alive = 0 ] && return 0
+		sleep 0.1
+	done
+	for pid in "$@"; do kill -KILL "$pid" 2> /dev/null; done
 }
 
 backends() {
@@ -107,19 +138,22 @@ scale() {
 }
 
 CHILDREN=()
+# Runs to the end whatever happens meanwhile: a second Ctrl-C, a hang-up,
+# or the reader of our output gone.  The backends run in sessions of their
+# own (so a Ctrl-C in `make demo-scale` cannot stop them): only this stops
+# them.
 cleanup() {
-	local rc=$? pid i
-	trap - EXIT INT TERM
-	echo
+	local rc=$? i pids=()
+	trap - EXIT
+	trap '' INT TERM HUP
+	say ""
 	say "stopping"
 	for i in $(backends); do
-		[ -f "$D/nginx-$i/nginx.pid" ] && kill -QUIT "$(cat "$D/nginx-$i/nginx.pid")" 2> /dev/null
+		pids+=("$(backend_pid "$i")")
 	done
+	stop_pids QUIT "${pids[@]}"
 	for ((i = ${#CHILDREN[@]} - 1; i >= 0; i--)); do
-		pid=${CHILDREN[i]}
-		kill -TERM "$pid" 2> /dev/null
-		for _ in $(seq 100); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2> /dev/null
+		stop_pids TERM "${CHILDREN[i]}"
 	done
 	wait 2> /dev/null
 	rm -rf "$D"
@@ -143,6 +177,10 @@ start() {
 	trap cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+	# Caught, not ignored: a write to a closed pipe fails instead of
+	# killing the shell, and the programs started here keep the default.
+	trap ':' PIPE
 
 	CONSUL_HTTP_ADDR=127.0.0.1:$(free_port 8500)
 	HTTP=127.0.0.1:$(free_port 8080)

@@ -7,7 +7,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -173,15 +176,13 @@ static void test_command(void)
 	command_result_free(&r);
 
 	/* A command whose background child keeps the output pipe open returns
-	 * when the command itself exits. */
-	check_int(command_parse("sh -c 'sleep 0.5 & echo started'", &c), 0);
+	 * when the command itself exits (test_command_group: the child ends). */
+	check_int(command_parse("sh -c 'sleep 5 & echo started'", &c), 0);
 	check_int(command_run(&c, NULL, 5000, &r), 0);
-	check(r.elapsed_ms < 400);
+	check(r.elapsed_ms < 4000);
 	check(strstr(buf_cstr(&r.output), "started") != NULL);
 	command_result_free(&r);
 	command_free(&c);
-	struct timespec ts = { 0, 700 * 1000 * 1000 };
-	nanosleep(&ts, NULL);
 
 	/* Output beyond 64 KiB is dropped, not accumulated. */
 	check_int(command_parse("sh -c 'head -c 1000000 /dev/zero'", &c), 0);
@@ -249,6 +250,97 @@ static void test_command_async(void)
 	loop_free(a.l);
 }
 
+/* Reaps pid (a descendant we are the subreaper of) within 10 s; returns its
+ * wait status, or -1 after killing it when it did not end. */
+static int reap_within(pid_t pid)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int st;
+
+	for (int i = 0; i < 1000; i++) {
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		if (w == pid)
+			return st;
+		if (w < 0)
+			return -1;
+		nanosleep(&ts, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+static pid_t read_pid(const char *p)
+{
+	const char *s = slurp(p);
+	return s ? (pid_t)atoi(s) : 0;
+}
+
+/* A check or command that puts a child in the background: the child is
+ * killed with the call's end, blocking or on the loop; one that left the
+ * process group (setsid, as a daemon does) is not. */
+static void test_command_group(void)
+{
+	struct command c;
+	struct command_result r;
+	struct async_case a = { 0 };
+	char err[256], text[1024];
+	pid_t bg;
+	int st;
+
+	/* Orphans come to us, so we can see how they end. */
+	check_int(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+
+	unlink(path("bg.pid"));
+	snprintf(text, sizeof text, "sh -c 'sleep 30 & echo $! > %s'", path("bg.pid"));
+	check_int(command_parse(text, &c), 0);
+	check_int(command_run(&c, NULL, 5000, &r), 0);
+	command_result_free(&r);
+	bg = read_pid(path("bg.pid"));
+	check(bg > 0);
+	if (bg > 0) {
+		st = reap_within(bg);
+		check(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	}
+
+	unlink(path("bg.pid"));
+	a.l = loop_new();
+	check(a.l != NULL);
+	check(command_start(a.l, &c, NULL, 5000, async_done, &a, err, sizeof err) != NULL);
+	loop_run(a.l);
+	check_int(a.calls, 1);
+	check_int(a.got.status, 0);
+	command_result_free(&a.got);
+	loop_free(a.l);
+	command_free(&c);
+	bg = read_pid(path("bg.pid"));
+	check(bg > 0);
+	if (bg > 0) {
+		st = reap_within(bg);
+		check(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	}
+
+	/* A daemon leaves the group first: it outlives the command. */
+	unlink(path("bg.pid"));
+	snprintf(text, sizeof text,
+		 "sh -c 'setsid sh -c \"echo \\$\\$ > %s.tmp; mv %s.tmp %s; exec sleep 30\" & "
+		 "while [ ! -e %s ]; do sleep 0.01; done'",
+		 path("bg.pid"), path("bg.pid"), path("bg.pid"), path("bg.pid"));
+	check_int(command_parse(text, &c), 0);
+	check_int(command_run(&c, NULL, 5000, &r), 0);
+	command_result_free(&r);
+	command_free(&c);
+	bg = read_pid(path("bg.pid"));
+	check(bg > 0);
+	if (bg > 0) {
+		check_int(waitpid(bg, &st, WNOHANG), 0);
+		kill(bg, SIGKILL);
+		st = reap_within(bg);
+		check(st != -1 && WIFSIGNALED(st));
+	}
+	check_int(prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -258,6 +350,7 @@ int main(void)
 	test_install();
 	test_command();
 	test_command_async();
+	test_command_group();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)

@@ -351,6 +351,76 @@ static void test_inheritance(void)
 	mustache_env_free(env);
 }
 
+/* write_file DIR/NAME with text. */
+static void put(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	f = fopen(path, "w");
+	check(f != NULL);
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static void link_to(const char *target, const char *dir, const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	check_int(symlink(target, path), 0);
+}
+
+/* Partials are read beneath their directory whatever the links: a relative
+ * link that stays inside works, one that leads out (or an absolute one, or
+ * /etc/shadow) is an error that names the partial; nothing is read. */
+static void test_partial_links(void)
+{
+	char top[] = "/tmp/mustache-links.XXXXXX", tpl[600], cmd[700], abs_link[700];
+	struct mustache_env *env = mustache_env_new();
+	struct mustache_opts o;
+
+	check(mkdtemp(top) != NULL);
+	snprintf(tpl, sizeof tpl, "%s/tpl", top);
+	check_int(mkdir(tpl, 0700), 0);
+	snprintf(cmd, sizeof cmd, "%s/sub", tpl);
+	check_int(mkdir(cmd, 0700), 0);
+	put(top, "secret.mustache", "SECRET");
+	put(tpl, "ok.mustache", "ok");
+	link_to("ok.mustache", tpl, "same.mustache");
+	link_to("../ok.mustache", cmd, "up.mustache");
+	link_to("sub", tpl, "dirlink");
+	link_to("/etc/shadow", tpl, "shadow.mustache");
+	link_to("../secret.mustache", tpl, "out.mustache");
+	link_to("..", tpl, "parent");
+	snprintf(abs_link, sizeof abs_link, "%s/ok.mustache", tpl);
+	link_to(abs_link, tpl, "abs.mustache");
+	check_int(mustache_env_set_dir(env, tpl), 0);
+	mustache_opts_init(&o);
+	o.escape = MUSTACHE_ESCAPE_NONE;
+
+	check_str(render_opts("{{>ok}} {{>same}} {{>sub/up}} {{>dirlink/up}}", "{}", &o, env), "ok ok ok ok");
+	check(render_opts("{{>shadow}}", "{}", &o, env) == NULL);
+	snprintf(cmd, sizeof cmd, "t.mustache:1:1: partial %s/shadow.mustache: a link leads out of the partials directory", tpl);
+	check_str(msg, cmd);
+	check(render_opts("x{{>out}}", "{}", &o, env) == NULL);
+	check(strstr(msg, "out.mustache: a link leads out") != NULL);
+	check(render_opts("{{>parent/secret}}", "{}", &o, env) == NULL);
+	check(strstr(msg, "parent/secret.mustache: a link leads out") != NULL);
+	check(render_opts("{{>abs}}", "{}", &o, env) == NULL);
+	/* Not a missing partial: strict or not, it is an error. */
+	o.strict = 1;
+	check(render_opts("{{>shadow}}", "{}", &o, env) == NULL);
+	check(strstr(msg, "SECRET") == NULL);
+
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
+	check_int(system(cmd), 0);
+	mustache_env_free(env);
+}
+
 int main(void)
 {
 	log_init("test_mustache", 2);
@@ -361,6 +431,7 @@ int main(void)
 	test_hook();
 	test_names();
 	test_partials();
+	test_partial_links();
 	test_limits();
 	test_inheritance();
 	return check_done();

@@ -1,0 +1,4 @@
+template {
+  source = "a"
+  perms = 999
+}
