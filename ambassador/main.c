@@ -18,11 +18,12 @@
 #include "ambassador/args.h"
 #include "ambassador/config.h"
 #include "ambassador/sources.h"
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/loop.h"
 #include "haproxy/driver.h"
 #include "haproxy/proc.h"
 #include "renderer/apply.h"
-#include "watcher/loop.h"
 
 /* How long the first config waits for slow sources before it is written
  * with what is known (an unknown forward refuses connections meanwhile). */
@@ -107,7 +108,7 @@ static void start_haproxy(struct amb *a)
 static void on_applied(const struct apply_outcome *o, void *arg)
 {
 	struct amb *a = arg;
-	double ms = (loop_now() - a->job_started) * 1000;
+	double ms = (clock_mono() - a->job_started) * 1000;
 	bool first = a->ao.hap == NULL;
 
 	a->job = NULL;
@@ -162,7 +163,7 @@ static void render(struct amb *a)
 		goto out;
 	}
 	a->ao.hap = a->drv;
-	a->job_started = loop_now();
+	a->job_started = clock_mono();
 	a->job = apply_start(a->loop, &a->ao, out.data ? out.data : "", out.len, true, on_applied, a);
 	if (!a->job) {
 		log_error("out of memory");
@@ -330,7 +331,7 @@ int ambassador_main(int argc, char **argv)
 		log_error("cannot create %s: %s", a.spec.run_dir, strerror(errno));
 		goto out;
 	}
-	if (!(a.loop = loop_new())) {
+	if (!(a.loop = loop_new(0))) {
 		log_error("cannot create the event loop: %s", strerror(errno));
 		goto out;
 	}

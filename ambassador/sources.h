@@ -9,7 +9,7 @@
 
 #include "ambassador/args.h"
 #include "ambassador/backend.h"
-#include "watcher/loop.h"
+#include "common/loop.h"
 
 struct amb_source;
 

@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "ambassador/backend.h"
-#include "watcher/loop.h"
+#include "common/loop.h"
 
 struct amb_srv;
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
-#include "watcher/loop.h"
+#include "common/loop.h"
 
 struct hap_cli {
 	struct loop *loop;

@@ -11,10 +11,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/loop.h"
 #include "haproxy/master.h"
 #include "haproxy/runtime.h"
-#include "watcher/loop.h"
 
 #define PROBE_TIMEOUT 1.0
 #define DOWN_POLL 0.25        /* probing a master that does not answer */
@@ -68,17 +69,10 @@ struct hap_driver {
 	double last_confirm, last_audit;   /* wall clock, 0: never */
 };
 
-static double wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void set_state(struct hap_driver *d, enum hstate s)
 {
 	if (d->state != s)
-		d->state_since = loop_now();
+		d->state_since = clock_mono();
 	d->state = s;
 }
 
@@ -149,7 +143,7 @@ static void on_reloaded(int ok, const struct hap_proc *p, const char *why, void 
 	if (ok) {
 		d->confirmed++;
 		d->retry = RETRY_MIN;
-		d->last_confirm = wall_now();
+		d->last_confirm = clock_wall();
 		d->why[0] = '\0';
 		hap_runtime_forget_drains(d->rt);
 		set_running(d, d->installed);
@@ -358,7 +352,7 @@ static void on_audited(int ok, const char *why, void *arg)
 		return;
 	}
 	d->audits++;
-	d->last_audit = wall_now();
+	d->last_audit = clock_wall();
 	if (ok) {
 		d->diverged_in_a_row = 0;
 		if (d->state != HS_APPLYING && d->state != HS_RELOADING)
@@ -476,7 +470,7 @@ struct hap_driver *hap_driver_new(struct loop *l, const struct hap_driver_opts *
 		goto err;
 	if (installed && !(d->installed = hap_cfg_parse(installed, len)))
 		goto err;
-	d->state_since = loop_now();
+	d->state_since = clock_mono();
 	arm(d, 0);
 	return d;
 err:
@@ -505,7 +499,7 @@ const char *hap_driver_state(const struct hap_driver *d)
 
 bool hap_driver_healthy(const struct hap_driver *d, struct buf *why)
 {
-	double busy = loop_now() - d->state_since;
+	double busy = clock_mono() - d->state_since;
 
 	switch (d->state) {
 	case HS_OK:

@@ -11,8 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
+#include "common/loop.h"
 #include "haproxy/cli.h"
-#include "watcher/loop.h"
 
 #define POLL_EVERY 0.02     /* show proc while waiting for the counter */
 #define RESEND_AFTER 2.0    /* "reload" again when the counter has not moved */
@@ -102,7 +103,7 @@ static void on_asked(int ok, const char *text, size_t len, void *arg)
 	(void)len;
 	m->req = NULL;
 	m->state = M_SENT;
-	m->sent_at = loop_now();
+	m->sent_at = clock_mono();
 	loop_add_timer(m->loop, &m->timer, POLL_EVERY);
 }
 
@@ -148,7 +149,7 @@ static void on_proc(int ok, const char *text, size_t len, void *arg)
 			}
 			return;
 		}
-		if (parsed && loop_now() - m->sent_at >= RESEND_AFTER) {
+		if (parsed && clock_mono() - m->sent_at >= RESEND_AFTER) {
 			/* The master answers and its counter has not moved: the
 			 * request was lost (sent while it re-executed, say).  Ask
 			 * again from a fresh base.  A master that does not answer
@@ -159,7 +160,7 @@ static void on_proc(int ok, const char *text, size_t len, void *arg)
 	default:
 		return;
 	}
-	if (loop_now() >= m->deadline) {
+	if (clock_mono() >= m->deadline) {
 		if (parsed)
 			snprintf(m->why, sizeof m->why, "the master at %s did not confirm the reload in time "
 				 "(reload counter still %ld)", m->sock, p.reloads);
@@ -229,7 +230,7 @@ int hap_master_probe(struct hap_master *m, double timeout, hap_probe_cb cb, void
 	m->state = M_PROBE;
 	m->probe_cb = cb;
 	m->arg = arg;
-	m->deadline = loop_now() + timeout;
+	m->deadline = clock_mono() + timeout;
 	step(m);
 	return 0;
 }
@@ -242,7 +243,7 @@ int hap_master_reload(struct hap_master *m, double timeout, hap_reload_cb cb, vo
 	m->have_base = false;
 	m->reload_cb = cb;
 	m->arg = arg;
-	m->deadline = loop_now() + timeout;
+	m->deadline = clock_mono() + timeout;
 	step(m);
 	return 0;
 }

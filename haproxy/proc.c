@@ -12,8 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
-#include "watcher/loop.h"
+#include "common/loop.h"
 
 #define BACKOFF_MIN 0.5
 #define BACKOFF_MAX 10.0
@@ -27,7 +28,7 @@ struct hap_child {
 	char *prog, *cfg, *sock;
 	enum cstate state;
 	pid_t pid;
-	double started_at;         /* loop_now() of the last spawn */
+	double started_at;         /* clock_mono() of the last spawn */
 	double backoff;            /* the next restart's delay */
 	struct loop_timer timer;   /* backoff, stop escalation */
 	hap_child_started_cb started;
@@ -63,7 +64,7 @@ static void spawn(struct hap_child *c)
 	}
 	c->pid = pid;
 	c->state = C_RUNNING;
-	c->started_at = loop_now();
+	c->started_at = clock_mono();
 	log_info("haproxy: started (master %d)", (int)pid);
 	if (c->started)
 		c->started(pid, c->started_arg);
@@ -146,7 +147,7 @@ bool hap_child_exited(struct hap_child *c, pid_t pid, int status)
 			c->stopped(c->stopped_arg);
 		return true;
 	}
-	if (loop_now() - c->started_at > BACKOFF_RESET)
+	if (clock_mono() - c->started_at > BACKOFF_RESET)
 		c->backoff = BACKOFF_MIN;
 	log_error("haproxy: exited (%d); restarting in %.1f s", code, c->backoff);
 	c->state = C_BACKOFF;

@@ -9,9 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/loop.h"
 #include "haproxy/cli.h"
-#include "watcher/loop.h"
 
 #define CMD_TIMEOUT 2.0
 #define DRAIN_POLL 0.1        /* "del server" tried again while connections remain, */
@@ -186,13 +187,13 @@ static void on_drain_answer(int ok, const char *text, size_t len, void *arg)
 		drain_remove(rt, d);
 	} else if (ok && strstr(text, "No such server")) {
 		drain_remove(rt, d);
-	} else if (loop_now() >= d->deadline && !d->shut) {
+	} else if (clock_mono() >= d->deadline && !d->shut) {
 		d->shut = true;
-		d->deadline = loop_now() + DRAIN_GIVE_UP;
+		d->deadline = clock_mono() + DRAIN_GIVE_UP;
 		rt->stats.drain_timeouts++;
 		log_warn("haproxy: server %s/%s still has connections after %.0f s; shutting them",
 			 d->backend, d->server, rt->drain_timeout);
-	} else if (loop_now() >= d->deadline) {
+	} else if (clock_mono() >= d->deadline) {
 		/* Stays in maintenance: no traffic reaches it; the next reload drops it. */
 		log_warn("haproxy: server %s/%s cannot be deleted (%.*s); left in maintenance until the next reload",
 			 d->backend, d->server, (int)strcspn(text, "\n"), text);
@@ -250,7 +251,7 @@ static void drain_start(struct hap_runtime *rt, struct drain *d)
 		drain_free(d);
 		return;
 	}
-	d->deadline = loop_now() + rt->drain_timeout;
+	d->deadline = clock_mono() + rt->drain_timeout;
 	d->next = rt->drains;
 	rt->drains = d;
 	rt->dpoll = DRAIN_POLL;

@@ -12,8 +12,8 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "legate/commands.h"
-#include "renderer/command.h"
 #include "legate/hcl.h"
+#include "renderer/command.h"
 
 #define DEFAULT_TIMEOUT_MS 30000L
 

@@ -12,11 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/loop.h"
 #include "legate/config.h"
 #include "legate/status.h"
 #include "renderer/runner.h"
-#include "watcher/loop.h"
 #include "watcher/watch.h"
 
 struct daemon {
@@ -87,7 +88,7 @@ static json_t *status(void *arg)
 	struct daemon *d = arg;
 	return json_pack("{s:s, s:f, s:b, s:b, s:I, s:I, s:I, s:o, s:o}",
 			 "version", LEGATE_VERSION,
-			 "uptime", loop_now() - d->started,
+			 "uptime", clock_mono() - d->started,
 			 "ready", d->ready,
 			 "healthy", d->runner && runner_healthy(d->runner),
 			 "config_reloads", (json_int_t)d->reloads,
@@ -269,14 +270,14 @@ int daemon_main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	d.loop = loop_new();
+	d.loop = loop_new(0);
 	if (!d.loop) {
 		log_error("cannot create the event loop: %s", strerror(errno));
 		config_free(d.cfg);
 		free(d.cfg);
 		return 1;
 	}
-	d.started = loop_now();
+	d.started = clock_mono();
 	loop_timer_init(&d.hup_timer, on_hup_timer, &d);
 	memset(&wo, 0, sizeof wo);
 	wo.consul_addr = d.cfg->consul_addr;

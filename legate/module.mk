@@ -7,6 +7,6 @@ TEST_TOOLS  += tests/tools/connflood.c
 # The configuration fuzzer: an HCL file and flags (see make fuzz).
 FUZZERS            += config
 FUZZ_config_SRCS   := legate/fuzz/config_fuzz.c legate/config.c legate/hcl.c renderer/command.c \
-                      watcher/loop.c common/buf.c common/log.c
+                      common/loop.c common/clock.c common/buf.c common/log.c
 FUZZ_config_CORPUS := legate/fuzz/corpus
 FUZZ_config_FLAGS  := -max_len=8192 -dict=legate/fuzz/hcl.dict

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 /* Connections served at once, and at most per client address.  A request
@@ -95,7 +96,7 @@ static void touch(struct status_server *s, struct MHD_Connection *mc)
 
 	if (!c)
 		return;
-	c->since = loop_now();
+	c->since = clock_mono();
 	unlink_conn(s, c);
 	append_conn(s, c);
 }
@@ -188,7 +189,7 @@ static void notify(void *cls, struct MHD_Connection *mc, void **socket_context,
 								       : sizeof(struct sockaddr_in);
 		memcpy(&c->addr, addr->client_addr, len);
 	}
-	c->since = loop_now();
+	c->since = clock_mono();
 	append_conn(s, c);
 	s->live++;
 	*socket_context = c;
@@ -254,7 +255,7 @@ static void arm(struct status_server *s)
 	for (c = s->head; c && c->closing; c = c->next)
 		;
 	if (c)
-		loop_add_timer(s->loop, &s->deadline, c->since + REQUEST_DEADLINE - loop_now());
+		loop_add_timer(s->loop, &s->deadline, c->since + REQUEST_DEADLINE - clock_mono());
 	else
 		loop_del_timer(s->loop, &s->deadline);
 }
@@ -282,7 +283,7 @@ static void on_timer(struct loop *l, void *arg)
 static void on_deadline(struct loop *l, void *arg)
 {
 	struct status_server *s = arg;
-	double now = loop_now();
+	double now = clock_mono();
 	struct conn *c;
 
 	(void)l;

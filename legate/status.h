@@ -8,7 +8,7 @@
 #include <jansson.h>
 
 #include "common/buf.h"
-#include "watcher/loop.h"
+#include "common/loop.h"
 
 /* Where the answers come from; each is called per request. */
 struct status_source {

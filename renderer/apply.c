@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/loop.h"
 #include "haproxy/driver.h"
-#include "watcher/loop.h"
 
 struct apply_job {
 	struct loop *loop;

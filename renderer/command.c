@@ -2,7 +2,8 @@
  * process group, collecting their output; when a command ends, whatever
  * it left running in its group ends with it. */
 #include "renderer/command.h"
-#include "watcher/loop.h"
+#include "common/clock.h"
+#include "common/loop.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -78,13 +79,6 @@ int command_parse(const char *text, struct command *out)
 err:
 	command_free(out);
 	return -1;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 /* Returns a copy of s with every SRC_MARK replaced by src. */
@@ -273,7 +267,7 @@ static void job_check_exit(struct command_job *j)
 	job_read(j);  /* what it wrote just before it exited */
 	if (w == j->pid)
 		set_status(&j->res, wstatus);
-	j->res.elapsed_ms = now_ms() - j->start;
+	j->res.elapsed_ms = (long)(clock_mono() * 1000) - j->start;
 	j->done(&j->res, j->arg);
 	job_free(j);
 }
@@ -330,7 +324,7 @@ struct command_job *command_start(struct loop *l, const struct command *c, const
 	j->pidfd = -1;
 	j->done = done;
 	j->arg = arg;
-	j->start = now_ms();
+	j->start = (long)(clock_mono() * 1000);
 	j->res.status = -1;
 	j->res.output.limit = OUTPUT_KEEP;
 	loop_timer_init(&j->timer, job_on_timer, j);
@@ -388,7 +382,7 @@ static void run_done(const struct command_result *res, void *arg)
 int command_run(const struct command *c, const char *src, long timeout_ms,
 		struct command_result *res)
 {
-	struct run_state rs = { loop_new(), res };
+	struct run_state rs = { loop_new(0), res };
 	char err[256];
 
 	memset(res, 0, sizeof *res);

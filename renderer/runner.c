@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "haproxy/driver.h"
 #include "renderer/apply.h"
@@ -322,13 +323,6 @@ struct runner {
 	bool ready_sent, done_sent;
 };
 
-static double wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void set_error(struct tmpl *t, enum tstate st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void set_error(struct tmpl *t, enum tstate st, const char *fmt, ...)
@@ -497,7 +491,7 @@ static void record_latency(struct tmpl *t)
 	double lat;
 	if (!t->pending)
 		return;
-	lat = loop_now() - t->first_change;
+	lat = clock_mono() - t->first_change;
 	t->lat_count++;
 	t->lat_sum += lat;
 	for (size_t i = 0; i < NLAT; i++)
@@ -551,7 +545,7 @@ static void on_installed(void *arg)
 
 	t->installs++;
 	t->installed_once = true;
-	t->last_install = wall_now();
+	t->last_install = clock_wall();
 	check_ready_and_done(t->r);   /* readiness: HAProxy may start on this file */
 }
 
@@ -562,7 +556,7 @@ static void on_applied(const struct apply_outcome *o, void *arg)
 	t->job = NULL;
 	if (o->deferred) {
 		/* A reload is needed: it waits out the quiescence. */
-		double wait = quiet_at(t) - loop_now();
+		double wait = quiet_at(t) - clock_mono();
 		loop_add_timer(t->r->loop, &t->timer, wait > 0 ? wait : 0);
 		t->rerender = false;
 		return;
@@ -606,7 +600,7 @@ static void on_applied(const struct apply_outcome *o, void *arg)
 static void put_in_place(struct tmpl *t, struct buf *out)
 {
 	const struct template_config *tc = t->cfg;
-	double now = loop_now();
+	double now = clock_mono();
 	bool allow_reload;
 
 	if (t->r->cfg->dry) {
@@ -648,7 +642,7 @@ static void render(struct tmpl *t)
 	t->opts.lookup_ud = &c;
 	rc = mustache_render(t->env, t->tpl, NULL, &t->opts, &out, &me);
 	t->renders++;
-	t->last_render = wall_now();
+	t->last_render = clock_wall();
 
 	/* The new set of names replaces the old one; taking the new references
 	 * before dropping the old keeps every watch still used alive. */
@@ -693,7 +687,7 @@ static void on_timer(struct loop *l, void *arg)
  * and only a reload waits out the quiescence (put_in_place). */
 static void schedule(struct tmpl *t)
 {
-	double now = loop_now(), at;
+	double now = clock_mono(), at;
 
 	if (!t->pending) {
 		t->pending = true;

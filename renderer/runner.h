@@ -11,8 +11,8 @@
 #include <jansson.h>
 
 #include "common/buf.h"
+#include "common/loop.h"
 #include "legate/config.h"
-#include "watcher/loop.h"
 #include "watcher/watch.h"
 
 /* The watches in use, by name, with reference counts.  It outlives any one

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #include "common/buf.h"
-#include "watcher/loop.h"
+#include "common/loop.h"
 
 struct http;
 struct http_req;

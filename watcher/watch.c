@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "watcher/etcd.h"
 
@@ -20,14 +21,6 @@ static const char *const state_names[] = {
 };
 
 static void step(struct watch *w, enum watch_event ev);
-
-static double wall_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* A factor in [lo, 1]: jitter that only ever shortens a delay. */
 static double jitter(double lo)
@@ -75,7 +68,7 @@ void watch_deliver(struct watch *w, json_t *data)
 	w->text = text;
 	w->changes++;
 	w->fresh = 1;
-	w->last_change = wall_now();
+	w->last_change = clock_wall();
 	log_debug("%s: changed (%zu bytes)", w->name, strlen(text));
 	/* Reported from the loop, outside any curl or backend call, so the
 	 * callback may add and remove watches, this one included. */
@@ -236,7 +229,7 @@ static void call(struct watch *w)
 	char err[256] = "";
 	int rc;
 
-	w->last_start = loop_now();
+	w->last_start = clock_mono();
 	w->state = WS_INFLIGHT;
 	if (w->triggered)
 		w->wr->sweeping++;
@@ -284,7 +277,7 @@ static void after_ok(struct watch *w)
 
 	w->retries = 0;
 	w->last_error[0] = '\0';
-	w->last_success = wall_now();
+	w->last_success = clock_wall();
 	if (w->triggered) {
 		wr->sweeping--;
 		if (w->retrigger) {
@@ -308,7 +301,7 @@ static void after_ok(struct watch *w)
 	else if (w->fresh && w->index > 0)
 		interval = 0;
 	w->fresh = 0;
-	delay = w->last_start + interval * (1.0 + 0.25 * drand48()) - loop_now();
+	delay = w->last_start + interval * (1.0 + 0.25 * drand48()) - clock_mono();
 	w->state = WS_SPACING;
 	loop_add_timer(wr->loop, &w->timer, delay > 0 ? delay : 0);
 }
@@ -698,7 +691,7 @@ struct watcher *watcher_new(struct loop *l, const struct watcher_opts *opts,
 	wr->dedicated_cap = wr->o.max_conns - 3 - wr->sweep_cap;
 	wr->o.consul_addr = wr->o.consul_token = wr->o.etcd_addr = NULL;
 	wr->o.ca_file = wr->o.cert_file = wr->o.key_file = NULL;
-	srand48((long)wall_now() ^ (long)getpid());
+	srand48((long)clock_wall() ^ (long)getpid());
 	memset(&ho, 0, sizeof ho);
 	ho.ca_file = opts->ca_file;
 	ho.cert_file = opts->cert_file;

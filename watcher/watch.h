@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#include "watcher/loop.h"
+#include "common/loop.h"
 
 struct watcher;
 struct watch;

@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "common/loop.h"
 #include "watcher/http.h"
-#include "watcher/loop.h"
 #include "watcher/watch.h"
 
 enum watch_kind {

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/loop.h"
 #include "haproxy/master.h"
-#include "watcher/loop.h"
 
 static int rc = 1;
 
@@ -46,7 +46,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: hapctl reload|proc SOCKET [TIMEOUT]\n");
 		return 2;
 	}
-	if (!(l = loop_new()) || !(m = hap_master_new(l, argv[2]))) {
+	if (!(l = loop_new(0)) || !(m = hap_master_new(l, argv[2]))) {
 		perror("hapctl");
 		return 1;
 	}

@@ -19,7 +19,7 @@
 #include <time.h>
 
 #include "common/log.h"
-#include "watcher/loop.h"
+#include "common/loop.h"
 #include "watcher/watch.h"
 
 static int timestamps;
@@ -121,7 +121,7 @@ int main(int argc, char **argv)
 			return usage();
 #undef VAL
 	}
-	l = loop_new();
+	l = loop_new(0);
 	if (!l) {
 		log_error("cannot make the event loop");
 		return 1;

@@ -1,9 +1,9 @@
 /* Unit tests for renderer/install (atomic install, modes, backup, failures)
  * and renderer/command (exit codes, output, timeouts, {{.src}}). */
 #include "renderer/command.h"
+#include "common/loop.h"
 #include "renderer/install.h"
 #include "tests/unit/check.h"
-#include "watcher/loop.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -216,7 +216,7 @@ static void test_command_async(void)
 	struct command c;
 	char err[256];
 
-	a.l = loop_new();
+	a.l = loop_new(0);
 	check(a.l != NULL);
 	check_int(command_parse("sh -c 'echo hi; exit 4'", &c), 0);
 	check(command_start(a.l, &c, NULL, 5000, async_done, &a, err, sizeof err) != NULL);
@@ -304,7 +304,7 @@ static void test_command_group(void)
 	}
 
 	unlink(path("bg.pid"));
-	a.l = loop_new();
+	a.l = loop_new(0);
 	check(a.l != NULL);
 	check(command_start(a.l, &c, NULL, 5000, async_done, &a, err, sizeof err) != NULL);
 	loop_run(a.l);

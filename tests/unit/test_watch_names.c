@@ -16,7 +16,7 @@ static struct watch *add(struct watcher *wr, const char *name)
 
 int main(void)
 {
-	struct loop *l = loop_new();
+	struct loop *l = loop_new(0);
 	struct watcher_opts o;
 	struct watcher *wr;
 	struct watch *w;

@@ -18,8 +18,8 @@
  *            a stream (the etcd v3 watch) receives one by one. */
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/loop.h"
 #include "watcher/http.h"
-#include "watcher/loop.h"
 #include "watcher/watch.h"
 
 #include <stdint.h>
@@ -199,7 +199,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	log_set_level(LOG_LVL_ERROR);
 	/* Each loop turn waits for a timer due now: no slack to wait out. */
 	prctl(PR_SET_TIMERSLACK, 1UL);
-	loop = loop_new();
+	loop = loop_new(0);
 	if (!loop)
 		abort();
 	loop_timer_init(&stop_timer, on_stop, NULL);

@@ -1,7 +1,7 @@
 /* loop: the one event loop of a legate process: file descriptors through
  * epoll, timers through one timerfd, signals through one signalfd. */
-#ifndef LEGATE_LOOP_H
-#define LEGATE_LOOP_H
+#ifndef LEGATE_COMMON_LOOP_H
+#define LEGATE_COMMON_LOOP_H
 
 #include <stdint.h>
 
@@ -16,14 +16,19 @@ typedef void (*loop_signal_cb)(struct loop *l, int signo, void *arg);
  * serves), so arming and cancelling never allocate.  Fields are private. */
 struct loop_timer {
 	struct loop_timer *prev, *next;
-	double when;            /* monotonic seconds */
+	double when;            /* clock_mono() seconds */
 	int armed;
 	loop_timer_cb cb;
 	void *arg;
 };
 
-/* Returns a new loop, or NULL with errno set. */
-struct loop *loop_new(void);
+/* The most descriptors a loop is made for when its size is not given. */
+#define LOOP_MAX_SIZE 65536
+
+/* Returns a new loop for descriptors below setsize (0: the process's
+ * descriptor limit, at most LOOP_MAX_SIZE), or NULL with errno set.  Its
+ * tables are allocated here once. */
+struct loop *loop_new(int setsize);
 
 /* Closes the loop's descriptors and frees it.  Registered fds are not
  * closed; armed timers are forgotten. */
@@ -31,7 +36,8 @@ void loop_free(struct loop *l);
 
 /* Watches fd for events (EPOLLIN | EPOLLOUT ...); the fd stays the
  * caller's.  loop_add_fd on an fd already watched changes its events and
- * callback.  Returns 0, or -1 with errno set. */
+ * callback.  Returns 0, or -1 with errno set (EMFILE: fd is past the
+ * loop's size). */
 int loop_add_fd(struct loop *l, int fd, uint32_t events, loop_fd_cb cb, void *arg);
 
 /* Stops watching fd; safe from inside any callback, and on an fd not watched. */
@@ -56,7 +62,5 @@ int loop_run(struct loop *l);
 /* Makes loop_run() return after the current turn. */
 void loop_stop(struct loop *l);
 
-/* Monotonic clock in seconds. */
-double loop_now(void);
 
 #endif

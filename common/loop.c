@@ -1,6 +1,8 @@
 /* loop: epoll over file descriptors, a sorted list of caller-owned timers
  * behind one timerfd, and a signalfd, all dispatched from loop_run(). */
-#include "watcher/loop.h"
+#include "common/loop.h"
+
+#include "common/clock.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -9,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 
@@ -20,7 +23,7 @@ struct fd_slot {
 
 struct loop {
 	int ep, tfd, sfd;
-	struct fd_slot *fds;      /* indexed by fd */
+	struct fd_slot *fds;      /* indexed by fd, nfds of them, allocated once */
 	int nfds;
 	struct loop_timer *timers; /* sorted by when, earliest first */
 	struct loop_timer *last;
@@ -31,15 +34,19 @@ struct loop {
 	int stop;
 };
 
-double loop_now(void)
+/* The default size: the process's descriptor limit, within bounds. */
+static int default_size(void)
 {
-	struct timespec ts;
+	struct rlimit rl;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return LOOP_MAX_SIZE;
+	if (rl.rlim_cur < 1024)
+		return 1024;
+	return rl.rlim_cur > LOOP_MAX_SIZE ? LOOP_MAX_SIZE : (int)rl.rlim_cur;
 }
 
-struct loop *loop_new(void)
+struct loop *loop_new(int setsize)
 {
 	struct loop *l = calloc(1, sizeof *l);
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -47,6 +54,9 @@ struct loop *loop_new(void)
 	if (!l)
 		return NULL;
 	l->ep = l->tfd = l->sfd = -1;
+	l->nfds = setsize > 0 ? setsize : default_size();
+	if (!(l->fds = calloc((size_t)l->nfds, sizeof *l->fds)))
+		goto err;
 	sigemptyset(&l->sigs);
 	l->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (l->ep < 0)
@@ -90,17 +100,8 @@ int loop_add_fd(struct loop *l, int fd, uint32_t events, loop_fd_cb cb, void *ar
 		return -1;
 	}
 	if (fd >= l->nfds) {
-		int n = l->nfds ? l->nfds : 64;
-		struct fd_slot *p;
-
-		while (n <= fd)
-			n *= 2;
-		p = realloc(l->fds, (size_t)n * sizeof *p);
-		if (!p)
-			return -1;
-		memset(p + l->nfds, 0, (size_t)(n - l->nfds) * sizeof *p);
-		l->fds = p;
-		l->nfds = n;
+		errno = EMFILE;   /* past the size the loop was made for */
+		return -1;
 	}
 	op = l->fds[fd].used ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
 	if (epoll_ctl(l->ep, op, fd, &ev) < 0)
@@ -177,7 +178,7 @@ int loop_add_timer(struct loop *l, struct loop_timer *t, double seconds)
 		unlink_timer(l, t);
 	if (seconds < 0)
 		seconds = 0;
-	t->when = loop_now() + seconds;
+	t->when = clock_mono() + seconds;
 	/* New timers are usually the latest: search from the tail. */
 	for (p = l->last; p && p->when > t->when; p = p->prev)
 		;
@@ -232,7 +233,7 @@ int loop_add_signal(struct loop *l, int signo, loop_signal_cb cb, void *arg)
 static void run_timers(struct loop *l)
 {
 	uint64_t n;
-	double now = loop_now();
+	double now = clock_mono();
 	struct loop_timer *t;
 
 	while (read(l->tfd, &n, sizeof n) > 0)
