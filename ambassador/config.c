@@ -11,7 +11,7 @@
 #include "common/log.h"
 #include "renderer/command.h"
 #include "renderer/install.h"
-#include "renderer/mustache.h"
+#include "mustache/mustache.h"
 
 /* One listen section per forward that has backends.  A forward with none
  * has no bind line at all: the kernel refuses connections to its port at
@@ -54,7 +54,7 @@ struct amb_config {
 struct amb_config *amb_config_new(const struct amb_spec *spec, char *err, size_t errlen)
 {
 	struct amb_config *c = calloc(1, sizeof *c);
-	struct mustache_error me;
+	struct lg_error me;
 	char msg[512];
 	static const char *const check_args[] = { "-c", "-f", "{{.src}}" };
 	size_t nargs = sizeof check_args / sizeof check_args[0];
@@ -64,7 +64,7 @@ struct amb_config *amb_config_new(const struct amb_spec *spec, char *err, size_t
 	c->spec = spec;
 	c->tpl = mustache_compile("ambassador.cfg", template_src, sizeof template_src - 1, &me);
 	if (!c->tpl) {
-		snprintf(err, errlen, "built-in template: %s", mustache_strerror(&me, msg, sizeof msg));
+		snprintf(err, errlen, "built-in template: %s", lg_error_str(&me, msg, sizeof msg));
 		amb_config_free(c);
 		return NULL;
 	}
@@ -114,7 +114,7 @@ int amb_config_render(struct amb_config *c, const struct amb_list *const *lists,
 {
 	const struct amb_spec *s = c->spec;
 	json_t *data = json_object(), *fwds = json_array();
-	struct mustache_error me;
+	struct lg_error me;
 	char msg[512];
 	int rc = -1;
 
@@ -151,7 +151,7 @@ int amb_config_render(struct amb_config *c, const struct amb_list *const *lists,
 		}
 	}
 	if (mustache_render(NULL, c->tpl, data, &c->opts, out, &me) < 0) {
-		snprintf(err, errlen, "%s", mustache_strerror(&me, msg, sizeof msg));
+		snprintf(err, errlen, "%s", lg_error_str(&me, msg, sizeof msg));
 		goto out;
 	}
 	rc = 0;

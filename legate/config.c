@@ -17,15 +17,17 @@
 
 #define DEFAULT_TIMEOUT_MS 30000L
 
-static int cerr(struct config_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An error about a flag or the whole configuration (no file, no line). */
+static int cerr(struct lg_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static int cerr(struct config_error *err, const char *fmt, ...)
+static int cerr(struct lg_error *err, const char *fmt, ...)
 {
+	char text[sizeof err->text];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(err->text, sizeof err->text, fmt, ap);
+	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
-	return -1;
+	return lg_error_set(err, NULL, 0, 0, "%s", text);
 }
 
 /* Replaces *slot with a copy of s; returns 0 or -1. */
@@ -144,7 +146,7 @@ static void template_free(struct template_config *t)
 }
 
 /* -template "src:dest[:command]" */
-static int template_flag(struct config *cfg, const char *v, struct config_error *err)
+static int template_flag(struct config *cfg, const char *v, struct lg_error *err)
 {
 	const char *c1 = strchr(v, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 	struct template_config *t;
@@ -167,21 +169,20 @@ static int template_flag(struct config *cfg, const char *v, struct config_error 
 
 struct hctx {
 	const char *file;
-	struct config_error *err;
+	struct lg_error *err;
 };
 
 static int herr(struct hctx *h, const struct hcl_node *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* An error at node n of the file: FILE:LINE, then the key and what. */
 static int herr(struct hctx *h, const struct hcl_node *n, const char *fmt, ...)
 {
+	char text[sizeof h->err->text];
 	va_list ap;
-	int len = snprintf(h->err->text, sizeof h->err->text, "%s:%d: %s: ", h->file, n->line, n->key ? n->key : "value");
-	if (len < 0 || (size_t)len >= sizeof h->err->text)
-		return -1;
 	va_start(ap, fmt);
-	vsnprintf(h->err->text + len, sizeof h->err->text - (size_t)len, fmt, ap);
+	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
-	return -1;
+	return lg_error_set(h->err, h->file, n->line, 0, "%s: %s", n->key ? n->key : "value", text);
 }
 
 /* consul-template keys legate does not implement: a file that has them is
@@ -551,18 +552,14 @@ static int h_consul(struct hctx *h, struct config *cfg, const struct hcl_node *n
 	return 0;
 }
 
-static int load_file(struct config *cfg, const char *path, struct config_error *err)
+static int load_file(struct config *cfg, const char *path, struct lg_error *err)
 {
-	struct hcl_error he;
-	struct hcl_node *root = hcl_parse_file(path, &he);
+	struct hcl_node *root = hcl_parse_file(path, err);
 	struct hctx h = { path, err };
 	int rc = 0;
 
-	if (!root) {
-		if (he.line)
-			return cerr(err, "%s:%d:%d: %s", he.file, he.line, he.column, he.text);
-		return cerr(err, "%s: %s", he.file, he.text);
-	}
+	if (!root)
+		return -1;
 	for (const struct hcl_node *c = root->child; c && rc == 0; c = c->next) {
 		const char *k = c->key;
 		if (strcmp(k, "consul") == 0)
@@ -662,7 +659,7 @@ static int parse_bool(const char *v, bool *out)
 	return -1;
 }
 
-int config_load(struct config *cfg, int argc, char **argv, struct config_error *err)
+int config_load(struct config *cfg, int argc, char **argv, struct lg_error *err)
 {
 	const char *env;
 	int i;
@@ -671,7 +668,7 @@ int config_load(struct config *cfg, int argc, char **argv, struct config_error *
 	cfg->consul_ssl_verify = true;
 	cfg->max_connections = 32;
 	cfg->ready_fd = -1;
-	err->text[0] = '\0';
+	memset(err, 0, sizeof *err);
 
 	/* Pass 1: find -config files (they apply below the other flags). */
 	for (i = 1; i < argc; i++) {

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "common/error.h"
 #include "renderer/command.h"
 
 /* A template whose destination is an HAProxy configuration: legate drives
@@ -70,16 +71,12 @@ struct config {
 	size_t nconfig_files;
 };
 
-struct config_error {
-	char text[512];
-};
-
 /* Fills *cfg from the environment, every -config file and the flags in
  * argv (argv[0] is the program name).  Returns 0, 1 when -h or -version was
- * handled (the caller exits 0), or -1 with err->text naming the flag, or
- * the file, line and key at fault.  The config is owned by the caller:
+ * handled (the caller exits 0), or -1 with err naming the flag, or the
+ * file, line and key at fault.  The config is owned by the caller:
  * config_free() it in every case. */
-int config_load(struct config *cfg, int argc, char **argv, struct config_error *err);
+int config_load(struct config *cfg, int argc, char **argv, struct lg_error *err);
 
 void config_free(struct config *cfg);
 

@@ -174,7 +174,8 @@ static void on_hup_timer(struct loop *l, void *arg)
 static void reload_config(struct daemon *d)
 {
 	struct config *ncfg = calloc(1, sizeof *ncfg);
-	struct config_error cerr;
+	struct lg_error cerr;
+	char etext[1100];
 	struct runner *nr;
 	enum log_level lvl;
 	char err[1024];
@@ -190,7 +191,7 @@ static void reload_config(struct daemon *d)
 	rc = config_load(ncfg, d->argc, d->argv, &cerr);
 	if (rc != 0 || ncfg->ntemplates == 0) {
 		log_error("reload refused, keeping the running configuration: %s",
-			  rc != 0 ? cerr.text : "no templates");
+			  rc != 0 ? lg_error_str(&cerr, etext, sizeof etext) : "no templates");
 		goto refuse;
 	}
 	if (strcmp(ncfg->consul_addr, d->cfg->consul_addr) != 0 ||
@@ -233,7 +234,8 @@ static void on_term(struct loop *l, int signo, void *arg)
 int daemon_main(int argc, char **argv)
 {
 	struct daemon d = { .argc = argc, .argv = argv, .exit_code = 1 };
-	struct config_error cerr;
+	struct lg_error cerr;
+	char etext[1100];
 	struct watcher_opts wo;
 	enum log_level lvl;
 	char err[1024];
@@ -247,7 +249,7 @@ int daemon_main(int argc, char **argv)
 	rc = config_load(d.cfg, argc, argv, &cerr);
 	if (rc != 0) {
 		if (rc < 0)
-			log_error("%s", cerr.text);
+			log_error("%s", lg_error_str(&cerr, etext, sizeof etext));
 		config_free(d.cfg);
 		free(d.cfg);
 		return rc < 0 ? 2 : 0;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/file.h"
 
 #define HCL_MAX_DEPTH 32
 #define HCL_MAX_FILE  (1 << 20)
@@ -19,7 +20,7 @@ struct parser {
 	const char *line_start;
 	int line;
 	int depth;
-	struct hcl_error *err;
+	struct lg_error *err;
 	const char *name;
 };
 
@@ -29,7 +30,7 @@ static int perr(struct parser *ps, const char *fmt, ...)
 {
 	va_list ap;
 
-	snprintf(ps->err->file, sizeof ps->err->file, "%s", ps->name);
+	snprintf(ps->err->source, sizeof ps->err->source, "%s", ps->name);
 	ps->err->line = ps->line;
 	ps->err->column = (int)(ps->p - ps->line_start) + 1;
 	va_start(ap, fmt);
@@ -421,7 +422,7 @@ static int parse_members(struct parser *ps, struct hcl_node *block, char close)
 	}
 }
 
-struct hcl_node *hcl_parse(const char *text, const char *name, struct hcl_error *err)
+struct hcl_node *hcl_parse(const char *text, const char *name, struct lg_error *err)
 {
 	struct parser ps = { text, text, 1, 0, err, name };
 	struct hcl_node *root = node_new(HCL_BLOCK, 1);
@@ -438,39 +439,18 @@ struct hcl_node *hcl_parse(const char *text, const char *name, struct hcl_error 
 	return root;
 }
 
-struct hcl_node *hcl_parse_file(const char *path, struct hcl_error *err)
+struct hcl_node *hcl_parse_file(const char *path, struct lg_error *err)
 {
-	struct buf b = BUF_INIT;
 	struct hcl_node *root = NULL;
-	char chunk[8192];
-	size_t n;
-	FILE *f = fopen(path, "r");
+	size_t len;
+	char *text = file_read(path, HCL_MAX_FILE, &len, err);
 
-	memset(err, 0, sizeof *err);
-	snprintf(err->file, sizeof err->file, "%s", path);
-	if (!f) {
-		snprintf(err->text, sizeof err->text, "cannot open: %s", strerror(errno));
+	if (!text)
 		return NULL;
-	}
-	b.limit = HCL_MAX_FILE;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		if (buf_append(&b, chunk, n) < 0) {
-			snprintf(err->text, sizeof err->text, "%s", errno == EFBIG ?
-				 "larger than 1 MiB" : strerror(errno));
-			goto out;
-		}
-	}
-	if (ferror(f)) {
-		snprintf(err->text, sizeof err->text, "cannot read: %s", strerror(errno));
-		goto out;
-	}
-	if (memchr(buf_cstr(&b), '\0', b.len)) {
-		snprintf(err->text, sizeof err->text, "contains a NUL byte");
-		goto out;
-	}
-	root = hcl_parse(buf_cstr(&b), path, err);
-out:
-	fclose(f);
-	buf_free(&b);
+	if (memchr(text, '\0', len))
+		lg_error_set(err, path, 0, 0, "contains a NUL byte");
+	else
+		root = hcl_parse(text, path, err);
+	free(text);
 	return root;
 }

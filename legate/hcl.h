@@ -6,6 +6,8 @@
 
 #include <stdbool.h>
 
+#include "common/error.h"
+
 enum hcl_type { HCL_STRING, HCL_NUMBER, HCL_BOOL, HCL_LIST, HCL_BLOCK };
 
 struct hcl_node {
@@ -19,19 +21,12 @@ struct hcl_node {
 	struct hcl_node *next;
 };
 
-struct hcl_error {
-	char file[256];
-	int line;
-	int column;
-	char text[256];
-};
-
 /* Parses a whole document.  `name` is used in errors only.  Returns the root
  * block (owned by the caller, free with hcl_free) or NULL with *err filled. */
-struct hcl_node *hcl_parse(const char *text, const char *name, struct hcl_error *err);
+struct hcl_node *hcl_parse(const char *text, const char *name, struct lg_error *err);
 
 /* Reads and parses a file; NULL with *err filled on any failure. */
-struct hcl_node *hcl_parse_file(const char *path, struct hcl_error *err);
+struct hcl_node *hcl_parse_file(const char *path, struct lg_error *err);
 
 void hcl_free(struct hcl_node *n);
 

@@ -1,24 +1,4 @@
-# renderer/: the Mustache engine and "legate render"; its tests, spec runner,
-# bench driver and fuzzer.
-LIB_SRCS   += renderer/mustache.c renderer/mustache_parse.c renderer/mustache_render.c \
-              renderer/numfmt.c renderer/render_cmd.c
-UNIT_TESTS += tests/unit/test_mustache.c
-TEST_TOOLS += tests/tools/mustache_spec.c tests/tools/mustache_bench.c
-
-# The spec runner and the bench driver link the engine.
-$(O)/tests/tools/mustache_spec $(O)/tests/tools/mustache_bench: $(O)/tests/tools/%: tests/tools/%.c $(O)/liblegate.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $^ $(LDFLAGS) $(DEP_LIBS)
-
-# The Mustache fuzzer: template + data + partials (see make fuzz).
-FUZZERS               += mustache
-FUZZ_mustache_SRCS    := renderer/fuzz/mustache_fuzz.c renderer/mustache.c renderer/mustache_parse.c \
-                         renderer/mustache_render.c renderer/numfmt.c common/buf.c common/log.c
-FUZZ_mustache_CORPUS  := renderer/fuzz/corpus
-FUZZ_mustache_FLAGS   := -max_len=4096 -dict=renderer/fuzz/mustache.dict
-
-# The render loop is the hot path of every template: calls into jansson
-# skip the PLT, and -O3 inlines the small helpers.
-ifneq ($(SANITIZE),1)
-$(O)/renderer/mustache_render.o: override CFLAGS += -O3 -fno-plt
-endif
+# renderer/: the template runner, the pipeline to a destination (install,
+# commands, the HAProxy driver's requests).
+LIB_SRCS   += renderer/command.c renderer/install.c renderer/apply.c renderer/runner.c
+UNIT_TESTS += tests/unit/test_install.c

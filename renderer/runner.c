@@ -19,7 +19,7 @@
 #include "common/log.h"
 #include "haproxy/driver.h"
 #include "renderer/apply.h"
-#include "renderer/mustache.h"
+#include "mustache/mustache.h"
 
 #define MAX_TEMPLATE_FILE ((size_t)16 << 20)
 
@@ -626,7 +626,7 @@ static void render(struct tmpl *t)
 {
 	struct runner *r = t->r;
 	struct render_ctx c = { .t = t };
-	struct mustache_error me;
+	struct lg_error me;
 	struct buf out = BUF_INIT;
 	char msg[512];
 	int rc;
@@ -655,7 +655,7 @@ static void render(struct tmpl *t)
 	if (rc < 0) {
 		t->render_errors++;
 		set_error(t, T_RENDER_ERROR, "%s; %s left unchanged",
-			  mustache_strerror(&me, msg, sizeof msg),
+			  lg_error_str(&me, msg, sizeof msg),
 			  t->cfg->destination ? t->cfg->destination : "output");
 		finish(t);
 	} else if (c.missing) {
@@ -803,7 +803,7 @@ static int resolve_owner(struct tmpl *t, char *err, size_t errlen)
 static int tmpl_init(struct runner *r, struct tmpl *t, const struct template_config *tc,
 		     char *err, size_t errlen)
 {
-	struct mustache_error me;
+	struct lg_error me;
 	char msg[512], dirbuf[4096];
 	const char *name = tc->source ? tc->source : tc->origin;
 	char *src = NULL;
@@ -824,7 +824,7 @@ static int tmpl_init(struct runner *r, struct tmpl *t, const struct template_con
 	t->tpl = mustache_compile(name, src ? src : tc->contents, len, &me);
 	free(src);
 	if (!t->tpl) {
-		snprintf(err, errlen, "%s", mustache_strerror(&me, msg, sizeof msg));
+		snprintf(err, errlen, "%s", lg_error_str(&me, msg, sizeof msg));
 		return -1;
 	}
 	t->env = mustache_env_new();

@@ -50,8 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *argv[MAX_ARGS + 4], *copy = NULL, *text;
 	int argc = 0;
 	struct config cfg;
-	struct config_error err;
-	struct hcl_error herr;
+	struct lg_error err;
+	struct lg_error herr;
 	struct hcl_node *root;
 
 	/* The reader alone, on the file's text. */

@@ -4,7 +4,7 @@
  *
  *   mustache_bench TEMPLATE DATA.json [SECONDS] [OUT] */
 #include "common/buf.h"
-#include "renderer/mustache.h"
+#include "mustache/mustache.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +20,7 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
-	struct mustache_error err;
+	struct lg_error err;
 	struct mustache_opts o;
 	struct mustache_tpl *t;
 	struct buf src = BUF_INIT, out = BUF_INIT;
@@ -49,13 +49,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!(t = mustache_compile(argv[1], buf_cstr(&src), src.len, &err))) {
-		fprintf(stderr, "%s\n", mustache_strerror(&err, msg, sizeof msg));
+		fprintf(stderr, "%s\n", lg_error_str(&err, msg, sizeof msg));
 		return 1;
 	}
 	mustache_opts_init(&o);
 	o.escape = MUSTACHE_ESCAPE_NONE;
 	if (mustache_render(NULL, t, data, &o, &out, &err) < 0) {  /* warm-up */
-		fprintf(stderr, "%s\n", mustache_strerror(&err, msg, sizeof msg));
+		fprintf(stderr, "%s\n", lg_error_str(&err, msg, sizeof msg));
 		return 1;
 	}
 	t0 = now();

@@ -5,7 +5,7 @@
  *   mustache_spec [-v] SPEC_DIR     -v: show template, expected and got on failures */
 #include "common/buf.h"
 #include "common/log.h"
-#include "renderer/mustache.h"
+#include "mustache/mustache.h"
 
 #include <glob.h>
 #include <stdio.h>
@@ -21,7 +21,7 @@ static int run_case(const char *file, json_t *tc)
 	json_t *data = json_object_get(tc, "data");
 	json_t *partials = json_object_get(tc, "partials");
 	struct mustache_env *env = mustache_env_new();
-	struct mustache_error err;
+	struct lg_error err;
 	struct mustache_tpl *t = NULL;
 	struct buf out = BUF_INIT;
 	char msg[512] = "";
@@ -44,9 +44,9 @@ static int run_case(const char *file, json_t *tc)
 	}
 	t = mustache_compile(name, tsrc, json_string_length(json_object_get(tc, "template")), &err);
 	if (!t)
-		mustache_strerror(&err, msg, sizeof msg);
+		lg_error_str(&err, msg, sizeof msg);
 	else if (mustache_render(env, t, data, NULL, &out, &err) < 0)
-		mustache_strerror(&err, msg, sizeof msg);
+		lg_error_str(&err, msg, sizeof msg);
 	else
 		ok = out.len == strlen(want) && memcmp(buf_cstr(&out), want, out.len) == 0;
 	printf("%s %s: %s\n", ok ? "PASS" : "FAIL", file, name);

@@ -4,6 +4,13 @@
 #include "legate/hcl.h"
 #include "tests/unit/check.h"
 
+/* The error as the daemon prints it. */
+static const char *etext(const struct lg_error *e)
+{
+	static char buf[1100];
+	return lg_error_str(e, buf, sizeof buf);
+}
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -24,7 +31,7 @@ static const char *write_file(const char *name, const char *text)
 	return path;
 }
 
-static int load(struct config *cfg, struct config_error *err, int argc, ...)
+static int load(struct config *cfg, struct lg_error *err, int argc, ...)
 {
 	char *argv[32] = { (char *)"legate" };
 	va_list ap;
@@ -79,7 +86,7 @@ static void test_commands(void)
 static void test_flags_and_env(void)
 {
 	struct config cfg;
-	struct config_error err;
+	struct lg_error err;
 
 	setenv("CONSUL_HTTP_ADDR", "10.0.0.1:8500", 1);
 	setenv("CONSUL_HTTP_TOKEN", "envtoken", 1);
@@ -112,13 +119,13 @@ static void test_flags_and_env(void)
 	config_free(&cfg);
 
 	check_int(load(&cfg, &err, 1, "-nosuch"), -1);
-	check(strstr(err.text, "-nosuch") != NULL);
+	check(strstr(etext(&err), "-nosuch") != NULL);
 	config_free(&cfg);
 	check_int(load(&cfg, &err, 1, "-wait"), -1);
-	check(strstr(err.text, "needs a value") != NULL);
+	check(strstr(etext(&err), "needs a value") != NULL);
 	config_free(&cfg);
 	check_int(load(&cfg, &err, 2, "-template", "nodest"), -1);
-	check(strstr(err.text, "nodest") != NULL);
+	check(strstr(etext(&err), "nodest") != NULL);
 	config_free(&cfg);
 	check_int(load(&cfg, &err, 1, "--once=maybe"), -1);
 	config_free(&cfg);
@@ -127,7 +134,7 @@ static void test_flags_and_env(void)
 static void test_hcl_file(void)
 {
 	struct config cfg;
-	struct config_error err;
+	struct lg_error err;
 	const char *path = write_file("ok.hcl",
 		"# consul-template style\n"
 		"consul {\n"
@@ -155,8 +162,8 @@ static void test_hcl_file(void)
 		"  escape      = \"none\"\n"
 		"}\n");
 	check_int(load(&cfg, &err, 4, "-config", path, "-log-level", "warn"), 0);
-	if (err.text[0])
-		fail("%s", err.text);
+	if (etext(&err)[0])
+		fail("%s", etext(&err));
 	check_str(cfg.consul_addr, "https://127.0.0.1:8501");  /* ssl enabled */
 	check_str(cfg.consul_token, "t0k");
 	check(cfg.consul_ssl);
@@ -182,7 +189,7 @@ static void test_hcl_file(void)
 static void test_consul_template_keys(void)
 {
 	struct config cfg;
-	struct config_error err;
+	struct lg_error err;
 	const char *path = write_file("ct.hcl",
 		"vault { address = \"https://vault:8200\" }\n"
 		"syslog { enabled = true }\n"
@@ -192,8 +199,8 @@ static void test_consul_template_keys(void)
 		"template {\n  source = \"a.ctmpl\"\n  destination = \"a\"\n"
 		"  left_delimiter = \"[[\"\n  error_on_missing_key = true\n}\n");
 	check_int(load(&cfg, &err, 2, "-config", path), 0);
-	if (err.text[0])
-		fail("%s", err.text);
+	if (etext(&err)[0])
+		fail("%s", etext(&err));
 	check_str(cfg.consul_addr, "c:8500");
 	check(cfg.etcd_v2);
 	check_int(cfg.ntemplates, 1);
@@ -206,11 +213,11 @@ static void test_consul_template_keys(void)
 static void expect_file_error(const char *text, const char *want)
 {
 	struct config cfg;
-	struct config_error err;
+	struct lg_error err;
 	const char *path = write_file("bad.hcl", text);
 	check_int(load(&cfg, &err, 2, "-config", path), -1);
-	if (!strstr(err.text, want))
-		fail("error \"%s\" does not contain \"%s\"", err.text, want);
+	if (!strstr(etext(&err), want))
+		fail("error \"%s\" does not contain \"%s\"", etext(&err), want);
 	config_free(&cfg);
 }
 
@@ -228,16 +235,16 @@ static void test_hcl_errors(void)
 	expect_file_error("consul { address = true }\n", "expected a string, found a boolean");
 
 	struct config cfg;
-	struct config_error err;
+	struct lg_error err;
 	check_int(load(&cfg, &err, 2, "-config", "/nonexistent/legate.hcl"), -1);
-	check(strstr(err.text, "/nonexistent/legate.hcl: cannot open") != NULL);
+	check(strstr(etext(&err), "/nonexistent/legate.hcl: cannot open") != NULL);
 	config_free(&cfg);
 }
 
 static void test_hcl_depth(void)
 {
 	char deep[400];
-	struct hcl_error he;
+	struct lg_error he;
 	size_t n = 0;
 	deep[n++] = 'a';
 	deep[n++] = '=';

@@ -2,8 +2,8 @@
  * their places, escape modes, numbers, the lookup hook, partials from a
  * directory, strictness and the limits. */
 #include "common/log.h"
-#include "renderer/mustache.h"
-#include "renderer/numfmt.h"
+#include "mustache/mustache.h"
+#include "mustache/numfmt.h"
 #include "tests/unit/check.h"
 
 #include <stdlib.h>
@@ -18,7 +18,7 @@ static const char *render_opts(const char *src, const char *json, struct mustach
 			       struct mustache_env *env)
 {
 	static struct buf out = BUF_INIT;
-	struct mustache_error err;
+	struct lg_error err;
 	struct mustache_tpl *t;
 	json_t *data = json ? json_loads(json, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL) : NULL;
 	int rc;
@@ -27,7 +27,7 @@ static const char *render_opts(const char *src, const char *json, struct mustach
 	msg[0] = '\0';
 	t = mustache_compile("t.mustache", src, strlen(src), &err);
 	if (!t) {
-		mustache_strerror(&err, msg, sizeof msg);
+		lg_error_str(&err, msg, sizeof msg);
 		json_decref(data);
 		return NULL;
 	}
@@ -35,7 +35,7 @@ static const char *render_opts(const char *src, const char *json, struct mustach
 	mustache_free(t);
 	json_decref(data);
 	if (rc < 0) {
-		mustache_strerror(&err, msg, sizeof msg);
+		lg_error_str(&err, msg, sizeof msg);
 		return NULL;
 	}
 	return buf_cstr(&out);
@@ -52,7 +52,7 @@ static const char *render(const char *src, const char *json, enum mustache_escap
 
 static void check_compile_error(const char *src, const char *want)
 {
-	struct mustache_error err;
+	struct lg_error err;
 	struct mustache_tpl *t = mustache_compile("t.mustache", src, strlen(src), &err);
 
 	if (t) {
@@ -60,7 +60,7 @@ static void check_compile_error(const char *src, const char *want)
 		mustache_free(t);
 		return;
 	}
-	mustache_strerror(&err, msg, sizeof msg);
+	lg_error_str(&err, msg, sizeof msg);
 	if (!strstr(msg, want))
 		fail("error \"%s\", want it to contain \"%s\"", msg, want);
 }
@@ -232,7 +232,7 @@ static void test_partials(void)
 	char path[256];
 	struct mustache_env *env = mustache_env_new();
 	struct mustache_opts o;
-	struct mustache_error err;
+	struct lg_error err;
 	FILE *f;
 
 	check(mkdtemp(dir) != NULL);
@@ -275,7 +275,7 @@ static void test_limits(void)
 {
 	struct mustache_env *env = mustache_env_new();
 	struct mustache_opts o;
-	struct mustache_error err;
+	struct lg_error err;
 
 	mustache_opts_init(&o);
 	/* Unbounded recursion stops with a clear error. */
@@ -336,7 +336,7 @@ static void test_inheritance(void)
 {
 	struct mustache_env *env = mustache_env_new();
 	struct mustache_opts o;
-	struct mustache_error err;
+	struct lg_error err;
 	const char *base = "global\n  maxconn {{$maxconn}}100{{/maxconn}}\n{{$backends}}{{/backends}}";
 
 	mustache_env_add_partial(env, "base", base, strlen(base), &err);

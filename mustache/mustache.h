@@ -8,15 +8,12 @@
 #include <jansson.h>
 
 #include "common/buf.h"
+#include "common/error.h"
 
-/* Every failing call fills one of these (caller-owned), like json_error_t:
- * the template (or partial) name, the 1-based line and column of the tag at
- * fault (0 when the error is not about a place), and the text. */
-struct mustache_error {
-	char template[128];
-	unsigned line, col;
-	char text[320];
-};
+/* Every failing call fills a struct lg_error (caller-owned): the template
+ * (or partial) name as its source, the 1-based line and column of the tag
+ * at fault (0 when the error is not about a place), and the text;
+ * lg_error_str() prints it as "template:line:col: text". */
 
 /* How {{name}} is written out.  {{{name}}} and {{&name}} are always raw. */
 enum mustache_escape {
@@ -79,10 +76,6 @@ struct mustache_opts {
 
 void mustache_opts_init(struct mustache_opts *o);
 
-/* Formats an error as "template:line:col: text" (or "template: text" when
- * there is no place) into dst (size n); returns dst. */
-const char *mustache_strerror(const struct mustache_error *err, char *dst, size_t n);
-
 struct mustache_tpl;
 
 /* Compiles src (len bytes, NUL not needed) under the given name (copied,
@@ -90,7 +83,7 @@ struct mustache_tpl;
  * mustache_free(), or NULL with err filled (unclosed or mismatched
  * sections, bad delimiters, nesting deeper than MUSTACHE_MAX_NESTING...). */
 struct mustache_tpl *mustache_compile(const char *name, const char *src, size_t len,
-				      struct mustache_error *err);
+				      struct lg_error *err);
 void mustache_free(struct mustache_tpl *t);
 
 /* The template's name as given to mustache_compile (borrowed). */
@@ -113,7 +106,7 @@ void mustache_env_free(struct mustache_env *env);
 
 /* Adds (or replaces) an in-memory partial; src is copied.  0 or -1 (err). */
 int mustache_env_add_partial(struct mustache_env *env, const char *name,
-			     const char *src, size_t len, struct mustache_error *err);
+			     const char *src, size_t len, struct lg_error *err);
 
 /* Looks up partials not added from memory in dir (copied; NULL: none). */
 int mustache_env_set_dir(struct mustache_env *env, const char *dir);
@@ -124,7 +117,7 @@ int mustache_env_set_dir(struct mustache_env *env, const char *dir);
  * caller should discard. */
 int mustache_render(struct mustache_env *env, const struct mustache_tpl *t, json_t *data,
 		    const struct mustache_opts *opts, struct buf *out,
-		    struct mustache_error *err);
+		    struct lg_error *err);
 
 /* Parses "html", "none" or "config"; 0 or -1. */
 int mustache_escape_parse(const char *s, enum mustache_escape *out);

@@ -1,5 +1,5 @@
 /* numfmt: shortest round-trip formatting of doubles and fast integers. */
-#include "renderer/numfmt.h"
+#include "mustache/numfmt.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "legate/commands.h"
-#include "renderer/mustache.h"
+#include "mustache/mustache.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -54,7 +54,7 @@ int render_cmd_main(int argc, char **argv)
 {
 	const char *dir = NULL, *tpath, *dpath;
 	struct mustache_opts opts;
-	struct mustache_error err;
+	struct lg_error err;
 	struct mustache_env *env = NULL;
 	struct mustache_tpl *t = NULL;
 	struct buf src = BUF_INIT, out = BUF_INIT;
@@ -95,7 +95,7 @@ int render_cmd_main(int argc, char **argv)
 		goto out;
 	}
 	if (!(t = mustache_compile(tpath, buf_cstr(&src), src.len, &err))) {
-		log_error("%s", mustache_strerror(&err, msg, sizeof msg));
+		log_error("%s", lg_error_str(&err, msg, sizeof msg));
 		goto out;
 	}
 	data = strcmp(dpath, "-") == 0 ? json_loadf(stdin, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr)
@@ -109,7 +109,7 @@ int render_cmd_main(int argc, char **argv)
 		goto out;
 	}
 	if (mustache_render(env, t, data, &opts, &out, &err) < 0) {
-		log_error("%s", mustache_strerror(&err, msg, sizeof msg));
+		log_error("%s", lg_error_str(&err, msg, sizeof msg));
 		goto out;
 	}
 	if (fwrite(out.data ? out.data : "", 1, out.len, stdout) != out.len || fflush(stdout) != 0) {

@@ -3,7 +3,7 @@
  * the escape mode and strictness, names starting with "h" come from the
  * lookup hook (as new references), and every error is an ordinary return. */
 #include "common/log.h"
-#include "renderer/mustache.h"
+#include "mustache/mustache.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const pnames[] = { "a", "b", "c" };
 	struct mustache_opts o;
-	struct mustache_error err;
+	struct lg_error err;
 	struct mustache_env *env;
 	struct mustache_tpl *t;
 	struct buf out = BUF_INIT;
@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (mustache_render(env, t, root, &o, &out, &err) < 0) {
 				char msg[512];
 
-				mustache_strerror(&err, msg, sizeof msg);
+				lg_error_str(&err, msg, sizeof msg);
 			}
 		}
 		mustache_free(t);

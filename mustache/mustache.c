@@ -1,6 +1,6 @@
 /* mustache: the engine's options, errors and partials: templates added from
  * memory or read from a directory, compiled on first use and cached. */
-#include "renderer/mustache_int.h"
+#include "mustache/internal.h"
 #include "common/log.h"
 
 #include <errno.h>
@@ -31,16 +31,16 @@ struct mustache_env {
 	size_t n, cap;
 };
 
-int mu_err(struct mustache_error *err, const char *tpl, unsigned line, unsigned col,
+int mu_err(struct lg_error *err, const char *tpl, unsigned line, unsigned col,
 	   const char *fmt, ...)
 {
 	va_list ap;
 
 	if (!err)
 		return -1;
-	snprintf(err->template, sizeof err->template, "%s", tpl ? tpl : "template");
-	err->line = line;
-	err->col = col;
+	snprintf(err->source, sizeof err->source, "%s", tpl ? tpl : "template");
+	err->line = (int)line;
+	err->column = (int)col;
 	va_start(ap, fmt);
 	vsnprintf(err->text, sizeof err->text, fmt, ap);
 	va_end(ap);
@@ -54,15 +54,6 @@ void mustache_opts_init(struct mustache_opts *o)
 	o->max_depth = 100;
 	o->max_output = (size_t)64 << 20;
 	o->max_steps = 100000000UL;
-}
-
-const char *mustache_strerror(const struct mustache_error *err, char *dst, size_t n)
-{
-	if (err->line)
-		snprintf(dst, n, "%s:%u:%u: %s", err->template, err->line, err->col, err->text);
-	else
-		snprintf(dst, n, "%s: %s", err->template, err->text);
-	return dst;
 }
 
 int mustache_escape_parse(const char *s, enum mustache_escape *out)
@@ -138,7 +129,7 @@ static struct partial *add(struct mustache_env *env, const char *name, size_t le
 }
 
 int mustache_env_add_partial(struct mustache_env *env, const char *name,
-			     const char *src, size_t len, struct mustache_error *err)
+			     const char *src, size_t len, struct lg_error *err)
 {
 	struct partial *p = find(env, name, strlen(name));
 	char *copy = malloc(len + 1);
@@ -222,7 +213,7 @@ static int open_beneath(int dirfd, const char *dir, const char *rel)
  * malloc'd), 0 absent, -1 error (err filled), also for a name that leads
  * out of dir through a link. */
 static int read_partial(const char *dir, const char *name, char **src, size_t *len,
-			const char *tpl, unsigned line, unsigned col, struct mustache_error *err)
+			const char *tpl, unsigned line, unsigned col, struct lg_error *err)
 {
 	static const char *const suffixes[] = { ".mustache", "" };
 	int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -289,7 +280,7 @@ static int read_partial(const char *dir, const char *name, char **src, size_t *l
 
 int mu_env_partial(struct mustache_env *env, const char *name, size_t len, int strict,
 		   const char *tpl, unsigned line, unsigned col,
-		   const struct mustache_tpl **out, struct mustache_error *err)
+		   const struct mustache_tpl **out, struct lg_error *err)
 {
 	struct partial *p = find(env, name, len);
 	char *src = NULL;

@@ -1,6 +1,6 @@
 /* mustache_parse: compiles Mustache source into the flat node array of
  * mustache_int.h: tags and delimiters, nesting checks, standalone lines. */
-#include "renderer/mustache_int.h"
+#include "mustache/internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +25,7 @@ struct parser {
 	const char *name;
 	const char *src;
 	size_t len;
-	struct mustache_error *err;
+	struct lg_error *err;
 	struct tok *toks;
 	size_t ntoks, captoks;
 	struct mustache_tpl *t;
@@ -535,7 +535,7 @@ static int build(struct parser *ps)
 }
 
 struct mustache_tpl *mustache_compile(const char *name, const char *src, size_t len,
-				      struct mustache_error *err)
+				      struct lg_error *err)
 {
 	struct parser ps;
 	struct mustache_tpl *t;

@@ -7,7 +7,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 
-#include "renderer/mustache.h"
+#include "mustache/mustache.h"
 
 enum mu_op {
 	MU_TEXT,      /* text: pool[a .. a+b) */
@@ -52,7 +52,7 @@ struct mustache_tpl {
 };
 
 /* Sets err (template name, place, printf-style text); always returns -1. */
-int mu_err(struct mustache_error *err, const char *tpl, unsigned line, unsigned col,
+int mu_err(struct lg_error *err, const char *tpl, unsigned line, unsigned col,
 	   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* The partial named name (len bytes) from env: 0 with *out set (NULL when
@@ -61,6 +61,6 @@ int mu_err(struct mustache_error *err, const char *tpl, unsigned line, unsigned 
  * caller's place (tpl, line, col) goes into messages. */
 int mu_env_partial(struct mustache_env *env, const char *name, size_t len, int strict,
 		   const char *tpl, unsigned line, unsigned col,
-		   const struct mustache_tpl **out, struct mustache_error *err);
+		   const struct mustache_tpl **out, struct lg_error *err);
 
 #endif

@@ -1,8 +1,8 @@
 /* mustache_render: walks a compiled template against a context stack of
  * jansson values and writes the result: escaping, indentation of partials
  * and blocks, inheritance, and the limits that keep a render bounded. */
-#include "renderer/mustache_int.h"
-#include "renderer/numfmt.h"
+#include "mustache/internal.h"
+#include "mustache/numfmt.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -27,7 +27,7 @@ struct rs {
 	const struct mustache_opts *o;
 	struct buf *out;
 	size_t out_limit;
-	struct mustache_error *err;
+	struct lg_error *err;
 	unsigned long steps, max_steps;
 	unsigned nest, max_depth;
 	size_t depth;
@@ -73,14 +73,14 @@ static void release(struct rs *st, struct val *v)
 
 static int fail(struct rs *st, const char *fmt, ...)
 {
-	struct mustache_error *e = st->err;
+	struct lg_error *e = st->err;
 	va_list ap;
 
 	if (!e)
 		return -1;
-	snprintf(e->template, sizeof e->template, "%s", st->at_t ? st->at_t->name : "template");
-	e->line = st->at_nd ? st->at_nd->line : 0;
-	e->col = st->at_nd ? st->at_nd->col : 0;
+	snprintf(e->source, sizeof e->source, "%s", st->at_t ? st->at_t->name : "template");
+	e->line = st->at_nd ? (int)st->at_nd->line : 0;
+	e->column = st->at_nd ? (int)st->at_nd->col : 0;
 	va_start(ap, fmt);
 	vsnprintf(e->text, sizeof e->text, fmt, ap);
 	va_end(ap);
@@ -680,7 +680,7 @@ static int render_range(struct rs *st, const struct mustache_tpl *t, uint32_t i,
 
 int mustache_render(struct mustache_env *env, const struct mustache_tpl *t, json_t *data,
 		    const struct mustache_opts *opts, struct buf *out,
-		    struct mustache_error *err)
+		    struct lg_error *err)
 {
 	struct mustache_opts def;
 	struct rs *st;
