@@ -65,21 +65,22 @@ static struct amb_forward *new_forward(struct amb_spec *s, enum amb_kind kind, c
 
 /* "HOST:PORT/PATH" after the scheme of etcd:// or consul://. */
 static int parse_kv(struct amb_spec *s, const char *arg, enum amb_store store,
-		    const char *rest, char *err, size_t errlen)
+		    const char *rest, struct lg_error *err)
 {
 	const char *slash = strchr(rest, '/');
-	char host[AMB_HOST_MAX + 1], addr[AMB_HOST_MAX + 16], e2[200];
+	char host[AMB_HOST_MAX + 1], addr[AMB_HOST_MAX + 16];
+	struct lg_error e2;
 	struct amb_forward *f;
 	size_t plen;
 	int port;
 
 	if (!slash || slash == rest) {
-		snprintf(err, errlen, "%s: expected %s://HOST:PORT/PATH", arg, store == AMB_ETCD ? "etcd" : "consul");
+		lg_error_set(err, NULL, 0, 0, "%s: expected %s://HOST:PORT/PATH", arg, store == AMB_ETCD ? "etcd" : "consul");
 		return -1;
 	}
 	snprintf(addr, sizeof addr, "%.*s", (int)(slash - rest), rest);
-	if (amb_addr_parse(addr, store == AMB_ETCD ? 2379 : 8500, host, &port, e2, sizeof e2) < 0) {
-		snprintf(err, errlen, "%s: %s", arg, e2);
+	if (amb_addr_parse(addr, store == AMB_ETCD ? 2379 : 8500, host, &port, &e2) < 0) {
+		lg_error_set(err, NULL, 0, 0, "%s: %s", arg, e2.text);
 		return -1;
 	}
 	while (*slash == '/')
@@ -88,7 +89,7 @@ static int parse_kv(struct amb_spec *s, const char *arg, enum amb_store store,
 	while (plen > 0 && slash[plen - 1] == '/')
 		plen--;
 	if (plen == 0) {
-		snprintf(err, errlen, "%s: no path", arg);
+		lg_error_set(err, NULL, 0, 0, "%s: no path", arg);
 		return -1;
 	}
 	f = new_forward(s, AMB_KV, arg);
@@ -101,24 +102,25 @@ static int parse_kv(struct amb_spec *s, const char *arg, enum amb_store store,
 }
 
 /* A positional BACKEND argument. */
-static int parse_backend(struct amb_spec *s, const char *arg, char *err, size_t errlen)
+static int parse_backend(struct amb_spec *s, const char *arg, struct lg_error *err)
 {
-	char host[AMB_HOST_MAX + 1], e2[200];
+	char host[AMB_HOST_MAX + 1];
+	struct lg_error e2;
 	struct amb_forward *f;
 	int port;
 
 	if (strncmp(arg, "etcd://", 7) == 0)
-		return parse_kv(s, arg, AMB_ETCD, arg + 7, err, errlen);
+		return parse_kv(s, arg, AMB_ETCD, arg + 7, err);
 	if (strncmp(arg, "consul://", 9) == 0)
-		return parse_kv(s, arg, AMB_CONSUL, arg + 9, err, errlen);
+		return parse_kv(s, arg, AMB_CONSUL, arg + 9, err);
 	if (strstr(arg, "://")) {
-		snprintf(err, errlen, "%s: unknown scheme (etcd:// or consul://)", arg);
+		lg_error_set(err, NULL, 0, 0, "%s: unknown scheme (etcd:// or consul://)", arg);
 		return -1;
 	}
 	if (!strchr(arg, ':')) {
 		/* No port: a name whose SRV records give hosts and ports. */
-		if (amb_addr_parse(arg, 1, host, &port, e2, sizeof e2) < 0 || amb_host_is_v6(host)) {
-			snprintf(err, errlen, "%s: not a DNS name", arg);
+		if (amb_addr_parse(arg, 1, host, &port, &e2) < 0 || amb_host_is_v6(host)) {
+			lg_error_set(err, NULL, 0, 0, "%s: not a DNS name", arg);
 			return -1;
 		}
 		f = new_forward(s, AMB_SRV, arg);
@@ -132,19 +134,19 @@ static int parse_backend(struct amb_spec *s, const char *arg, char *err, size_t 
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
 		char one[AMB_HOST_MAX + 16];
 		if (len >= sizeof one) {
-			snprintf(err, errlen, "%s: address too long", arg);
+			lg_error_set(err, NULL, 0, 0, "%s: address too long", arg);
 			return -1;
 		}
 		memcpy(one, p, len);
 		one[len] = '\0';
-		if (amb_addr_parse(one, 0, host, &port, e2, sizeof e2) < 0) {
-			snprintf(err, errlen, "%s: %s", arg, e2);
+		if (amb_addr_parse(one, 0, host, &port, &e2) < 0) {
+			lg_error_set(err, NULL, 0, 0, "%s: %s", arg, e2.text);
 			return -1;
 		}
 		if (f->bind_port == 0)
 			f->bind_port = port;   /* listens on the destination's port */
 		if (amb_list_add(&f->hosts, host, port) < 0) {
-			snprintf(err, errlen, "out of memory");
+			lg_error_set(err, NULL, 0, 0, "out of memory");
 			return -1;
 		}
 		p += len;
@@ -157,13 +159,14 @@ static int parse_backend(struct amb_spec *s, const char *arg, char *err, size_t 
 
 /* Docker links: NAME_PORT_N_TCP_ADDR and NAME_PORT_N_TCP_PORT; one forward
  * per N, listening on N, with every linked container that exposes N. */
-static int parse_links(struct amb_spec *s, char *err, size_t errlen)
+static int parse_links(struct amb_spec *s, struct lg_error *err)
 {
 	size_t first = s->nfwd, found = 0;
 
 	for (char **e = environ; *e; e++) {
 		const char *eq = strchr(*e, '='), *tag, *num;
-		char name[256], portvar[300], host[AMB_HOST_MAX + 1], e2[200], portstr[8];
+		char name[256], portvar[300], host[AMB_HOST_MAX + 1], portstr[8];
+		struct lg_error e2;
 		const char *pv;
 		size_t nlen, numlen;
 		int lport, port;
@@ -191,8 +194,8 @@ static int parse_links(struct amb_spec *s, char *err, size_t errlen)
 		snprintf(portvar, sizeof portvar, "%s_TCP_PORT", tag);
 		pv = getenv(portvar);
 		port = pv ? amb_port_parse(pv) : lport;
-		if (port < 0 || amb_addr_parse(eq + 1, port, host, &port, e2, sizeof e2) < 0) {
-			snprintf(err, errlen, "--links: %s: bad address or port", name);
+		if (port < 0 || amb_addr_parse(eq + 1, port, host, &port, &e2) < 0) {
+			lg_error_set(err, NULL, 0, 0, "--links: %s: bad address or port", name);
 			return -1;
 		}
 		for (size_t i = first; i < s->nfwd; i++)
@@ -205,13 +208,13 @@ static int parse_links(struct amb_spec *s, char *err, size_t errlen)
 			f->bind_port = lport;
 		}
 		if (amb_list_add(&f->hosts, host, port) < 0) {
-			snprintf(err, errlen, "out of memory");
+			lg_error_set(err, NULL, 0, 0, "out of memory");
 			return -1;
 		}
 		found++;
 	}
 	if (found == 0) {
-		snprintf(err, errlen, "--links: no NAME_PORT_N_TCP_ADDR variables (no linked container exposes a TCP port)");
+		lg_error_set(err, NULL, 0, 0, "--links: no NAME_PORT_N_TCP_ADDR variables (no linked container exposes a TCP port)");
 		return -1;
 	}
 	for (size_t i = first; i < s->nfwd; i++)
@@ -262,12 +265,12 @@ static char *default_etcd(void)
 	return xstrdup("127.0.0.1:2379");
 }
 
-int amb_args_parse(int argc, char **argv, struct amb_spec *s, char *err, size_t errlen)
+int amb_args_parse(int argc, char **argv, struct amb_spec *s, struct lg_error *err)
 {
 	const char *prefix = NULL, *etcd = NULL, *listen = NULL;
 	int port = 0;
 	bool master_only = false, public_ip = false, links = false, positional_only = false;
-	char e2[200];
+	struct lg_error e2;
 
 	memset(s, 0, sizeof *s);
 	s->srv_min_interval = 0.25;
@@ -289,7 +292,7 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, char *err, size_t 
 		bool b = false;
 
 		if (positional_only || a[0] != '-' || a[1] == '\0') {
-			if (parse_backend(s, a, err, errlen) < 0)
+			if (parse_backend(s, a, err) < 0)
 				return -1;
 			continue;
 		}
@@ -304,27 +307,27 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, char *err, size_t 
 			if (strlen(opts[k].name) == nlen && strncmp(opts[k].name, name, nlen) == 0)
 				o = &opts[k];
 		if (!o) {
-			snprintf(err, errlen, "unknown option %s", a);
+			lg_error_set(err, NULL, 0, 0, "unknown option %s", a);
 			return -1;
 		}
 		if (eq)
 			val = eq + 1;
 		else if (o->value) {
 			if (i + 1 >= argc) {
-				snprintf(err, errlen, "%s needs a value", a);
+				lg_error_set(err, NULL, 0, 0, "%s needs a value", a);
 				return -1;
 			}
 			val = argv[++i];
 		}
 		if (!o->value && parse_bool(val, &b) < 0) {
-			snprintf(err, errlen, "%s: expected true or false", a);
+			lg_error_set(err, NULL, 0, 0, "%s: expected true or false", a);
 			return -1;
 		}
 		switch (o->id) {
 		case O_ETCD_PREFIX: prefix = val; break;
 		case O_PORT:
 			if ((port = amb_port_parse(val)) < 0) {
-				snprintf(err, errlen, "--port %s: not a port", val);
+				lg_error_set(err, NULL, 0, 0, "--port %s: not a port", val);
 				return -1;
 			}
 			break;
@@ -334,7 +337,7 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, char *err, size_t 
 		case O_LINKS: links = b; break;
 		case O_OMNI:
 		case O_IPTABLES:
-			snprintf(err, errlen, "%s: omni mode (iptables) is not supported", a);
+			lg_error_set(err, NULL, 0, 0, "%s: omni mode (iptables) is not supported", a);
 			return -1;
 		case O_LISTEN: listen = val; break;
 		case O_ETCD_V2: s->etcd_v2 = b; break;
@@ -346,7 +349,7 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, char *err, size_t 
 			char *end;
 			double d = strtod(val, &end);
 			if (*end || !(d >= 0.05 && d <= 3600)) {
-				snprintf(err, errlen, "--srv-interval %s: seconds between 0.05 and 3600", val);
+				lg_error_set(err, NULL, 0, 0, "--srv-interval %s: seconds between 0.05 and 3600", val);
 				return -1;
 			}
 			s->srv_min_interval = d;
@@ -380,13 +383,13 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, char *err, size_t 
 
 		if (port == 0) {
 			free(ea);
-			snprintf(err, errlen, "--etcd-prefix needs --port");
+			lg_error_set(err, NULL, 0, 0, "--etcd-prefix needs --port");
 			return -1;
 		}
 		if (strncmp(bare, "http://", 7) == 0)
 			bare += 7;
-		if (amb_addr_parse(bare, 2379, host, &eport, e2, sizeof e2) < 0) {
-			snprintf(err, errlen, "--etcd %s: %s", ea, e2);
+		if (amb_addr_parse(bare, 2379, host, &eport, &e2) < 0) {
+			lg_error_set(err, NULL, 0, 0, "--etcd %s: %s", ea, e2.text);
 			free(ea);
 			return -1;
 		}
@@ -397,7 +400,7 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, char *err, size_t 
 		while (plen > 0 && prefix[plen - 1] == '/')
 			plen--;
 		if (plen == 0) {
-			snprintf(err, errlen, "--etcd-prefix: empty");
+			lg_error_set(err, NULL, 0, 0, "--etcd-prefix: empty");
 			return -1;
 		}
 		f = new_forward(s, AMB_CREWJAM, "--etcd-prefix");
@@ -410,27 +413,27 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, char *err, size_t 
 		f->master_only = master_only;
 		f->public_ip = public_ip;
 	} else if (port || master_only || public_ip || etcd) {
-		snprintf(err, errlen, "--port, --master-only, --public and --etcd go with --etcd-prefix");
+		lg_error_set(err, NULL, 0, 0, "--port, --master-only, --public and --etcd go with --etcd-prefix");
 		return -1;
 	}
-	if (links && parse_links(s, err, errlen) < 0)
+	if (links && parse_links(s, err) < 0)
 		return -1;
 	if (s->nfwd == 0) {
-		snprintf(err, errlen, "nothing to proxy: give a BACKEND, --etcd-prefix or --links");
+		lg_error_set(err, NULL, 0, 0, "nothing to proxy: give a BACKEND, --etcd-prefix or --links");
 		return -1;
 	}
 	if (listen) {
 		char host[AMB_HOST_MAX + 1];
 		int lp;
 		if (s->nfwd > 1) {
-			snprintf(err, errlen, "--listen: there are %zu forwards; it takes one", s->nfwd);
+			lg_error_set(err, NULL, 0, 0, "--listen: there are %zu forwards; it takes one", s->nfwd);
 			return -1;
 		}
 		if (amb_port_parse(listen) > 0) {
 			host[0] = '\0';
 			lp = amb_port_parse(listen);
-		} else if (amb_addr_parse(listen, 0, host, &lp, e2, sizeof e2) < 0) {
-			snprintf(err, errlen, "--listen: %s", e2);
+		} else if (amb_addr_parse(listen, 0, host, &lp, &e2) < 0) {
+			lg_error_set(err, NULL, 0, 0, "--listen: %s", e2.text);
 			return -1;
 		}
 		snprintf(s->fwd[0].bind_addr, sizeof s->fwd[0].bind_addr, "%s", host);
@@ -439,7 +442,7 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, char *err, size_t 
 	for (size_t i = 0; i < s->nfwd; i++)
 		for (size_t k = i + 1; k < s->nfwd; k++)
 			if (s->fwd[i].bind_port == s->fwd[k].bind_port) {
-				snprintf(err, errlen, "%s and %s would both listen on port %d",
+				lg_error_set(err, NULL, 0, 0, "%s and %s would both listen on port %d",
 					 s->fwd[i].arg, s->fwd[k].arg, s->fwd[i].bind_port);
 				return -1;
 			}

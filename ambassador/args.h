@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "ambassador/backend.h"
+#include "common/error.h"
 
 enum amb_kind {
 	AMB_STATIC,     /* HOST:PORT[,HOST:PORT...], or a --links port */
@@ -52,7 +53,7 @@ struct amb_spec {
  * call, freed by amb_spec_free).  Reads the environment for --links and
  * for the etcd and Consul defaults.  Returns 0; 1 when --help was asked
  * (usage printed); -1 with err filled (caller-owned) on a usage error. */
-int amb_args_parse(int argc, char **argv, struct amb_spec *spec, char *err, size_t errlen);
+int amb_args_parse(int argc, char **argv, struct amb_spec *spec, struct lg_error *err);
 
 void amb_spec_free(struct amb_spec *spec);
 

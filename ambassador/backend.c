@@ -42,7 +42,7 @@ static bool host_ok(const char *h, size_t len, bool v6)
 }
 
 int amb_addr_parse(const char *s, int default_port, char *host, int *port,
-		   char *err, size_t errlen)
+		   struct lg_error *err)
 {
 	const char *b = s, *e, *colon, *hb, *he;
 	char portbuf[8];
@@ -54,7 +54,7 @@ int amb_addr_parse(const char *s, int default_port, char *host, int *port,
 	while (e > b && isspace((unsigned char)e[-1]))
 		e--;
 	if (b == e) {
-		snprintf(err, errlen, "empty address");
+		lg_error_set(err, NULL, 0, 0, "empty address");
 		return -1;
 	}
 	if (*b == '[') {
@@ -93,14 +93,14 @@ int amb_addr_parse(const char *s, int default_port, char *host, int *port,
 	} else if (default_port > 0) {
 		*port = default_port;
 	} else {
-		snprintf(err, errlen, "\"%.*s\": no port", (int)(e - b > 80 ? 80 : e - b), b);
+		lg_error_set(err, NULL, 0, 0, "\"%.*s\": no port", (int)(e - b > 80 ? 80 : e - b), b);
 		return -1;
 	}
 	memcpy(host, hb, (size_t)(he - hb));
 	host[he - hb] = '\0';
 	return 0;
 bad:
-	snprintf(err, errlen, "\"%.*s\": not an address (host:port)", (int)(e - b > 80 ? 80 : e - b), b);
+	lg_error_set(err, NULL, 0, 0, "\"%.*s\": not an address (host:port)", (int)(e - b > 80 ? 80 : e - b), b);
 	return -1;
 }
 

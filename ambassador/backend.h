@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "common/error.h"
 
 #define AMB_HOST_MAX 254
 
@@ -21,7 +22,7 @@ struct amb_list {
  * (AMB_HOST_MAX + 1 bytes, brackets removed) and *port; returns 0, or -1
  * with err filled (caller-owned, errlen bytes). */
 int amb_addr_parse(const char *s, int default_port, char *host, int *port,
-		   char *err, size_t errlen);
+		   struct lg_error *err);
 
 /* Parses a port number 1..65535; returns it or -1. */
 int amb_port_parse(const char *s);

@@ -51,7 +51,7 @@ struct amb_config {
 	struct command check;
 };
 
-struct amb_config *amb_config_new(const struct amb_spec *spec, char *err, size_t errlen)
+struct amb_config *amb_config_new(const struct amb_spec *spec, struct lg_error *err)
 {
 	struct amb_config *c = calloc(1, sizeof *c);
 	struct lg_error me;
@@ -64,7 +64,7 @@ struct amb_config *amb_config_new(const struct amb_spec *spec, char *err, size_t
 	c->spec = spec;
 	c->tpl = mustache_compile("ambassador.cfg", template_src, sizeof template_src - 1, &me);
 	if (!c->tpl) {
-		snprintf(err, errlen, "built-in template: %s", lg_error_str(&me, msg, sizeof msg));
+		lg_error_set(err, NULL, 0, 0, "built-in template: %s", lg_error_str(&me, msg, sizeof msg));
 		amb_config_free(c);
 		return NULL;
 	}
@@ -82,7 +82,7 @@ struct amb_config *amb_config_new(const struct amb_spec *spec, char *err, size_t
 	sprintf(c->check.text, "%s -c -f {{.src}}", spec->haproxy);
 	return c;
 oom:
-	snprintf(err, errlen, "out of memory");
+	lg_error_set(err, NULL, 0, 0, "out of memory");
 	amb_config_free(c);
 	return NULL;
 }
@@ -110,7 +110,7 @@ static void haproxy_addr(const char *hostport, char *dst, size_t n)
 }
 
 int amb_config_render(struct amb_config *c, const struct amb_list *const *lists,
-		      struct buf *out, char *err, size_t errlen)
+		      struct buf *out, struct lg_error *err)
 {
 	const struct amb_spec *s = c->spec;
 	json_t *data = json_object(), *fwds = json_array();
@@ -151,13 +151,13 @@ int amb_config_render(struct amb_config *c, const struct amb_list *const *lists,
 		}
 	}
 	if (mustache_render(NULL, c->tpl, data, &c->opts, out, &me) < 0) {
-		snprintf(err, errlen, "%s", lg_error_str(&me, msg, sizeof msg));
+		lg_error_set(err, NULL, 0, 0, "%s", lg_error_str(&me, msg, sizeof msg));
 		goto out;
 	}
 	rc = 0;
 	goto out;
 oom:
-	snprintf(err, errlen, "out of memory");
+	lg_error_set(err, NULL, 0, 0, "out of memory");
 out:
 	json_decref(fwds);
 	json_decref(data);
@@ -166,7 +166,7 @@ out:
 
 /* Runs "haproxy -c" on a staged file; 0 or -1 with err filled. */
 static int check_staged(struct amb_config *c, const char *label, const char *staged,
-			char *err, size_t errlen)
+			struct lg_error *err)
 {
 	struct command_result cr;
 	int rc = 0;
@@ -178,7 +178,7 @@ static int check_staged(struct amb_config *c, const char *label, const char *sta
 		/* HAProxy's first [ALERT] line says why. */
 		const char *o = buf_cstr(&cr.output), *alert = strstr(o, "[ALERT]");
 		const char *line = alert ? alert : o;
-		snprintf(err, errlen, "%s: haproxy -c refused the config (exit %d)%s%.*s",
+		lg_error_set(err, NULL, 0, 0, "%s: haproxy -c refused the config (exit %d)%s%.*s",
 			 label, cr.status, *line ? ": " : "", (int)strcspn(line, "\n"), line);
 		rc = -1;
 	}
@@ -187,18 +187,18 @@ static int check_staged(struct amb_config *c, const char *label, const char *sta
 }
 
 int amb_config_check(struct amb_config *c, const char *path, const struct buf *text,
-		     char *err, size_t errlen)
+		     struct lg_error *err)
 {
 	struct install_opts io = { path, 0644, (uid_t)-1, (gid_t)-1, false, true };
 	struct install_staged st;
-	struct install_error ie;
+	struct lg_error ie;
 	int rc;
 
 	if (install_stage(&io, text->data ? text->data : "", text->len, &st, &ie) < 0) {
-		snprintf(err, errlen, "%s", ie.text);
+		lg_error_set(err, NULL, 0, 0, "%s", ie.text);
 		return -1;
 	}
-	rc = check_staged(c, path, st.path, err, errlen);
+	rc = check_staged(c, path, st.path, err);
 	install_abort(&st);
 	return rc;
 }

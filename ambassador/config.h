@@ -8,12 +8,13 @@
 #include "ambassador/args.h"
 #include "ambassador/backend.h"
 #include "common/buf.h"
+#include "common/error.h"
 
 struct amb_config;
 
 /* Compiles the built-in template.  spec is borrowed for the config's
  * life.  Returns NULL with err filled (caller-owned) on failure. */
-struct amb_config *amb_config_new(const struct amb_spec *spec, char *err, size_t errlen);
+struct amb_config *amb_config_new(const struct amb_spec *spec, struct lg_error *err);
 
 void amb_config_free(struct amb_config *c);
 
@@ -22,11 +23,11 @@ void amb_config_free(struct amb_config *c);
  * refuses connections) and appends it to out.  Returns 0, or -1 with err
  * filled. */
 int amb_config_render(struct amb_config *c, const struct amb_list *const *lists,
-		      struct buf *out, char *err, size_t errlen);
+		      struct buf *out, struct lg_error *err);
 
 /* Runs "haproxy -c" on text, staged beside path and removed after.
  * Returns 0, or -1 with err filled (HAProxy's complaint). */
 int amb_config_check(struct amb_config *c, const char *path, const struct buf *text,
-		     char *err, size_t errlen);
+		     struct lg_error *err);
 
 #endif

@@ -137,7 +137,7 @@ static void render(struct amb *a)
 {
 	const struct amb_list **lists;
 	struct buf out = BUF_INIT;
-	char err[1024];
+	struct lg_error err;
 
 	a->rendered = true;
 	loop_del_timer(a->loop, &a->first_timer);
@@ -152,8 +152,8 @@ static void render(struct amb *a)
 	}
 	for (size_t i = 0; i < a->spec.nfwd; i++)
 		lists[i] = amb_source_list(a->src[i]);
-	if (amb_config_render(a->cfg, lists, &out, err, sizeof err) < 0) {
-		log_error("cannot render the HAProxy config: %s", err);
+	if (amb_config_render(a->cfg, lists, &out, &err) < 0) {
+		log_error("cannot render the HAProxy config: %s", err.text);
 		goto out;
 	}
 	if (a->spec.print_config) {
@@ -187,7 +187,8 @@ static int check_at_start(struct amb *a)
 	const struct amb_list **lists = calloc(a->spec.nfwd, sizeof *lists);
 	struct amb_list one = { 0 };
 	struct buf out = BUF_INIT;
-	char err[1024], path[4200];
+	struct lg_error err;
+	char path[4200];
 	int rc = -1;
 
 	if (!lists || amb_list_add(&one, "127.0.0.1", 1) < 0) {
@@ -197,9 +198,9 @@ static int check_at_start(struct amb *a)
 	for (size_t i = 0; i < a->spec.nfwd; i++)
 		lists[i] = &one;
 	snprintf(path, sizeof path, "%s/haproxy.cfg.check", a->spec.run_dir);
-	if (amb_config_render(a->cfg, lists, &out, err, sizeof err) < 0 ||
-	    amb_config_check(a->cfg, path, &out, err, sizeof err) < 0) {
-		log_error("%s", err);
+	if (amb_config_render(a->cfg, lists, &out, &err) < 0 ||
+	    amb_config_check(a->cfg, path, &out, &err) < 0) {
+		log_error("%s", err.text);
 		goto out;
 	}
 	rc = 0;
@@ -302,15 +303,15 @@ static int mkdirs(const char *path)
 int ambassador_main(int argc, char **argv)
 {
 	struct amb a = { 0 };
-	char err[1024];
+	struct lg_error err;
 	enum log_level lvl;
 	int rc;
 
-	rc = amb_args_parse(argc, argv, &a.spec, err, sizeof err);
+	rc = amb_args_parse(argc, argv, &a.spec, &err);
 	if (rc == 1)
 		return 0;
 	if (rc < 0) {
-		log_error("ambassador: %s", err);
+		log_error("ambassador: %s", err.text);
 		fputs("usage: legate ambassador [options] [BACKEND...]  (legate ambassador --help)\n", stderr);
 		amb_spec_free(&a.spec);
 		return 2;
@@ -341,8 +342,8 @@ int ambassador_main(int argc, char **argv)
 		log_error("cannot set up signals: %s", strerror(errno));
 		goto out;
 	}
-	if (!(a.cfg = amb_config_new(&a.spec, err, sizeof err))) {
-		log_error("%s", err);
+	if (!(a.cfg = amb_config_new(&a.spec, &err))) {
+		log_error("%s", err.text);
 		goto out;
 	}
 	if (!a.spec.print_config && check_at_start(&a) < 0) {
@@ -375,8 +376,8 @@ int ambassador_main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < a.spec.nfwd; i++) {
 		const struct amb_forward *f = &a.spec.fwd[i];
-		if (!(a.src[i] = amb_source_new(a.loop, &a.spec, f, on_source, &a, err, sizeof err))) {
-			log_error("%s: %s", f->arg, err);
+		if (!(a.src[i] = amb_source_new(a.loop, &a.spec, f, on_source, &a, &err))) {
+			log_error("%s: %s", f->arg, err.text);
 			goto out;
 		}
 		log_info("port %d: %s", f->bind_port, f->arg);

@@ -6,7 +6,7 @@ UNIT_TESTS += tests/unit/test_ambassador.c
 
 # The command-line fuzzer (see make fuzz).
 FUZZERS                += ambassador_args
-FUZZ_ambassador_args_SRCS   := ambassador/fuzz/args_fuzz.c ambassador/args.c ambassador/backend.c \
+FUZZ_ambassador_args_SRCS   := ambassador/fuzz/args_fuzz.c ambassador/args.c ambassador/backend.c common/error.c \
                                common/buf.c common/log.c
 FUZZ_ambassador_args_CORPUS := ambassador/fuzz/corpus
 FUZZ_ambassador_args_FLAGS  := -max_len=2048 -dict=ambassador/fuzz/args.dict

@@ -45,7 +45,8 @@ static const char *item_path(const json_t *item)
  * means the value must carry its port. */
 static void add_value(struct amb_list *out, const char *what, const char *v, int default_port)
 {
-	char one[AMB_HOST_MAX + 32], host[AMB_HOST_MAX + 1], err[200];
+	char one[AMB_HOST_MAX + 32], host[AMB_HOST_MAX + 1];
+	struct lg_error err;
 	int port;
 
 	while (v && *v) {
@@ -57,8 +58,8 @@ static void add_value(struct amb_list *out, const char *what, const char *v, int
 			one[len] = '\0';
 			if (strspn(one, " \t\r\n") == len)
 				;   /* empty item */
-			else if (amb_addr_parse(one, default_port, host, &port, err, sizeof err) < 0)
-				log_warn("%s: %s; skipped", what, err);
+			else if (amb_addr_parse(one, default_port, host, &port, &err) < 0)
+				log_warn("%s: %s; skipped", what, err.text);
 			else if (amb_list_add(out, host, port) < 0)
 				log_error("out of memory");
 		}
@@ -171,9 +172,10 @@ static void on_srv(void *arg, const struct amb_list *l)
 	struct amb_list next = { 0 };
 
 	for (size_t i = 0; i < l->n; i++) {
-		char host[AMB_HOST_MAX + 1], err[200];
+		char host[AMB_HOST_MAX + 1];
+		struct lg_error err;
 		int port;
-		if (amb_addr_parse(l->v[i], 0, host, &port, err, sizeof err) == 0 &&
+		if (amb_addr_parse(l->v[i], 0, host, &port, &err) == 0 &&
 		    amb_list_add(&next, host, port) < 0)
 			log_error("out of memory");
 	}
@@ -181,7 +183,7 @@ static void on_srv(void *arg, const struct amb_list *l)
 	update(s, &next);
 }
 
-static int start_watches(struct amb_source *s, char *err, size_t errlen)
+static int start_watches(struct amb_source *s, struct lg_error *err)
 {
 	const struct amb_forward *f = s->f;
 	struct watcher_opts o = { 0 };
@@ -197,17 +199,17 @@ static int start_watches(struct amb_source *s, char *err, size_t errlen)
 		o.consul_addr = f->store_addr;
 		o.consul_token = getenv("CONSUL_HTTP_TOKEN");   /* ACLs, as consul's own tools read it */
 	}
-	if (!(s->wr = watcher_new(s->loop, &o, err, errlen)))
+	if (!(s->wr = watcher_new(s->loop, &o, err)))
 		return -1;
 	if (f->kind == AMB_KV)
 		snprintf(name, sizeof name, "tree.%s", f->path);
 	else
 		snprintf(name, sizeof name, "tree.%s/instances/", f->path);
-	if (!(s->tree = watcher_add(s->wr, name, on_watch, s, err, errlen)))
+	if (!(s->tree = watcher_add(s->wr, name, on_watch, s, err)))
 		return -1;
 	if (f->kind == AMB_CREWJAM && f->master_only) {
 		snprintf(name, sizeof name, "key.%s/master", f->path);
-		if (!(s->master = watcher_add(s->wr, name, on_watch, s, err, errlen)))
+		if (!(s->master = watcher_add(s->wr, name, on_watch, s, err)))
 			return -1;
 	}
 	return 0;
@@ -215,12 +217,12 @@ static int start_watches(struct amb_source *s, char *err, size_t errlen)
 
 struct amb_source *amb_source_new(struct loop *l, const struct amb_spec *spec,
 				  const struct amb_forward *f, amb_source_cb cb, void *arg,
-				  char *err, size_t errlen)
+				  struct lg_error *err)
 {
 	struct amb_source *s = calloc(1, sizeof *s);
 
 	if (!s) {
-		snprintf(err, errlen, "out of memory");
+		lg_error_set(err, NULL, 0, 0, "out of memory");
 		return NULL;
 	}
 	s->spec = spec;
@@ -233,7 +235,7 @@ struct amb_source *amb_source_new(struct loop *l, const struct amb_spec *spec,
 		for (size_t i = 0; i < f->hosts.n; i++) {
 			char host[AMB_HOST_MAX + 1];
 			int port;
-			if (amb_addr_parse(f->hosts.v[i], 0, host, &port, err, errlen) < 0 ||
+			if (amb_addr_parse(f->hosts.v[i], 0, host, &port, err) < 0 ||
 			    amb_list_add(&s->cur, host, port) < 0)
 				goto err;
 		}
@@ -242,13 +244,13 @@ struct amb_source *amb_source_new(struct loop *l, const struct amb_spec *spec,
 		break;
 	case AMB_SRV:
 		s->srv = amb_srv_new(l, f->srv_name, spec->dns_server, spec->srv_min_interval,
-				     on_srv, s, err, errlen);
+				     on_srv, s, err);
 		if (!s->srv)
 			goto err;
 		break;
 	case AMB_KV:
 	case AMB_CREWJAM:
-		if (start_watches(s, err, errlen) < 0)
+		if (start_watches(s, err) < 0)
 			goto err;
 		break;
 	}

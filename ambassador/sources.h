@@ -10,6 +10,7 @@
 #include "ambassador/args.h"
 #include "ambassador/backend.h"
 #include "common/loop.h"
+#include "common/error.h"
 
 struct amb_source;
 
@@ -21,7 +22,7 @@ typedef void (*amb_source_cb)(struct amb_source *s, void *arg);
  * life).  Returns NULL with err filled (caller-owned) on bad options. */
 struct amb_source *amb_source_new(struct loop *l, const struct amb_spec *spec,
 				  const struct amb_forward *f, amb_source_cb cb, void *arg,
-				  char *err, size_t errlen);
+				  struct lg_error *err);
 
 void amb_source_free(struct amb_source *s);
 

@@ -218,19 +218,19 @@ static void start_round(struct amb_srv *r)
 
 struct amb_srv *amb_srv_new(struct loop *l, const char *name, const char *server,
 			    double min_interval, amb_srv_cb cb, void *arg,
-			    char *err, size_t errlen)
+			    struct lg_error *err)
 {
 	struct amb_srv *r;
 	struct ares_options o;
 	int rc;
 
 	if (lib_users == 0 && (rc = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
-		snprintf(err, errlen, "c-ares: %s", ares_strerror(rc));
+		lg_error_set(err, NULL, 0, 0, "c-ares: %s", ares_strerror(rc));
 		return NULL;
 	}
 	lib_users++;
 	if (!(r = calloc(1, sizeof *r))) {
-		snprintf(err, errlen, "out of memory");
+		lg_error_set(err, NULL, 0, 0, "out of memory");
 		goto err;
 	}
 	r->loop = l;
@@ -241,7 +241,7 @@ struct amb_srv *amb_srv_new(struct loop *l, const char *name, const char *server
 	loop_timer_init(&r->round_timer, on_round_timer, r);
 	loop_timer_init(&r->ares_timer, on_ares_timer, r);
 	if (!(r->name = strdup(name))) {
-		snprintf(err, errlen, "out of memory");
+		lg_error_set(err, NULL, 0, 0, "out of memory");
 		goto err;
 	}
 	memset(&o, 0, sizeof o);
@@ -252,11 +252,11 @@ struct amb_srv *amb_srv_new(struct loop *l, const char *name, const char *server
 	rc = ares_init_options(&r->ch, &o, ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
 	if (rc != ARES_SUCCESS) {
 		r->ch = NULL;
-		snprintf(err, errlen, "c-ares: %s", ares_strerror(rc));
+		lg_error_set(err, NULL, 0, 0, "c-ares: %s", ares_strerror(rc));
 		goto err;
 	}
 	if (server && (rc = ares_set_servers_ports_csv(r->ch, server)) != ARES_SUCCESS) {
-		snprintf(err, errlen, "--dns %s: %s", server, ares_strerror(rc));
+		lg_error_set(err, NULL, 0, 0, "--dns %s: %s", server, ares_strerror(rc));
 		goto err;
 	}
 	loop_add_timer(l, &r->round_timer, 0);

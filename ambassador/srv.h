@@ -8,6 +8,7 @@
 
 #include "ambassador/backend.h"
 #include "common/loop.h"
+#include "common/error.h"
 
 struct amb_srv;
 
@@ -20,7 +21,7 @@ typedef void (*amb_srv_cb)(void *arg, const struct amb_list *backends);
  * min_interval seconds apart.  Returns NULL with err filled (caller-owned). */
 struct amb_srv *amb_srv_new(struct loop *l, const char *name, const char *server,
 			    double min_interval, amb_srv_cb cb, void *arg,
-			    char *err, size_t errlen);
+			    struct lg_error *err);
 
 /* Cancels the queries in flight (no callback) and frees r. */
 void amb_srv_free(struct amb_srv *r);

@@ -178,7 +178,7 @@ static void reload_config(struct daemon *d)
 	char etext[1100];
 	struct runner *nr;
 	enum log_level lvl;
-	char err[1024];
+	struct lg_error err;
 	int rc;
 
 	d->hup_pending = false;
@@ -200,10 +200,10 @@ static void reload_config(struct daemon *d)
 		log_warn("a new Consul or etcd address takes effect only after a restart");
 	/* The new runner takes the watches it needs (shared with the old one)
 	 * before the old one lets go of its own. */
-	nr = runner_new(d->loop, d->deps, ncfg, hooks_for(d), err, sizeof err);
+	nr = runner_new(d->loop, d->deps, ncfg, hooks_for(d), &err);
 	if (!nr) {
 		/* runner_new failing leaves the old runner as the current one. */
-		log_error("reload refused, keeping the running templates: %s", err);
+		log_error("reload refused, keeping the running templates: %s", lg_error_str(&err, etext, sizeof etext));
 		goto refuse;
 	}
 	/* Readiness was announced once already. */
@@ -238,7 +238,7 @@ int daemon_main(int argc, char **argv)
 	char etext[1100];
 	struct watcher_opts wo;
 	enum log_level lvl;
-	char err[1024];
+	struct lg_error err;
 	int rc;
 
 	d.cfg = calloc(1, sizeof *d.cfg);
@@ -292,9 +292,9 @@ int daemon_main(int argc, char **argv)
 	wo.key_file = d.cfg->consul_key;
 	wo.insecure = d.cfg->consul_ssl && !d.cfg->consul_ssl_verify;
 	wo.max_conns = d.cfg->max_connections;
-	d.wr = watcher_new(d.loop, &wo, err, sizeof err);
+	d.wr = watcher_new(d.loop, &wo, &err);
 	if (!d.wr) {
-		log_error("%s", err);
+		log_error("%s", lg_error_str(&err, etext, sizeof etext));
 		goto out;
 	}
 	d.deps = runner_deps_new(d.wr);
@@ -302,9 +302,9 @@ int daemon_main(int argc, char **argv)
 		log_error("out of memory");
 		goto out;
 	}
-	d.runner = runner_new(d.loop, d.deps, d.cfg, hooks_for(&d), err, sizeof err);
+	d.runner = runner_new(d.loop, d.deps, d.cfg, hooks_for(&d), &err);
 	if (!d.runner) {
-		log_error("%s", err);
+		log_error("%s", lg_error_str(&err, etext, sizeof etext));
 		d.exit_code = 2;
 		goto out;
 	}
@@ -317,9 +317,9 @@ int daemon_main(int argc, char **argv)
 	}
 	if (d.cfg->status_addr) {
 		struct status_source src = { health, status, metrics, &d };
-		d.status = status_start(d.loop, d.cfg->status_addr, &src, err, sizeof err);
+		d.status = status_start(d.loop, d.cfg->status_addr, &src, &err);
 		if (!d.status) {
-			log_error("%s", err);
+			log_error("%s", lg_error_str(&err, etext, sizeof etext));
 			goto out;
 		}
 		log_info("serving /health, /status and /metrics on %s", d.cfg->status_addr);

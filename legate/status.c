@@ -377,7 +377,7 @@ static int listen_on(const struct sockaddr_in *sa)
 }
 
 struct status_server *status_start(struct loop *l, const char *addr,
-				   const struct status_source *src, char *err, size_t errlen)
+				   const struct status_source *src, struct lg_error *err)
 {
 	struct status_server *s = calloc(1, sizeof *s);
 	struct sockaddr_in sa;
@@ -385,7 +385,7 @@ struct status_server *status_start(struct loop *l, const char *addr,
 	const union MHD_DaemonInfo *info;
 
 	if (!s) {
-		snprintf(err, errlen, "out of memory");
+		lg_error_set(err, NULL, 0, 0, "out of memory");
 		return NULL;
 	}
 	s->loop = l;
@@ -396,12 +396,12 @@ struct status_server *status_start(struct loop *l, const char *addr,
 	loop_timer_init(&s->deadline, on_deadline, s);
 	loop_timer_init(&s->pause, on_pause_end, s);
 	if (parse_addr(addr, &sa) < 0) {
-		snprintf(err, errlen, "status address \"%s\": want HOST:PORT or :PORT (IPv4)", addr);
+		lg_error_set(err, NULL, 0, 0, "status address \"%s\": want HOST:PORT or :PORT (IPv4)", addr);
 		goto err;
 	}
 	s->lfd = listen_on(&sa);
 	if (s->lfd < 0) {
-		snprintf(err, errlen, "cannot listen on %s for /health and /status: %s", addr, strerror(errno));
+		lg_error_set(err, NULL, 0, 0, "cannot listen on %s for /health and /status: %s", addr, strerror(errno));
 		goto err;
 	}
 	s->port = getsockname(s->lfd, (struct sockaddr *)&sa, &salen) == 0 ? ntohs(sa.sin_port) : 0;
@@ -411,18 +411,18 @@ struct status_server *status_start(struct loop *l, const char *addr,
 				  MHD_OPTION_NOTIFY_CONNECTION, notify, s,
 				  MHD_OPTION_END);
 	if (!s->mhd) {
-		snprintf(err, errlen, "cannot start the HTTP server for %s", addr);
+		lg_error_set(err, NULL, 0, 0, "cannot start the HTTP server for %s", addr);
 		goto err;
 	}
 	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	if (!info) {
-		snprintf(err, errlen, "libmicrohttpd gives no epoll descriptor");
+		lg_error_set(err, NULL, 0, 0, "libmicrohttpd gives no epoll descriptor");
 		goto err;
 	}
 	s->epfd = info->epoll_fd;
 	if (loop_add_fd(l, s->epfd, EPOLLIN, on_ready, s) < 0 ||
 	    loop_add_fd(l, s->lfd, EPOLLIN, on_accept, s) < 0) {
-		snprintf(err, errlen, "cannot watch the status server's descriptors: %s", strerror(errno));
+		lg_error_set(err, NULL, 0, 0, "cannot watch the status server's descriptors: %s", strerror(errno));
 		goto err;
 	}
 	arm(s);

@@ -9,6 +9,7 @@
 
 #include "common/buf.h"
 #include "common/loop.h"
+#include "common/error.h"
 
 /* Where the answers come from; each is called per request. */
 struct status_source {
@@ -26,7 +27,7 @@ struct status_server;
 /* Listens on addr ("HOST:PORT", ":PORT" for every address) and serves on
  * loop l.  src is copied.  Returns NULL with err filled. */
 struct status_server *status_start(struct loop *l, const char *addr,
-				   const struct status_source *src, char *err, size_t errlen);
+				   const struct status_source *src, struct lg_error *err);
 
 /* The port actually bound (useful with port 0). */
 int status_port(const struct status_server *s);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "mustache/mustache.h"
+#include "common/error.h"
 
 enum mu_op {
 	MU_TEXT,      /* text: pool[a .. a+b) */

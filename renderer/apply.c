@@ -159,8 +159,8 @@ static void on_command_done(const struct command_result *res, void *arg)
  * install: the driver told, the reload or the command. */
 static void commit(struct apply_job *j, bool hap_running)
 {
-	struct install_error ie;
-	char err[256];
+	struct lg_error ie;
+	struct lg_error err;
 
 	if (install_commit(&j->o.install, &j->st, &ie) < 0) {
 		fail(j, AS_INSTALL, "%s", ie.text);
@@ -190,9 +190,9 @@ static void commit(struct apply_job *j, bool hap_running)
 	}
 	j->out.command_ran = true;
 	j->cmd = command_start(j->loop, j->o.command, NULL, j->o.command_timeout_ms, on_command_done, j,
-			       err, sizeof err);
+			       &err);
 	if (!j->cmd)
-		fail(j, AS_COMMAND, "%s: %s", j->o.label, err);
+		fail(j, AS_COMMAND, "%s: %s", j->o.label, err.text);
 }
 
 static void on_check_done(const struct command_result *res, void *arg)
@@ -219,8 +219,8 @@ static void on_check_done(const struct command_result *res, void *arg)
 /* Writes the staged file; then the check (if asked) and the install. */
 static void stage(struct apply_job *j, bool with_check, bool hap_running)
 {
-	struct install_error ie;
-	char err[256];
+	struct lg_error ie;
+	struct lg_error err;
 
 	if (install_stage(&j->o.install, j->text, j->len, &j->st, &ie) < 0) {
 		fail(j, AS_INSTALL, "%s", ie.text);
@@ -231,10 +231,10 @@ static void stage(struct apply_job *j, bool with_check, bool hap_running)
 		return;
 	}
 	j->cmd = command_start(j->loop, j->o.check, j->st.path, j->o.check_timeout_ms, on_check_done, j,
-			       err, sizeof err);
+			       &err);
 	if (!j->cmd) {
 		install_abort(&j->st);
-		fail(j, AS_CHECK, "%s: %s; %s left unchanged", j->o.label, err, j->o.install.dest);
+		fail(j, AS_CHECK, "%s: %s; %s left unchanged", j->o.label, err.text, j->o.install.dest);
 	}
 }
 
@@ -292,7 +292,7 @@ struct apply_job *apply_start(struct loop *l, const struct apply_opts *o, const 
 			      bool allow_reload, apply_done_fn done, void *arg)
 {
 	struct apply_job *j = calloc(1, sizeof *j);
-	struct install_error ie;
+	struct lg_error ie;
 	int same;
 
 	if (!j || !(j->text = malloc(len + 1))) {

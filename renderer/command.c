@@ -309,14 +309,14 @@ static void job_on_poll(struct loop *l, void *arg)
 
 struct command_job *command_start(struct loop *l, const struct command *c, const char *src,
 				  long timeout_ms, command_done_fn done, void *arg,
-				  char *err, size_t errlen)
+				  struct lg_error *err)
 {
 	struct command_job *j = calloc(1, sizeof *j);
 	char **argv;
 
 	if (!j || !(argv = build_argv(c, src))) {
 		free(j);
-		snprintf(err, errlen, "out of memory");
+		lg_error_set(err, NULL, 0, 0, "out of memory");
 		return NULL;
 	}
 	j->loop = l;
@@ -332,7 +332,7 @@ struct command_job *command_start(struct loop *l, const struct command *c, const
 	j->pid = spawn(argv, &j->out);
 	free_argv(argv);
 	if (j->pid < 0) {
-		snprintf(err, errlen, "cannot start \"%s\": %s", c->text, strerror(errno));
+		lg_error_set(err, NULL, 0, 0, "cannot start \"%s\": %s", c->text, strerror(errno));
 		j->out = -1;
 		job_free(j);
 		return NULL;
@@ -340,7 +340,7 @@ struct command_job *command_start(struct loop *l, const struct command *c, const
 	j->pidfd = pidfd_open(j->pid, 0);
 	if (loop_add_fd(l, j->out, EPOLLIN, job_on_fd, j) < 0 ||
 	    (j->pidfd >= 0 && loop_add_fd(l, j->pidfd, EPOLLIN, job_on_fd, j) < 0)) {
-		snprintf(err, errlen, "cannot watch \"%s\": %s", c->text, strerror(errno));
+		lg_error_set(err, NULL, 0, 0, "cannot watch \"%s\": %s", c->text, strerror(errno));
 		command_cancel(j);
 		return NULL;
 	}
@@ -383,14 +383,14 @@ int command_run(const struct command *c, const char *src, long timeout_ms,
 		struct command_result *res)
 {
 	struct run_state rs = { loop_new(0), res };
-	char err[256];
+	struct lg_error err;
 
 	memset(res, 0, sizeof *res);
 	res->status = -1;
 	res->output.limit = OUTPUT_KEEP;
 	if (!rs.loop)
 		return -1;
-	if (command_start(rs.loop, c, src, timeout_ms, run_done, &rs, err, sizeof err))
+	if (command_start(rs.loop, c, src, timeout_ms, run_done, &rs, &err))
 		loop_run(rs.loop);
 	loop_free(rs.loop);
 	return res->status == 0 && !res->timed_out ? 0 : -1;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "common/buf.h"
+#include "common/error.h"
 
 /* argv for exec, or {"/bin/sh", "-c", text} when the text needs a shell
  * (pipes, redirections, variables, quotes, globs). */
@@ -54,7 +55,7 @@ typedef void (*command_done_fn)(const struct command_result *res, void *arg);
  * Returns the job, or NULL (err filled) when it could not be started. */
 struct command_job *command_start(struct loop *l, const struct command *c, const char *src,
 				  long timeout_ms, command_done_fn done, void *arg,
-				  char *err, size_t errlen);
+				  struct lg_error *err);
 
 /* Kills the job's process group and frees it without calling done. */
 void command_cancel(struct command_job *j);

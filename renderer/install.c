@@ -12,15 +12,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int ierr(struct install_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int ierr(struct lg_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Formats the message with strerror(errno) appended; keeps errno. */
-static int ierr(struct install_error *err, const char *fmt, ...)
+static int ierr(struct lg_error *err, const char *fmt, ...)
 {
 	int saved = errno;
 	va_list ap;
 	int n;
 
+	memset(err, 0, sizeof *err);
 	va_start(ap, fmt);
 	n = vsnprintf(err->text, sizeof err->text, fmt, ap);
 	va_end(ap);
@@ -77,7 +78,7 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-int install_same(const char *dest, const char *data, size_t len, struct install_error *err)
+int install_same(const char *dest, const char *data, size_t len, struct lg_error *err)
 {
 	struct stat sb;
 	char chunk[65536];
@@ -118,7 +119,7 @@ out:
 }
 
 int install_stage(const struct install_opts *o, const char *data, size_t len,
-		  struct install_staged *st, struct install_error *err)
+		  struct install_staged *st, struct lg_error *err)
 {
 	char dir[4096], base[1024], tmp[4096];
 	struct stat sb;
@@ -191,7 +192,7 @@ fail:
 }
 
 int install_commit(const struct install_opts *o, struct install_staged *st,
-		   struct install_error *err)
+		   struct lg_error *err)
 {
 	char dir[4096], bak[4200];
 	int dfd;

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "common/error.h"
+
 struct install_opts {
 	const char *dest;
 	int perms;          /* -1: the destination's mode, or 0644 for a new file */
@@ -24,24 +26,22 @@ struct install_staged {
 	bool active;
 };
 
-struct install_error {
-	char text[512];     /* names the path and the failing call */
-};
+/* Errors name the path and the failing call in their text. */
 
 /* Returns 1 when dest holds exactly data[0..len), 0 when it differs or does
  * not exist, -1 (err filled) when it cannot be read. */
-int install_same(const char *dest, const char *data, size_t len, struct install_error *err);
+int install_same(const char *dest, const char *data, size_t len, struct lg_error *err);
 
 /* Writes data to a new temporary file beside o->dest.  Returns 0 with *st
  * active, or -1 with err filled and nothing left behind. */
 int install_stage(const struct install_opts *o, const char *data, size_t len,
-		  struct install_staged *st, struct install_error *err);
+		  struct install_staged *st, struct lg_error *err);
 
 /* Renames the staged file over o->dest (after linking the old one to
  * DEST.bak when o->backup) and fsyncs the directory.  Returns 0, or -1 with
  * err filled; the staged file is removed either way. */
 int install_commit(const struct install_opts *o, struct install_staged *st,
-		   struct install_error *err);
+		   struct lg_error *err);
 
 /* Removes a staged file that will not be installed; a no-op when inactive. */
 void install_abort(struct install_staged *st);

@@ -89,7 +89,7 @@ static char *hap_key(const struct template_config *tc)
 
 /* The driver for tc, shared or new; NULL with err filled. */
 static struct hap_entry *hap_get(struct runner_deps *d, struct loop *l, const struct template_config *tc,
-				 char *err, size_t errlen)
+				 struct lg_error *err)
 {
 	const struct template_haproxy *h = &tc->haproxy;
 	struct hap_driver_opts o = {
@@ -148,7 +148,7 @@ static struct hap_entry *hap_get(struct runner_deps *d, struct loop *l, const st
 oom:
 	free(key);
 	free(text);
-	snprintf(err, errlen, "out of memory");
+	lg_error_set(err, NULL, 0, 0, "out of memory");
 	return NULL;
 }
 
@@ -213,7 +213,7 @@ static void on_watch_changed(struct watch *w, void *arg);
 
 /* Finds or creates the entry for name, adding the watch.  The new entry has
  * refs 0: the caller takes its reference.  NULL with err on failure. */
-static struct dep *dep_get(struct runner_deps *d, const char *name, char *err, size_t errlen)
+static struct dep *dep_get(struct runner_deps *d, const char *name, struct lg_error *err)
 {
 	struct dep *e = dep_find(d, name);
 	unsigned h;
@@ -223,10 +223,10 @@ static struct dep *dep_get(struct runner_deps *d, const char *name, char *err, s
 	e = calloc(1, sizeof *e);
 	if (!e || !(e->name = strdup(name))) {
 		free(e);
-		snprintf(err, errlen, "out of memory");
+		lg_error_set(err, NULL, 0, 0, "out of memory");
 		return NULL;
 	}
-	e->watch = watcher_add(d->wr, name, on_watch_changed, d, err, errlen);
+	e->watch = watcher_add(d->wr, name, on_watch_changed, d, err);
 	if (!e->watch) {
 		free(e->name);
 		free(e);
@@ -347,10 +347,10 @@ struct render_ctx {
 	char first_missing[256];
 };
 
-static int ctx_use(struct render_ctx *c, const char *name, struct dep **out, char *err, size_t errlen)
+static int ctx_use(struct render_ctx *c, const char *name, struct dep **out, struct lg_error *err)
 {
 	struct runner *r = c->t->r;
-	struct dep *e = dep_get(r->deps, name, err, errlen);
+	struct dep *e = dep_get(r->deps, name, err);
 
 	if (!e)
 		return -1;
@@ -359,7 +359,7 @@ static int ctx_use(struct render_ctx *c, const char *name, struct dep **out, cha
 			size_t ncap = c->cap ? c->cap * 2 : 16;
 			struct dep **nd = realloc(c->deps, ncap * sizeof *nd);
 			if (!nd) {
-				snprintf(err, errlen, "out of memory");
+				lg_error_set(err, NULL, 0, 0, "out of memory");
 				return -1;
 			}
 			c->deps = nd;
@@ -400,6 +400,7 @@ static int lookup(void *ud, const struct mustache_lookup *q, struct mustache_fou
 	struct render_ctx *c = ud;
 	const char *root = q->seg[0].s;
 	char name[1024];
+	struct lg_error le;
 	struct dep *e;
 
 	out->value = NULL;
@@ -445,8 +446,10 @@ static int lookup(void *ud, const struct mustache_lookup *q, struct mustache_fou
 	} else {
 		return 0;   /* not a data name: missing, renders empty */
 	}
-	if (ctx_use(c, name, &e, errtext, errlen) < 0)
+	if (ctx_use(c, name, &e, &le) < 0) {
+		snprintf(errtext, errlen, "%s", le.text);
 		return -1;
+	}
 	if (strncmp(name, "services", 8) == 0 && c->nlists < sizeof c->lists / sizeof c->lists[0]) {
 		size_t l;
 		for (l = 0; l < c->nlists && c->lists[l] != e; l++)
@@ -729,7 +732,7 @@ static void on_watch_changed(struct watch *w, void *arg)
 
 /* ---- set-up --------------------------------------------------------------- */
 
-static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
+static char *read_file(const char *path, size_t *len, struct lg_error *err)
 {
 	FILE *f = fopen(path, "r");
 	struct buf b = BUF_INIT;
@@ -737,20 +740,20 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
 	size_t n;
 
 	if (!f) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		lg_error_set(err, NULL, 0, 0, "%s: cannot open: %s", path, strerror(errno));
 		return NULL;
 	}
 	b.limit = MAX_TEMPLATE_FILE;
 	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
 		if (buf_append(&b, chunk, n) < 0) {
-			snprintf(err, errlen, "%s: %s", path, errno == EFBIG ? "larger than 16 MiB" : strerror(errno));
+			lg_error_set(err, NULL, 0, 0, "%s: %s", path, errno == EFBIG ? "larger than 16 MiB" : strerror(errno));
 			fclose(f);
 			buf_free(&b);
 			return NULL;
 		}
 	}
 	if (ferror(f)) {
-		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		lg_error_set(err, NULL, 0, 0, "%s: cannot read: %s", path, strerror(errno));
 		fclose(f);
 		buf_free(&b);
 		return NULL;
@@ -776,7 +779,7 @@ static long owner_id(const char *name, bool group)
 	return pw ? (long)pw->pw_uid : -1;
 }
 
-static int resolve_owner(struct tmpl *t, char *err, size_t errlen)
+static int resolve_owner(struct tmpl *t, struct lg_error *err)
 {
 	const struct template_config *tc = t->cfg;
 	long id;
@@ -785,14 +788,14 @@ static int resolve_owner(struct tmpl *t, char *err, size_t errlen)
 	t->gid = (gid_t)-1;
 	if (tc->user) {
 		if ((id = owner_id(tc->user, false)) < 0) {
-			snprintf(err, errlen, "%s: user \"%s\" not found", tc->origin, tc->user);
+			lg_error_set(err, NULL, 0, 0, "%s: user \"%s\" not found", tc->origin, tc->user);
 			return -1;
 		}
 		t->uid = (uid_t)id;
 	}
 	if (tc->group) {
 		if ((id = owner_id(tc->group, true)) < 0) {
-			snprintf(err, errlen, "%s: group \"%s\" not found", tc->origin, tc->group);
+			lg_error_set(err, NULL, 0, 0, "%s: group \"%s\" not found", tc->origin, tc->group);
 			return -1;
 		}
 		t->gid = (gid_t)id;
@@ -801,7 +804,7 @@ static int resolve_owner(struct tmpl *t, char *err, size_t errlen)
 }
 
 static int tmpl_init(struct runner *r, struct tmpl *t, const struct template_config *tc,
-		     char *err, size_t errlen)
+		     struct lg_error *err)
 {
 	struct lg_error me;
 	char msg[512], dirbuf[4096];
@@ -813,10 +816,10 @@ static int tmpl_init(struct runner *r, struct tmpl *t, const struct template_con
 	t->cfg = tc;
 	t->label = tc->destination ? tc->destination : name;
 	loop_timer_init(&t->timer, on_timer, t);
-	if (resolve_owner(t, err, errlen) < 0)
+	if (resolve_owner(t, err) < 0)
 		return -1;
 	if (tc->source) {
-		if (!(src = read_file(tc->source, &len, err, errlen)))
+		if (!(src = read_file(tc->source, &len, err)))
 			return -1;
 	} else {
 		len = strlen(tc->contents);
@@ -824,12 +827,12 @@ static int tmpl_init(struct runner *r, struct tmpl *t, const struct template_con
 	t->tpl = mustache_compile(name, src ? src : tc->contents, len, &me);
 	free(src);
 	if (!t->tpl) {
-		snprintf(err, errlen, "%s", lg_error_str(&me, msg, sizeof msg));
+		lg_error_set(err, NULL, 0, 0, "%s", lg_error_str(&me, msg, sizeof msg));
 		return -1;
 	}
 	t->env = mustache_env_new();
 	if (!t->env) {
-		snprintf(err, errlen, "out of memory");
+		lg_error_set(err, NULL, 0, 0, "out of memory");
 		return -1;
 	}
 	if (tc->partials_dir) {
@@ -840,13 +843,13 @@ static int tmpl_init(struct runner *r, struct tmpl *t, const struct template_con
 	}
 	mustache_opts_init(&t->opts);
 	if (mustache_escape_parse(tc->escape ? tc->escape : "config", &t->opts.escape) < 0) {
-		snprintf(err, errlen, "%s: unknown escape mode \"%s\"", tc->origin, tc->escape);
+		lg_error_set(err, NULL, 0, 0, "%s: unknown escape mode \"%s\"", tc->origin, tc->escape);
 		return -1;
 	}
 	t->opts.strict = tc->strict;
 	t->state = T_WAITING;
 	if (tc->haproxy.enabled && tc->destination && !r->cfg->dry &&
-	    !(t->hap = hap_get(r->deps, r->loop, tc, err, errlen)))
+	    !(t->hap = hap_get(r->deps, r->loop, tc, err)))
 		return -1;
 	t->ao = (struct apply_opts){
 		.install = { tc->destination, tc->perms, t->uid, t->gid, tc->backup, tc->create_dest_dirs },
@@ -862,12 +865,12 @@ static int tmpl_init(struct runner *r, struct tmpl *t, const struct template_con
 }
 
 struct runner *runner_new(struct loop *l, struct runner_deps *d, const struct config *cfg,
-			  const struct runner_hooks *hooks, char *err, size_t errlen)
+			  const struct runner_hooks *hooks, struct lg_error *err)
 {
 	struct runner *r = calloc(1, sizeof *r);
 
 	if (!r) {
-		snprintf(err, errlen, "out of memory");
+		lg_error_set(err, NULL, 0, 0, "out of memory");
 		return NULL;
 	}
 	r->loop = l;
@@ -878,11 +881,11 @@ struct runner *runner_new(struct loop *l, struct runner_deps *d, const struct co
 	r->n = cfg->ntemplates;
 	r->t = calloc(r->n ? r->n : 1, sizeof *r->t);
 	if (!r->t) {
-		snprintf(err, errlen, "out of memory");
+		lg_error_set(err, NULL, 0, 0, "out of memory");
 		goto err;
 	}
 	for (size_t i = 0; i < r->n; i++)
-		if (tmpl_init(r, &r->t[i], &cfg->templates[i], err, errlen) < 0)
+		if (tmpl_init(r, &r->t[i], &cfg->templates[i], err) < 0)
 			goto err;
 	d->current = r;
 	for (size_t i = 0; i < r->n; i++)

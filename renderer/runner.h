@@ -14,6 +14,7 @@
 #include "common/loop.h"
 #include "legate/config.h"
 #include "watcher/watch.h"
+#include "common/error.h"
 
 /* The watches in use, by name, with reference counts.  It outlives any one
  * runner, so that a configuration reload (a new runner) keeps every watch
@@ -48,7 +49,7 @@ size_t runner_deps_count(const struct runner_deps *d);
  * template file, line and column at fault) when a template cannot be read
  * or compiled: nothing is started then. */
 struct runner *runner_new(struct loop *l, struct runner_deps *d, const struct config *cfg,
-			  const struct runner_hooks *hooks, char *err, size_t errlen);
+			  const struct runner_hooks *hooks, struct lg_error *err);
 
 /* Stops its timers, releases its watches (a watch no runner uses is
  * removed) and frees it. */

@@ -354,7 +354,7 @@ out:
 	buf_free(&path);
 }
 
-int consul_start(struct watch *w, int blocking, char *err, size_t errlen)
+int consul_start(struct watch *w, int blocking, struct lg_error *err)
 {
 	struct watcher *wr = w->wr;
 	struct buf url = BUF_INIT;
@@ -386,7 +386,7 @@ int consul_start(struct watch *w, int blocking, char *err, size_t errlen)
 		Q("index=%llu&wait=%gs", (unsigned long long)w->index, wr->o.wait);
 #undef Q
 	if (rc) {
-		snprintf(err, errlen, "out of memory");
+		lg_error_set(err, NULL, 0, 0, "out of memory");
 		buf_free(&url);
 		return -1;
 	}
@@ -398,7 +398,7 @@ int consul_start(struct watch *w, int blocking, char *err, size_t errlen)
 	c.on_done = on_done;
 	c.arg = w;
 	log_debug("%s: GET %s", w->name, c.url);
-	w->req = http_start(wr->consul_http, &c, err, errlen);
+	w->req = http_start(wr->consul_http, &c, err);
 	buf_free(&url);
 	return w->req ? 0 : -1;
 }

@@ -283,7 +283,7 @@ static void v3_watch_done(struct http_req *r, const struct http_result *res, voi
 	}
 }
 
-static int v3_start(struct watch *w, char *err, size_t errlen)
+static int v3_start(struct watch *w, struct lg_error *err)
 {
 	struct watcher *wr = w->wr;
 	struct buf url = BUF_INIT, body = BUF_INIT;
@@ -308,13 +308,13 @@ static int v3_start(struct watch *w, char *err, size_t errlen)
 	}
 	rc |= buf_putc(&body, '}');
 	if (rc) {
-		snprintf(err, errlen, "out of memory");
+		lg_error_set(err, NULL, 0, 0, "out of memory");
 		w->req = NULL;
 	} else {
 		c.url = buf_cstr(&url);
 		c.body = buf_cstr(&body);
 		log_debug("%s: POST %s %s", w->name, c.url, c.body);
-		w->req = http_start(wr->etcd_http, &c, err, errlen);
+		w->req = http_start(wr->etcd_http, &c, err);
 	}
 	buf_free(&url);
 	buf_free(&body);
@@ -413,7 +413,7 @@ static void v2_wait_done(struct http_req *r, const struct http_result *res, void
 	watch_call_ok(w);
 }
 
-static int v2_start(struct watch *w, char *err, size_t errlen)
+static int v2_start(struct watch *w, struct lg_error *err)
 {
 	struct watcher *wr = w->wr;
 	struct buf url = BUF_INIT, key = BUF_INIT;
@@ -435,19 +435,19 @@ static int v2_start(struct watch *w, char *err, size_t errlen)
 		c.on_done = v2_wait_done;
 	}
 	if (rc) {
-		snprintf(err, errlen, "out of memory");
+		lg_error_set(err, NULL, 0, 0, "out of memory");
 		w->req = NULL;
 	} else {
 		c.url = buf_cstr(&url);
 		log_debug("%s: GET %s", w->name, c.url);
-		w->req = http_start(wr->etcd_http, &c, err, errlen);
+		w->req = http_start(wr->etcd_http, &c, err);
 	}
 	buf_free(&url);
 	buf_free(&key);
 	return w->req ? 0 : -1;
 }
 
-int etcd_start(struct watch *w, char *err, size_t errlen)
+int etcd_start(struct watch *w, struct lg_error *err)
 {
-	return w->backend == WB_ETCD2 ? v2_start(w, err, errlen) : v3_start(w, err, errlen);
+	return w->backend == WB_ETCD2 ? v2_start(w, err) : v3_start(w, err);
 }

@@ -179,21 +179,21 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-struct http *http_new(struct loop *l, const struct http_opts *opts, char *err, size_t errlen)
+struct http *http_new(struct loop *l, const struct http_opts *opts, struct lg_error *err)
 {
 	struct http *h;
 	long cap;
 
 	if (!global_done) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			snprintf(err, errlen, "curl_global_init failed");
+			lg_error_set(err, NULL, 0, 0, "curl_global_init failed");
 			return NULL;
 		}
 		global_done = 1;
 	}
 	h = calloc(1, sizeof *h);
 	if (!h) {
-		snprintf(err, errlen, "out of memory");
+		lg_error_set(err, NULL, 0, 0, "out of memory");
 		return NULL;
 	}
 	h->loop = l;
@@ -204,7 +204,7 @@ struct http *http_new(struct loop *l, const struct http_opts *opts, char *err, s
 	loop_timer_init(&h->timer, on_timer, h);
 	h->multi = curl_multi_init();
 	if (!h->multi) {
-		snprintf(err, errlen, "curl_multi_init failed");
+		lg_error_set(err, NULL, 0, 0, "curl_multi_init failed");
 		http_free(h);
 		return NULL;
 	}
@@ -236,7 +236,7 @@ void http_free(struct http *h)
 	free(h);
 }
 
-struct http_req *http_start(struct http *h, const struct http_call *c, char *err, size_t errlen)
+struct http_req *http_start(struct http *h, const struct http_call *c, struct lg_error *err)
 {
 	struct http_req *r = calloc(1, sizeof *r);
 	CURL *e;
@@ -244,7 +244,7 @@ struct http_req *http_start(struct http *h, const struct http_call *c, char *err
 
 	if (!r || !(r->easy = curl_easy_init())) {
 		free(r);
-		snprintf(err, errlen, "out of memory");
+		lg_error_set(err, NULL, 0, 0, "out of memory");
 		return NULL;
 	}
 	e = r->easy;
@@ -302,7 +302,7 @@ struct http_req *http_start(struct http *h, const struct http_call *c, char *err
 	h->reqs = r;
 	h->nreqs++;
 	if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
-		snprintf(err, errlen, "curl_multi_add_handle failed");
+		lg_error_set(err, NULL, 0, 0, "curl_multi_add_handle failed");
 		req_free(r);
 		return NULL;
 	}
@@ -312,7 +312,7 @@ nomem:
 	curl_easy_cleanup(r->easy);
 	free(r->body_out);
 	free(r);
-	snprintf(err, errlen, "out of memory");
+	lg_error_set(err, NULL, 0, 0, "out of memory");
 	return NULL;
 }
 

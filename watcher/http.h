@@ -7,6 +7,7 @@
 
 #include "common/buf.h"
 #include "common/loop.h"
+#include "common/error.h"
 
 struct http;
 struct http_req;
@@ -51,14 +52,14 @@ struct http_call {
 
 /* Glues a new multi handle to loop l.  Strings in opts are copied.
  * Returns NULL with err (caller-owned, errlen bytes) filled. */
-struct http *http_new(struct loop *l, const struct http_opts *opts, char *err, size_t errlen);
+struct http *http_new(struct loop *l, const struct http_opts *opts, struct lg_error *err);
 
 /* Cancels every request (no callbacks) and frees h. */
 void http_free(struct http *h);
 
 /* Starts a request.  Returns the request (owned by h until on_done has
  * returned or http_cancel) or NULL with err filled. */
-struct http_req *http_start(struct http *h, const struct http_call *c, char *err, size_t errlen);
+struct http_req *http_start(struct http *h, const struct http_call *c, struct lg_error *err);
 
 /* Drops a request without calling on_done.  Not from inside on_data. */
 void http_cancel(struct http *h, struct http_req *r);

@@ -226,7 +226,7 @@ static void pump(struct watcher *wr)
 
 static void call(struct watch *w)
 {
-	char err[256] = "";
+	struct lg_error err = { .text = "" };
 	int rc;
 
 	w->last_start = clock_mono();
@@ -234,11 +234,11 @@ static void call(struct watch *w)
 	if (w->triggered)
 		w->wr->sweeping++;
 	if (w->backend == WB_CONSUL)
-		rc = consul_start(w, !w->triggered && w->index > 0, err, sizeof err);
+		rc = consul_start(w, !w->triggered && w->index > 0, &err);
 	else
-		rc = etcd_start(w, err, sizeof err);
+		rc = etcd_start(w, &err);
 	if (rc < 0)
-		watch_call_failed(w, "%s", err);
+		watch_call_failed(w, "%s", err.text);
 }
 
 /* Wakes the triggered watches of class tc; with `only` (an object keyed by
@@ -418,14 +418,14 @@ static int bad_text(const char *s)
  * cutting s where they begin; health says whether ~any and ~passing apply.
  * Returns 0, or -1 with err filled. */
 static int parse_filters(struct watch *w, const char *name, char *s, int health,
-			 char *err, size_t errlen)
+			 struct lg_error *err)
 {
 	char *at, *opt, *next;
 
 	if ((at = strrchr(s, '@'))) {
 		*at = '\0';
 		if (!at[1]) {
-			snprintf(err, errlen, "%s: empty datacenter name", name);
+			lg_error_set(err, NULL, 0, 0, "%s: empty datacenter name", name);
 			return -1;
 		}
 		if (!(w->dc = strdup(at + 1)))
@@ -446,17 +446,17 @@ static int parse_filters(struct watch *w, const char *name, char *s, int health,
 			if (!(w->tag = strdup(opt + 4)))
 				return -1;
 		} else {
-			snprintf(err, errlen, "%s: unknown filter ~%s", name, opt);
+			lg_error_set(err, NULL, 0, 0, "%s: unknown filter ~%s", name, opt);
 			return -1;
 		}
 	}
 	return 0;
 }
 
-static int parse_name(struct watch *w, const char *name, char *err, size_t errlen)
+static int parse_name(struct watch *w, const char *name, struct lg_error *err)
 {
 	if (bad_text(name)) {
-		snprintf(err, errlen, "watch name with a control character");
+		lg_error_set(err, NULL, 0, 0, "watch name with a control character");
 		return -1;
 	}
 	if (strcmp(name, "services") == 0 || strncmp(name, "services~", 9) == 0 ||
@@ -468,7 +468,7 @@ static int parse_name(struct watch *w, const char *name, char *err, size_t errle
 		if (!s)
 			return -1;
 		w->kind = WK_SERVICES;
-		rc = parse_filters(w, name, s, 0, err, errlen);
+		rc = parse_filters(w, name, s, 0, err);
 		free(s);
 		if (rc < 0)
 			return -1;
@@ -490,14 +490,14 @@ static int parse_name(struct watch *w, const char *name, char *err, size_t errle
 			return -1;
 		w->kind = WK_SERVICE;
 		w->arg = s;
-		if (parse_filters(w, name, s, 1, err, errlen) < 0)
+		if (parse_filters(w, name, s, 1, err) < 0)
 			return -1;
 		if (!s[0]) {
-			snprintf(err, errlen, "%s: empty service name", name);
+			lg_error_set(err, NULL, 0, 0, "%s: empty service name", name);
 			return -1;
 		}
 	} else {
-		snprintf(err, errlen, "%s: not a watch name (services, service.NAME, nodes, "
+		lg_error_set(err, NULL, 0, 0, "%s: not a watch name (services, service.NAME, nodes, "
 			 "node.NAME, key.PATH, tree.PATH)", name);
 		return -1;
 	}
@@ -564,7 +564,7 @@ static int ensure_triggers(struct watcher *wr, enum trigger_class tc)
 }
 
 struct watch *watcher_add(struct watcher *wr, const char *name,
-			  watch_changed_cb cb, void *arg, char *err, size_t errlen)
+			  watch_changed_cb cb, void *arg, struct lg_error *err)
 {
 	struct watch *w;
 
@@ -573,25 +573,25 @@ struct watch *watcher_add(struct watcher *wr, const char *name,
 			return w;
 	w = watch_link(wr, name);
 	if (!w) {
-		snprintf(err, errlen, "out of memory");
+		lg_error_set(err, NULL, 0, 0, "out of memory");
 		return NULL;
 	}
 	w->cb = cb;
 	w->cb_arg = arg;
-	if (parse_name(w, name, err, errlen) < 0)
+	if (parse_name(w, name, err) < 0)
 		goto err;
 	if ((w->kind == WK_KEY || w->kind == WK_TREE) && wr->etcd_base) {
 		w->backend = wr->o.etcd_v2 ? WB_ETCD2 : WB_ETCD3;
 		w->need_read = 1;
 		if (wr->etcd_watches >= wr->o.max_conns) {
-			snprintf(err, errlen, "%s: more etcd watches than the %d connections allowed",
+			lg_error_set(err, NULL, 0, 0, "%s: more etcd watches than the %d connections allowed",
 				 name, wr->o.max_conns);
 			goto err;
 		}
 		wr->etcd_watches++;
 		w->counted = 1;
 	} else if (!wr->consul_base) {
-		snprintf(err, errlen, "%s: no Consul address", name);
+		lg_error_set(err, NULL, 0, 0, "%s: no Consul address", name);
 		goto err;
 	} else {
 		w->backend = WB_CONSUL;
@@ -602,7 +602,7 @@ struct watch *watcher_add(struct watcher *wr, const char *name,
 		} else {
 			w->triggered = 1;
 			if (ensure_triggers(wr, w->tclass) < 0) {
-				snprintf(err, errlen, "out of memory");
+				lg_error_set(err, NULL, 0, 0, "out of memory");
 				goto err;
 			}
 		}
@@ -656,13 +656,13 @@ static char *base_url(const char *addr)
 }
 
 struct watcher *watcher_new(struct loop *l, const struct watcher_opts *opts,
-			    char *err, size_t errlen)
+			    struct lg_error *err)
 {
 	struct watcher *wr = calloc(1, sizeof *wr);
 	struct http_opts ho;
 
 	if (!wr) {
-		snprintf(err, errlen, "out of memory");
+		lg_error_set(err, NULL, 0, 0, "out of memory");
 		return NULL;
 	}
 	wr->loop = l;
@@ -671,7 +671,7 @@ struct watcher *watcher_new(struct loop *l, const struct watcher_opts *opts,
 	if (wr->o.max_conns == 0)
 		wr->o.max_conns = 32;
 	if (wr->o.max_conns < 5) {
-		snprintf(err, errlen, "max connections %d: at least 5 are needed", wr->o.max_conns);
+		lg_error_set(err, NULL, 0, 0, "max connections %d: at least 5 are needed", wr->o.max_conns);
 		free(wr);
 		return NULL;
 	}
@@ -700,14 +700,14 @@ struct watcher *watcher_new(struct loop *l, const struct watcher_opts *opts,
 	ho.max_conns = wr->o.max_conns;
 	if (opts->consul_addr && opts->consul_addr[0]) {
 		wr->consul_base = base_url(opts->consul_addr);
-		wr->consul_http = http_new(l, &ho, err, errlen);
+		wr->consul_http = http_new(l, &ho, err);
 		if (!wr->consul_base || !wr->consul_http)
 			goto err;
 		if (opts->consul_token && opts->consul_token[0]) {
 			struct buf b = BUF_INIT;
 
 			if (bad_text(opts->consul_token)) {
-				snprintf(err, errlen, "Consul token with a control character");
+				lg_error_set(err, NULL, 0, 0, "Consul token with a control character");
 				goto err;
 			}
 			buf_printf(&b, "X-Consul-Token: %s", opts->consul_token);
@@ -716,12 +716,12 @@ struct watcher *watcher_new(struct loop *l, const struct watcher_opts *opts,
 	}
 	if (opts->etcd_addr && opts->etcd_addr[0]) {
 		wr->etcd_base = base_url(opts->etcd_addr);
-		wr->etcd_http = http_new(l, &ho, err, errlen);
+		wr->etcd_http = http_new(l, &ho, err);
 		if (!wr->etcd_base || !wr->etcd_http)
 			goto err;
 	}
 	if (!wr->consul_base && !wr->etcd_base) {
-		snprintf(err, errlen, "neither a Consul nor an etcd address");
+		lg_error_set(err, NULL, 0, 0, "neither a Consul nor an etcd address");
 		goto err;
 	}
 	return wr;

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "common/loop.h"
+#include "common/error.h"
 
 struct watcher;
 struct watch;
@@ -36,7 +37,7 @@ struct watcher_opts {
 /* Makes a watcher on loop l.  Strings in opts are copied.  Returns NULL
  * and fills err (caller-owned, errlen bytes) on bad options. */
 struct watcher *watcher_new(struct loop *l, const struct watcher_opts *opts,
-			    char *err, size_t errlen);
+			    struct lg_error *err);
 
 /* Stops every watch (no callbacks) and frees everything. */
 void watcher_free(struct watcher *wr);
@@ -55,7 +56,7 @@ void watcher_free(struct watcher *wr);
  * name twice returns the same watch.  The watch starts on the next loop
  * turn.  Returns the watch (owned by wr) or NULL with err filled. */
 struct watch *watcher_add(struct watcher *wr, const char *name,
-			  watch_changed_cb cb, void *arg, char *err, size_t errlen);
+			  watch_changed_cb cb, void *arg, struct lg_error *err);
 
 /* Stops and frees one watch (no callback after this); safe from any
  * watch's callback. */

@@ -10,6 +10,7 @@
 #include "common/loop.h"
 #include "watcher/http.h"
 #include "watcher/watch.h"
+#include "common/error.h"
 
 enum watch_kind {
 	WK_SERVICES, WK_SERVICE, WK_NODES, WK_NODE, WK_KEY, WK_TREE,
@@ -96,8 +97,8 @@ struct watcher {
 
 /* Backends start one call for w: a blocking one when `blocking`.  They
  * return 0 with w->req set, or -1 with err filled. */
-int consul_start(struct watch *w, int blocking, char *err, size_t errlen);
-int etcd_start(struct watch *w, char *err, size_t errlen);
+int consul_start(struct watch *w, int blocking, struct lg_error *err);
+int etcd_start(struct watch *w, struct lg_error *err);
 
 /* Backends hand over new data (stolen); it is kept and reported only when
  * its canonical text differs from what the watch held. */

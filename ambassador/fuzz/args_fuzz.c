@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *argv[MAX_ARGS + 2], *env[MAX_ENV], *copy = malloc(size + 1), *p, *end;
 	int argc = 0, nenv = 0;
 	struct amb_spec spec;
-	char err[256];
+	struct lg_error err;
 
 	if (!copy)
 		return 0;
@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	argv[argc] = NULL;
-	amb_args_parse(argc, argv, &spec, err, sizeof err);
+	amb_args_parse(argc, argv, &spec, &err);
 	amb_spec_free(&spec);
 	while (nenv > 0)
 		unsetenv(env[--nenv]);

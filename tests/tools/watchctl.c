@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 	struct loop *l;
 	struct watcher *wr;
 	enum log_level lvl;
-	char err[256];
+	struct lg_error err;
 	const char *names_file = NULL;
 	int i, n = 0;
 
@@ -126,15 +126,15 @@ int main(int argc, char **argv)
 		log_error("cannot make the event loop");
 		return 1;
 	}
-	wr = watcher_new(l, &o, err, sizeof err);
+	wr = watcher_new(l, &o, &err);
 	if (!wr) {
-		log_error("%s", err);
+		log_error("%s", err.text);
 		loop_free(l);
 		return 2;
 	}
 	for (; i < argc; i++, n++)
-		if (!watcher_add(wr, argv[i], changed, NULL, err, sizeof err)) {
-			log_error("%s", err);
+		if (!watcher_add(wr, argv[i], changed, NULL, &err)) {
+			log_error("%s", err.text);
 			return 2;
 		}
 	if (names_file) {
@@ -149,8 +149,8 @@ int main(int argc, char **argv)
 			line[strcspn(line, "\r\n")] = '\0';
 			if (!line[0])
 				continue;
-			if (!watcher_add(wr, line, changed, NULL, err, sizeof err)) {
-				log_error("%s", err);
+			if (!watcher_add(wr, line, changed, NULL, &err)) {
+				log_error("%s", err.text);
 				fclose(f);
 				return 2;
 			}

@@ -12,7 +12,7 @@
 #include "common/log.h"
 #include "tests/unit/check.h"
 
-static int parse(struct amb_spec *s, char *err, size_t errlen, ...)
+static int parse(struct amb_spec *s, struct lg_error *err, ...)
 {
 	char *argv[32];
 	int argc = 0;
@@ -20,12 +20,12 @@ static int parse(struct amb_spec *s, char *err, size_t errlen, ...)
 	const char *a;
 
 	argv[argc++] = "ambassador";
-	va_start(ap, errlen);
+	va_start(ap, err);
 	while ((a = va_arg(ap, const char *)) && argc < 31)
 		argv[argc++] = (char *)a;
 	va_end(ap);
 	argv[argc] = NULL;
-	return amb_args_parse(argc, argv, s, err, errlen);
+	return amb_args_parse(argc, argv, s, err);
 }
 
 static const char *list(const struct amb_list *l)
@@ -36,52 +36,53 @@ static const char *list(const struct amb_list *l)
 
 static void test_addr(void)
 {
-	char host[AMB_HOST_MAX + 1], err[200];
+	char host[AMB_HOST_MAX + 1];
+	struct lg_error err;
 	int port = 0;
 
-	check(amb_addr_parse(" 10.0.0.1:5432\n", 0, host, &port, err, sizeof err) == 0);
+	check(amb_addr_parse(" 10.0.0.1:5432\n", 0, host, &port, &err) == 0);
 	check_str(host, "10.0.0.1");
 	check_int(port, 5432);
-	check(amb_addr_parse("10.0.0.2", 6379, host, &port, err, sizeof err) == 0);
+	check(amb_addr_parse("10.0.0.2", 6379, host, &port, &err) == 0);
 	check_int(port, 6379);
-	check(amb_addr_parse("10.0.0.2", 0, host, &port, err, sizeof err) < 0);
-	check(amb_addr_parse("[::1]:80", 0, host, &port, err, sizeof err) == 0);
+	check(amb_addr_parse("10.0.0.2", 0, host, &port, &err) < 0);
+	check(amb_addr_parse("[::1]:80", 0, host, &port, &err) == 0);
 	check_str(host, "::1");
-	check(amb_addr_parse("fe80::1", 80, host, &port, err, sizeof err) == 0);
+	check(amb_addr_parse("fe80::1", 80, host, &port, &err) == 0);
 	check_str(host, "fe80::1");
-	check(amb_addr_parse("a b:80", 0, host, &port, err, sizeof err) < 0);
-	check(amb_addr_parse("a\nserver x:80", 0, host, &port, err, sizeof err) < 0);
-	check(amb_addr_parse("host:0", 0, host, &port, err, sizeof err) < 0);
-	check(amb_addr_parse("host:65536", 0, host, &port, err, sizeof err) < 0);
-	check(amb_addr_parse("-x:80", 0, host, &port, err, sizeof err) < 0);
-	check(amb_addr_parse("h#1:80", 0, host, &port, err, sizeof err) < 0);
+	check(amb_addr_parse("a b:80", 0, host, &port, &err) < 0);
+	check(amb_addr_parse("a\nserver x:80", 0, host, &port, &err) < 0);
+	check(amb_addr_parse("host:0", 0, host, &port, &err) < 0);
+	check(amb_addr_parse("host:65536", 0, host, &port, &err) < 0);
+	check(amb_addr_parse("-x:80", 0, host, &port, &err) < 0);
+	check(amb_addr_parse("h#1:80", 0, host, &port, &err) < 0);
 }
 
 static void test_args(void)
 {
 	struct amb_spec s;
-	char err[512];
+	struct lg_error err;
 
-	check(parse(&s, err, sizeof err, "192.168.1.100:8080", NULL) == 0);
+	check(parse(&s, &err, "192.168.1.100:8080", NULL) == 0);
 	check_int(s.nfwd, 1);
 	check_int(s.fwd[0].kind, AMB_STATIC);
 	check_int(s.fwd[0].bind_port, 8080);
 	check_str(list(&s.fwd[0].hosts), "192.168.1.100:8080");
 	amb_spec_free(&s);
 
-	check(parse(&s, err, sizeof err, "redis-2.example.com:6379,redis-1.example.com:6379", NULL) == 0);
+	check(parse(&s, &err, "redis-2.example.com:6379,redis-1.example.com:6379", NULL) == 0);
 	check_int(s.fwd[0].bind_port, 6379);
 	check_str(list(&s.fwd[0].hosts), "redis-1.example.com:6379, redis-2.example.com:6379");
 	amb_spec_free(&s);
 
-	check(parse(&s, err, sizeof err, "redis.service.consul", "--dns", "127.0.0.1:8600", NULL) == 0);
+	check(parse(&s, &err, "redis.service.consul", "--dns", "127.0.0.1:8600", NULL) == 0);
 	check_int(s.fwd[0].kind, AMB_SRV);
 	check_int(s.fwd[0].bind_port, 10000);
 	check_str(s.fwd[0].srv_name, "redis.service.consul");
 	check_str(s.dns_server, "127.0.0.1:8600");
 	amb_spec_free(&s);
 
-	check(parse(&s, err, sizeof err, "etcd://127.0.0.1:4001/path/to/backend/nodes/", NULL) == 0);
+	check(parse(&s, &err, "etcd://127.0.0.1:4001/path/to/backend/nodes/", NULL) == 0);
 	check_int(s.fwd[0].kind, AMB_KV);
 	check_int(s.fwd[0].store, AMB_ETCD);
 	check_str(s.fwd[0].store_addr, "127.0.0.1:4001");
@@ -89,14 +90,14 @@ static void test_args(void)
 	check_int(s.fwd[0].bind_port, 10000);
 	amb_spec_free(&s);
 
-	check(parse(&s, err, sizeof err, "consul://127.0.0.1:8500/path", "-listen=127.0.0.1:7000", NULL) == 0);
+	check(parse(&s, &err, "consul://127.0.0.1:8500/path", "-listen=127.0.0.1:7000", NULL) == 0);
 	check_int(s.fwd[0].store, AMB_CONSUL);
 	check_str(s.fwd[0].bind_addr, "127.0.0.1");
 	check_int(s.fwd[0].bind_port, 7000);
 	amb_spec_free(&s);
 
 	/* crewjam: every spelling of the flags. */
-	check(parse(&s, err, sizeof err, "--etcd-prefix=/services/postgres", "--master-only", "--port=5432",
+	check(parse(&s, &err, "--etcd-prefix=/services/postgres", "--master-only", "--port=5432",
 		    "--etcd=10.1.2.3", NULL) == 0);
 	check_int(s.fwd[0].kind, AMB_CREWJAM);
 	check_str(s.fwd[0].path, "services/postgres");
@@ -105,42 +106,42 @@ static void test_args(void)
 	check_int(s.fwd[0].bind_port, 5432);
 	check(s.fwd[0].master_only && !s.fwd[0].public_ip);
 	amb_spec_free(&s);
-	check(parse(&s, err, sizeof err, "-etcd-prefix", "/x", "-port", "1", "-public", "-master-only=false",
+	check(parse(&s, &err, "-etcd-prefix", "/x", "-port", "1", "-public", "-master-only=false",
 		    "-etcd", "http://e:4001", NULL) == 0);
 	check(!s.fwd[0].master_only && s.fwd[0].public_ip);
 	check_str(s.fwd[0].store_addr, "e:4001");
 	amb_spec_free(&s);
 	/* The original's program name, as a fleet unit passes it. */
-	check(parse(&s, err, sizeof err, "/bin/ambassador", "--etcd-prefix=/p", "--port=5432", NULL) == 0);
+	check(parse(&s, &err, "/bin/ambassador", "--etcd-prefix=/p", "--port=5432", NULL) == 0);
 	check_int(s.nfwd, 1);
 	check_str(s.fwd[0].path, "p");
 	amb_spec_free(&s);
 
 	/* Usage errors. */
-	check(parse(&s, err, sizeof err, NULL) < 0);
+	check(parse(&s, &err, NULL) < 0);
 	amb_spec_free(&s);
-	check(parse(&s, err, sizeof err, "--etcd-prefix=/x", NULL) < 0);
-	check(strstr(err, "--port") != NULL);
+	check(parse(&s, &err, "--etcd-prefix=/x", NULL) < 0);
+	check(strstr(err.text, "--port") != NULL);
 	amb_spec_free(&s);
-	check(parse(&s, err, sizeof err, "--omnimode", NULL) < 0);
+	check(parse(&s, &err, "--omnimode", NULL) < 0);
 	amb_spec_free(&s);
-	check(parse(&s, err, sizeof err, "--nope", "a:1", NULL) < 0);
+	check(parse(&s, &err, "--nope", "a:1", NULL) < 0);
 	amb_spec_free(&s);
-	check(parse(&s, err, sizeof err, "a:1", "b:1", NULL) < 0);
-	check(strstr(err, "port 1") != NULL);
+	check(parse(&s, &err, "a:1", "b:1", NULL) < 0);
+	check(strstr(err.text, "port 1") != NULL);
 	amb_spec_free(&s);
-	check(parse(&s, err, sizeof err, "a:1", "b:2", "--listen", "3", NULL) < 0);
+	check(parse(&s, &err, "a:1", "b:2", "--listen", "3", NULL) < 0);
 	amb_spec_free(&s);
-	check(parse(&s, err, sizeof err, "ftp://x/y", NULL) < 0);
+	check(parse(&s, &err, "ftp://x/y", NULL) < 0);
 	amb_spec_free(&s);
-	check(parse(&s, err, sizeof err, "etcd://x:1", NULL) < 0);
+	check(parse(&s, &err, "etcd://x:1", NULL) < 0);
 	amb_spec_free(&s);
 }
 
 static void test_links(void)
 {
 	struct amb_spec s;
-	char err[512];
+	struct lg_error err;
 
 	setenv("DB_PORT_5432_TCP_ADDR", "172.17.0.5", 1);
 	setenv("DB_PORT_5432_TCP_PORT", "5432", 1);
@@ -148,7 +149,7 @@ static void test_links(void)
 	setenv("WEB_PORT_80_TCP_ADDR", "172.17.0.7", 1);
 	setenv("WEB_PORT_80_TCP_PORT", "8080", 1);
 	setenv("WEB_PORT_80_UDP_ADDR", "172.17.0.8", 1);
-	check(parse(&s, err, sizeof err, "--links", NULL) == 0);
+	check(parse(&s, &err, "--links", NULL) == 0);
 	check_int(s.nfwd, 2);
 	for (size_t i = 0; i < s.nfwd; i++) {
 		if (s.fwd[i].bind_port == 5432)

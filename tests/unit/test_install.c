@@ -62,7 +62,7 @@ static int install(const char *dest, const char *text, int perms, int backup)
 {
 	struct install_opts o = { dest, perms, (uid_t)-1, (gid_t)-1, backup != 0, true };
 	struct install_staged st;
-	struct install_error err;
+	struct lg_error err;
 	if (install_stage(&o, text, strlen(text), &st, &err) < 0) {
 		fprintf(stderr, "stage: %s\n", err.text);
 		return -1;
@@ -76,7 +76,7 @@ static int install(const char *dest, const char *text, int perms, int backup)
 
 static void test_install(void)
 {
-	struct install_error err;
+	struct lg_error err;
 	const char *cfg = path("haproxy.cfg");
 
 	check_int(install_same(cfg, "a", 1, &err), 0);
@@ -214,12 +214,12 @@ static void test_command_async(void)
 {
 	struct async_case a = { 0 };
 	struct command c;
-	char err[256];
+	struct lg_error err;
 
 	a.l = loop_new(0);
 	check(a.l != NULL);
 	check_int(command_parse("sh -c 'echo hi; exit 4'", &c), 0);
-	check(command_start(a.l, &c, NULL, 5000, async_done, &a, err, sizeof err) != NULL);
+	check(command_start(a.l, &c, NULL, 5000, async_done, &a, &err) != NULL);
 	loop_run(a.l);
 	check_int(a.calls, 1);
 	check_int(a.got.status, 4);
@@ -231,7 +231,7 @@ static void test_command_async(void)
 	/* Past the timeout: SIGTERM to the group, reported as timed out. */
 	memset(&a.got, 0, sizeof a.got);
 	check_int(command_parse("sleep 10", &c), 0);
-	check(command_start(a.l, &c, NULL, 200, async_done, &a, err, sizeof err) != NULL);
+	check(command_start(a.l, &c, NULL, 200, async_done, &a, &err) != NULL);
 	loop_run(a.l);
 	check_int(a.calls, 2);
 	check(a.got.timed_out);
@@ -242,7 +242,7 @@ static void test_command_async(void)
 
 	/* Cancelled: killed and reaped at once, no callback. */
 	check_int(command_parse("sleep 10", &c), 0);
-	struct command_job *j = command_start(a.l, &c, NULL, 5000, async_done, &a, err, sizeof err);
+	struct command_job *j = command_start(a.l, &c, NULL, 5000, async_done, &a, &err);
 	check(j != NULL);
 	command_cancel(j);
 	check_int(a.calls, 2);
@@ -284,7 +284,8 @@ static void test_command_group(void)
 	struct command c;
 	struct command_result r;
 	struct async_case a = { 0 };
-	char err[256], text[1024];
+	struct lg_error err;
+	char text[1024];
 	pid_t bg;
 	int st;
 
@@ -306,7 +307,7 @@ static void test_command_group(void)
 	unlink(path("bg.pid"));
 	a.l = loop_new(0);
 	check(a.l != NULL);
-	check(command_start(a.l, &c, NULL, 5000, async_done, &a, err, sizeof err) != NULL);
+	check(command_start(a.l, &c, NULL, 5000, async_done, &a, &err) != NULL);
 	loop_run(a.l);
 	check_int(a.calls, 1);
 	check_int(a.got.status, 0);

@@ -6,10 +6,10 @@
 
 static struct watch *add(struct watcher *wr, const char *name)
 {
-	char err[256] = "";
-	struct watch *w = watcher_add(wr, name, NULL, NULL, err, sizeof err);
+	struct lg_error err = { .text = "" };
+	struct watch *w = watcher_add(wr, name, NULL, NULL, &err);
 
-	if (!w && !err[0])
+	if (!w && !err.text[0])
 		fail("%s: refused without a reason", name);
 	return w;
 }
@@ -20,13 +20,13 @@ int main(void)
 	struct watcher_opts o;
 	struct watcher *wr;
 	struct watch *w;
-	char err[256];
+	struct lg_error err;
 	int i, triggered = 0;
 
 	memset(&o, 0, sizeof o);
 	o.consul_addr = "127.0.0.1:1";
 	o.max_conns = 8;
-	wr = watcher_new(l, &o, err, sizeof err);
+	wr = watcher_new(l, &o, &err);
 	check(wr != NULL);
 
 	w = add(wr, "service.web~any~tag=primary@dc2");
@@ -86,7 +86,7 @@ int main(void)
 	memset(&o, 0, sizeof o);
 	o.etcd_addr = "127.0.0.1:2";
 	o.max_conns = 5;
-	wr = watcher_new(l, &o, err, sizeof err);
+	wr = watcher_new(l, &o, &err);
 	check(wr != NULL);
 	w = add(wr, "key.config/maxconn");
 	check(w && w->backend == WB_ETCD3);
@@ -101,9 +101,9 @@ int main(void)
 	watcher_free(wr);
 
 	o.max_conns = 4;
-	check(watcher_new(l, &o, err, sizeof err) == NULL);
+	check(watcher_new(l, &o, &err) == NULL);
 	memset(&o, 0, sizeof o);
-	check(watcher_new(l, &o, err, sizeof err) == NULL);
+	check(watcher_new(l, &o, &err) == NULL);
 	loop_free(l);
 	return check_done();
 }

@@ -50,14 +50,14 @@ struct http_req {
 
 static struct http *all[2];
 
-struct http *http_new(struct loop *l, const struct http_opts *opts, char *err, size_t errlen)
+struct http *http_new(struct loop *l, const struct http_opts *opts, struct lg_error *err)
 {
 	struct http *h = calloc(1, sizeof *h);
 
 	(void)l;
 	(void)opts;
 	if (!h)
-		snprintf(err, errlen, "out of memory");
+		lg_error_set(err, NULL, 0, 0, "out of memory");
 	else
 		all[all[0] ? 1 : 0] = h;
 	return h;
@@ -86,12 +86,12 @@ void http_free(struct http *h)
 	free(h);
 }
 
-struct http_req *http_start(struct http *h, const struct http_call *c, char *err, size_t errlen)
+struct http_req *http_start(struct http *h, const struct http_call *c, struct lg_error *err)
 {
 	struct http_req *r = calloc(1, sizeof *r);
 
 	if (!r) {
-		snprintf(err, errlen, "out of memory");
+		lg_error_set(err, NULL, 0, 0, "out of memory");
 		return NULL;
 	}
 	r->h = h;
@@ -210,7 +210,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct watcher_opts o;
 	struct watcher *wr;
-	char err[256];
+	struct lg_error err;
 	size_t off = 2;
 	int i, added = 0;
 	json_t *st;
@@ -226,14 +226,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.max_conns = data[0] & 4 ? 5 : 32;
 	/* Every spacing and backoff is due on the next turn. */
 	o.min_interval = o.backoff_min = o.backoff_max = 1e-6;
-	wr = watcher_new(loop, &o, err, sizeof err);
+	wr = watcher_new(loop, &o, &err);
 	if (!wr)
 		abort();
 	for (i = 0; i < 8; i++)
-		if ((data[1] >> i) & 1 && watcher_add(wr, names[i], changed, NULL, err, sizeof err))
+		if ((data[1] >> i) & 1 && watcher_add(wr, names[i], changed, NULL, &err))
 			added++;
 	if (!added)
-		watcher_add(wr, names[0], changed, NULL, err, sizeof err);
+		watcher_add(wr, names[0], changed, NULL, &err);
 	for (int rec = 0; rec < MAX_RECORDS && off < size; rec++) {
 		const uint8_t *z;
 		size_t len;
