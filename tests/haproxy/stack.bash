@@ -51,7 +51,15 @@ lg_stack_confirmed() { lg_stack_metric legate_haproxy_reloads_confirmed_total; }
 
 lg_stack_applies() { lg_stack_metric legate_haproxy_runtime_applies_total; }
 
-lg_stack_show_proc() { echo "show proc" | "$LEGATE_TOOLS/unixsock" "$STACK_MASTER"; }
+# (retried for up to 5 s: a master that re-executes does not answer)
+lg_stack_show_proc() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		echo "show proc" | "$LEGATE_TOOLS/unixsock" "$STACK_MASTER" 2> /dev/null && return 0
+		sleep 0.1
+	done
+	echo "show proc" | "$LEGATE_TOOLS/unixsock" "$STACK_MASTER"
+}
 
 lg_stack_master_reloads() { lg_stack_show_proc | awk '$2 == "master" { print $3; exit }'; }
 
