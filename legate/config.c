@@ -796,6 +796,8 @@ int config_load(struct config *cfg, int argc, char **argv, struct lg_error *err)
 		if (!tc->escape && set_str(&tc->escape, "config") < 0)
 			return cerr(err, "out of memory");
 	}
+	cfg->run = (struct runner_settings){ cfg->templates, cfg->ntemplates, cfg->wait_min_ms,
+					     cfg->wait_max_ms, cfg->once, cfg->dry };
 	return 0;
 }
 

@@ -11,41 +11,7 @@
 #include <stdio.h>
 
 #include "common/error.h"
-#include "renderer/command.h"
-
-/* A template whose destination is an HAProxy configuration: legate drives
- * that HAProxy (runtime changes, confirmed reloads) instead of a command. */
-struct template_haproxy {
-	bool enabled;            /* a haproxy {} block was given */
-	char *master_socket;     /* required: haproxy -W -S SOCKET */
-	char *runtime_socket;    /* a stats socket at level admin; NULL: through the master CLI */
-	long drain_timeout_ms;   /* default 30 s */
-	long reload_timeout_ms;  /* default 10 s */
-	long audit_interval_ms;  /* default 5 s */
-	bool runtime;            /* default true; false: every change is a reload */
-	char *origin;            /* "FILE:LINE" of the block */
-};
-
-struct template_config {
-	char *source;            /* template file; NULL when contents is set */
-	char *contents;          /* inline template */
-	char *destination;       /* NULL with -dry: printed to stdout */
-	struct command command;  /* after a successful install */
-	long command_timeout_ms; /* default 30 s */
-	struct command check;    /* on the staged file; {{.src}} is its path */
-	long check_timeout_ms;   /* default 30 s */
-	int perms;               /* -1: keep the destination's mode (0644 if new) */
-	char *user, *group;      /* owner of the installed file; NULL: unchanged */
-	bool backup;             /* keep the previous file as DEST.bak */
-	bool create_dest_dirs;   /* default true */
-	long wait_min_ms, wait_max_ms;
-	bool wait_set;           /* else the global wait applies */
-	char *escape;            /* "config" (default), "html" or "none" */
-	char *partials_dir;      /* default: the template's directory */
-	bool strict;             /* a missing partial is an error (default true) */
-	struct template_haproxy haproxy;
-	char *origin;            /* "FILE:LINE" or "-template flag", for messages */
-};
+#include "renderer/template.h"
 
 struct config {
 	char *consul_addr;       /* host:port or a URL; default 127.0.0.1:8500 */
@@ -69,6 +35,7 @@ struct config {
 	size_t ntemplates;
 	char **config_files;
 	size_t nconfig_files;
+	struct runner_settings run;   /* the above, as the runner reads it */
 };
 
 /* Fills *cfg from the environment, every -config file and the flags in

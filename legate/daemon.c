@@ -38,6 +38,18 @@ struct daemon {
 	unsigned long reloads, reload_errors;
 };
 
+/* The watcher as the runner's source of data. */
+static struct watch *src_add(void *wr, const char *name, source_changed_fn cb, void *arg,
+			     struct lg_error *err)
+{
+	return watcher_add(wr, name, cb, arg, err);
+}
+
+static void src_remove(void *wr, struct watch *w)
+{
+	watcher_remove(wr, w);
+}
+
 static void on_ready(struct runner *r, void *arg)
 {
 	struct daemon *d = arg;
@@ -200,7 +212,7 @@ static void reload_config(struct daemon *d)
 		log_warn("a new Consul or etcd address takes effect only after a restart");
 	/* The new runner takes the watches it needs (shared with the old one)
 	 * before the old one lets go of its own. */
-	nr = runner_new(d->loop, d->deps, ncfg, hooks_for(d), &err);
+	nr = runner_new(d->loop, d->deps, &ncfg->run, hooks_for(d), &err);
 	if (!nr) {
 		/* runner_new failing leaves the old runner as the current one. */
 		log_error("reload refused, keeping the running templates: %s", lg_error_str(&err, etext, sizeof etext));
@@ -297,12 +309,12 @@ int daemon_main(int argc, char **argv)
 		log_error("%s", lg_error_str(&err, etext, sizeof etext));
 		goto out;
 	}
-	d.deps = runner_deps_new(d.wr);
+	d.deps = runner_deps_new(&(struct runner_source){ d.wr, src_add, src_remove, watch_data, watch_name });
 	if (!d.deps) {
 		log_error("out of memory");
 		goto out;
 	}
-	d.runner = runner_new(d.loop, d.deps, d.cfg, hooks_for(&d), &err);
+	d.runner = runner_new(d.loop, d.deps, &d.cfg->run, hooks_for(&d), &err);
 	if (!d.runner) {
 		log_error("%s", lg_error_str(&err, etext, sizeof etext));
 		d.exit_code = 2;

@@ -1,5 +1,6 @@
 /* runner: the template runner.  Each template is rendered with data from
- * the watcher; the names it uses while rendering are the watches it needs.
+ * a source (legate's watcher); the names it uses while rendering are the
+ * watches it needs.
  * A change waits out its quiescence (wait min/max), then the template is
  * rendered, compared with its destination, staged, checked, installed
  * atomically and its command run.  A template is never written before all
@@ -11,10 +12,10 @@
 #include <jansson.h>
 
 #include "common/buf.h"
-#include "common/loop.h"
-#include "legate/config.h"
-#include "watcher/watch.h"
 #include "common/error.h"
+#include "common/loop.h"
+#include "renderer/source.h"
+#include "renderer/template.h"
 
 /* The watches in use, by name, with reference counts.  It outlives any one
  * runner, so that a configuration reload (a new runner) keeps every watch
@@ -34,8 +35,9 @@ struct runner_hooks {
 	void *arg;
 };
 
-/* Returns a new registry over wr (borrowed), or NULL. */
-struct runner_deps *runner_deps_new(struct watcher *wr);
+/* Returns a new registry over the source src (copied; what it points to is
+ * borrowed), or NULL. */
+struct runner_deps *runner_deps_new(const struct runner_source *src);
 
 /* Frees the registry; every runner using it must be freed first. */
 void runner_deps_free(struct runner_deps *d);
@@ -43,20 +45,21 @@ void runner_deps_free(struct runner_deps *d);
 /* Number of watches in the registry. */
 size_t runner_deps_count(const struct runner_deps *d);
 
-/* Compiles every template of cfg (borrowed; must outlive the runner) and
- * schedules a first render of each on the loop.  The runner becomes the one
+/* Compiles every template of set (borrowed, with its templates; both must
+ * outlive the runner) and schedules a first render of each on the loop.  The runner becomes the one
  * that d's change notifications go to.  Returns NULL with err filled (the
  * template file, line and column at fault) when a template cannot be read
  * or compiled: nothing is started then. */
-struct runner *runner_new(struct loop *l, struct runner_deps *d, const struct config *cfg,
+struct runner *runner_new(struct loop *l, struct runner_deps *d, const struct runner_settings *set,
 			  const struct runner_hooks *hooks, struct lg_error *err);
 
 /* Stops its timers, releases its watches (a watch no runner uses is
  * removed) and frees it. */
 void runner_free(struct runner *r);
 
-/* True while a template's check or command runs.  Such a job is killed
- * by runner_free(), so a configuration reload waits for it to end. */
+/* True while a rendering is on its way to its destination (a check, a
+ * command, a runtime change or a reload of HAProxy).  runner_free() stops
+ * it, so a configuration reload waits for it to end. */
 bool runner_busy(const struct runner *r);
 
 /* True when every template has been installed once, its last render,

@@ -1,0 +1,28 @@
+/* source: what the runner needs of the data it renders: a watch per name,
+ * its current data, and a call when that data changes.  legate's daemon
+ * gives it the watcher; a unit test gives it a fake. */
+#ifndef LEGATE_SOURCE_H
+#define LEGATE_SOURCE_H
+
+#include <jansson.h>
+
+#include "common/error.h"
+
+struct watch;    /* the source's handle for one name; opaque here */
+
+typedef void (*source_changed_fn)(struct watch *w, void *arg);
+
+struct runner_source {
+	void *ctx;
+	/* A watch on name; changed(w, arg) is called, from the loop, whenever
+	 * its data changes (the first time included).  NULL with err filled
+	 * when the name is not one the source knows. */
+	struct watch *(*add)(void *ctx, const char *name, source_changed_fn changed, void *arg,
+			     struct lg_error *err);
+	void (*remove)(void *ctx, struct watch *w);
+	/* The data, borrowed; NULL while none has arrived. */
+	const json_t *(*data)(const struct watch *w);
+	const char *(*name)(const struct watch *w);
+};
+
+#endif
