@@ -12,7 +12,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "legate/commands.h"
-#include "legate/hcl.h"
+#include "legate/config_int.h"
 #include "renderer/command.h"
 
 #define DEFAULT_TIMEOUT_MS 30000L
@@ -31,7 +31,7 @@ static int cerr(struct lg_error *err, const char *fmt, ...)
 }
 
 /* Replaces *slot with a copy of s; returns 0 or -1. */
-static int set_str(char **slot, const char *s)
+int config_set_str(char **slot, const char *s)
 {
 	char *c = s ? strdup(s) : NULL;
 	if (s && !c)
@@ -108,7 +108,7 @@ int config_parse_wait(const char *s, long *min_ms, long *max_ms)
 
 /* ---- templates ------------------------------------------------------------ */
 
-static struct template_config *template_add(struct config *cfg)
+struct template_config *config_template_add(struct config *cfg)
 {
 	struct template_config *t = realloc(cfg->templates, (cfg->ntemplates + 1) * sizeof *t);
 	if (!t)
@@ -153,7 +153,7 @@ static int template_flag(struct config *cfg, const char *v, struct lg_error *err
 
 	if (!c1 || c1 == v || (c2 ? c2 == c1 + 1 : c1[1] == '\0'))
 		return cerr(err, "-template \"%s\": want \"source:destination[:command]\"", v);
-	if (!(t = template_add(cfg)))
+	if (!(t = config_template_add(cfg)))
 		return cerr(err, "out of memory");
 	t->source = strndup(v, (size_t)(c1 - v));
 	t->destination = c2 ? strndup(c1 + 1, (size_t)(c2 - c1 - 1)) : strdup(c1 + 1);
@@ -163,438 +163,6 @@ static int template_flag(struct config *cfg, const char *v, struct lg_error *err
 	if (c2 && command_parse(c2 + 1, &t->command) < 0)
 		return cerr(err, "-template \"%s\": empty command", v);
 	return 0;
-}
-
-/* ---- HCL files ------------------------------------------------------------ */
-
-struct hctx {
-	const char *file;
-	struct lg_error *err;
-};
-
-static int herr(struct hctx *h, const struct hcl_node *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* An error at node n of the file: FILE:LINE, then the key and what. */
-static int herr(struct hctx *h, const struct hcl_node *n, const char *fmt, ...)
-{
-	char text[sizeof h->err->text];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
-	va_end(ap);
-	return lg_error_set(h->err, h->file, n->line, 0, "%s: %s", n->key ? n->key : "value", text);
-}
-
-/* consul-template keys legate does not implement: a file that has them is
- * still read (with a warning naming FILE:LINE), so an existing consul-template
- * configuration keeps working; a key nobody knows stays an error. */
-static bool ignored_key(struct hctx *h, const struct hcl_node *n, const char *const *keys)
-{
-	for (; *keys; keys++) {
-		if (strcmp(n->key, *keys) == 0) {
-			log_warn("%s:%d: %s: not supported by legate; ignored", h->file, n->line, n->key);
-			return true;
-		}
-	}
-	return false;
-}
-
-static const char *const ignored_top[] = {
-	"vault", "nomad", "syslog", "deduplicate", "exec", "kill_signal", "reload_signal",
-	"default_delimiters", "block_query_wait", "template_error_fatal", "err_on_failed_lookup",
-	NULL
-};
-static const char *const ignored_consul[] = {
-	"retry", "auth", "transport", "namespace", "partition", NULL
-};
-static const char *const ignored_template[] = {
-	"left_delimiter", "right_delimiter", "error_on_missing_key", "exec", "sandbox_path",
-	"function_denylist", "function_blacklist", "error_fatal", NULL
-};
-
-static int want(struct hctx *h, const struct hcl_node *n, enum hcl_type t)
-{
-	if (n->type != t)
-		return herr(h, n, "expected %s, found %s", hcl_type_name(t), hcl_type_name(n->type));
-	return 0;
-}
-
-static int h_str(struct hctx *h, const struct hcl_node *n, char **slot)
-{
-	if (want(h, n, HCL_STRING) < 0)
-		return -1;
-	if (set_str(slot, n->str) < 0)
-		return herr(h, n, "out of memory");
-	return 0;
-}
-
-static int h_bool(struct hctx *h, const struct hcl_node *n, bool *slot)
-{
-	if (want(h, n, HCL_BOOL) < 0)
-		return -1;
-	*slot = n->b;
-	return 0;
-}
-
-static int h_duration(struct hctx *h, const struct hcl_node *n, long *ms)
-{
-	if (n->type == HCL_NUMBER && n->num >= 0 && n->num < 1e9) {
-		*ms = (long)(n->num * 1000);
-		return 0;
-	}
-	if (n->type != HCL_STRING || config_parse_duration(n->str, ms) < 0)
-		return herr(h, n, "expected a duration such as \"5s\" or \"500ms\"");
-	return 0;
-}
-
-/* wait = "min:max" or wait { min = "2s" max = "10s" } */
-static int h_wait(struct hctx *h, const struct hcl_node *n, long *min_ms, long *max_ms)
-{
-	bool have_max = false;
-
-	if (n->type == HCL_STRING) {
-		if (config_parse_wait(n->str, min_ms, max_ms) < 0)
-			return herr(h, n, "expected \"min[:max]\" durations with max >= min");
-		return 0;
-	}
-	if (want(h, n, HCL_BLOCK) < 0)
-		return -1;
-	for (const struct hcl_node *c = n->child; c; c = c->next) {
-		if (strcmp(c->key, "min") == 0) {
-			if (h_duration(h, c, min_ms) < 0)
-				return -1;
-		} else if (strcmp(c->key, "max") == 0) {
-			if (h_duration(h, c, max_ms) < 0)
-				return -1;
-			have_max = true;
-		} else if (strcmp(c->key, "enabled") == 0) {
-			bool on;
-			if (h_bool(h, c, &on) < 0)
-				return -1;
-			if (!on)
-				*min_ms = *max_ms = 0;
-		} else {
-			return herr(h, c, "unknown key in wait block (known: min, max, enabled)");
-		}
-	}
-	if (!have_max)
-		*max_ms = *min_ms * 4;
-	if (*max_ms < *min_ms)
-		return herr(h, n, "max is shorter than min");
-	return 0;
-}
-
-static int h_command(struct hctx *h, const struct hcl_node *n, struct command *c)
-{
-	command_free(c);
-	if (n->type == HCL_LIST) {
-		/* A list is an exact argv: no shell, no splitting. */
-		size_t cnt = 0, i = 0;
-		for (const struct hcl_node *a = n->child; a; a = a->next) {
-			if (want(h, a, HCL_STRING) < 0)
-				return -1;
-			cnt++;
-		}
-		if (cnt == 0)
-			return herr(h, n, "empty command");
-		c->argv = calloc(cnt + 1, sizeof *c->argv);
-		if (!c->argv)
-			return herr(h, n, "out of memory");
-		size_t tl = 1;
-		for (const struct hcl_node *a = n->child; a; a = a->next) {
-			if (!(c->argv[i++] = strdup(a->str)))
-				return herr(h, n, "out of memory");
-			tl += strlen(a->str) + 1;
-		}
-		if (!(c->text = malloc(tl)))
-			return herr(h, n, "out of memory");
-		c->text[0] = '\0';
-		for (i = 0; i < cnt; i++) {
-			if (i)
-				strcat(c->text, " ");
-			strcat(c->text, c->argv[i]);
-		}
-		return 0;
-	}
-	if (want(h, n, HCL_STRING) < 0)
-		return -1;
-	if (command_parse(n->str, c) < 0)
-		return herr(h, n, "empty command");
-	return 0;
-}
-
-/* Expands ${VAR} and ${VAR-default} from the environment, as HAProxy does
- * in its own configuration, so that the socket paths the image and its
- * templates take from the environment are written once.  NULL on an
- * unterminated ${ or out of memory. */
-static char *expand_env(const char *s)
-{
-	struct buf b = BUF_INIT;
-
-	while (*s) {
-		const char *end, *dash, *v;
-		char name[128];
-		size_t nl;
-		if (s[0] != '$' || s[1] != '{') {
-			if (buf_putc(&b, *s++) < 0)
-				goto err;
-			continue;
-		}
-		if (!(end = strchr(s + 2, '}')))
-			goto err;
-		dash = memchr(s + 2, '-', (size_t)(end - s - 2));
-		nl = (size_t)((dash ? dash : end) - (s + 2));
-		if (nl == 0 || nl >= sizeof name)
-			goto err;
-		memcpy(name, s + 2, nl);
-		name[nl] = '\0';
-		v = getenv(name);
-		if (v && *v) {
-			if (buf_puts(&b, v) < 0)
-				goto err;
-		} else if (dash && buf_append(&b, dash + 1, (size_t)(end - dash - 1)) < 0) {
-			goto err;
-		}
-		s = end + 1;
-	}
-	{
-		char *r = buf_steal(&b, NULL);
-		return r ? r : strdup("");
-	}
-err:
-	buf_free(&b);
-	return NULL;
-}
-
-static int h_path_env(struct hctx *h, const struct hcl_node *n, char **slot)
-{
-	char *v;
-
-	if (want(h, n, HCL_STRING) < 0)
-		return -1;
-	if (!(v = expand_env(n->str)))
-		return herr(h, n, "an unterminated or empty ${...}");
-	if (!*v) {
-		free(v);
-		return herr(h, n, "empty path");
-	}
-	free(*slot);
-	*slot = v;
-	return 0;
-}
-
-/* template { haproxy { master_socket = "..." ... } } */
-static int h_haproxy(struct hctx *h, struct template_haproxy *hp, const struct hcl_node *n)
-{
-	char origin[300];
-
-	if (want(h, n, HCL_BLOCK) < 0)
-		return -1;
-	hp->enabled = true;
-	snprintf(origin, sizeof origin, "%s:%d", h->file, n->line);
-	if (set_str(&hp->origin, origin) < 0)
-		return herr(h, n, "out of memory");
-	for (const struct hcl_node *c = n->child; c; c = c->next) {
-		int rc;
-		if (strcmp(c->key, "master_socket") == 0)
-			rc = h_path_env(h, c, &hp->master_socket);
-		else if (strcmp(c->key, "runtime_socket") == 0)
-			rc = h_path_env(h, c, &hp->runtime_socket);
-		else if (strcmp(c->key, "drain_timeout") == 0)
-			rc = h_duration(h, c, &hp->drain_timeout_ms);
-		else if (strcmp(c->key, "reload_timeout") == 0)
-			rc = h_duration(h, c, &hp->reload_timeout_ms);
-		else if (strcmp(c->key, "audit_interval") == 0)
-			rc = h_duration(h, c, &hp->audit_interval_ms);
-		else if (strcmp(c->key, "runtime") == 0)
-			rc = h_bool(h, c, &hp->runtime);
-		else
-			rc = herr(h, c, "unknown key in haproxy block (known: master_socket, runtime_socket, "
-				  "drain_timeout, reload_timeout, audit_interval, runtime)");
-		if (rc < 0)
-			return -1;
-	}
-	if (!hp->master_socket)
-		return herr(h, n, "the haproxy block needs master_socket (HAProxy's -S socket)");
-	if (hp->reload_timeout_ms < 100 || hp->audit_interval_ms < 100)
-		return herr(h, n, "reload_timeout and audit_interval must be at least 100ms");
-	return 0;
-}
-
-static int h_template(struct hctx *h, struct config *cfg, const struct hcl_node *n)
-{
-	struct template_config *t;
-	char origin[300];
-
-	if (want(h, n, HCL_BLOCK) < 0)
-		return -1;
-	if (!(t = template_add(cfg)))
-		return herr(h, n, "out of memory");
-	snprintf(origin, sizeof origin, "%s:%d", h->file, n->line);
-	if (!(t->origin = strdup(origin)))
-		return herr(h, n, "out of memory");
-	for (const struct hcl_node *c = n->child; c; c = c->next) {
-		const char *k = c->key;
-		int rc;
-		if (strcmp(k, "source") == 0)
-			rc = h_str(h, c, &t->source);
-		else if (strcmp(k, "contents") == 0)
-			rc = h_str(h, c, &t->contents);
-		else if (strcmp(k, "destination") == 0)
-			rc = h_str(h, c, &t->destination);
-		else if (strcmp(k, "command") == 0)
-			rc = h_command(h, c, &t->command);
-		else if (strcmp(k, "command_timeout") == 0)
-			rc = h_duration(h, c, &t->command_timeout_ms);
-		else if (strcmp(k, "check") == 0)
-			rc = h_command(h, c, &t->check);
-		else if (strcmp(k, "check_timeout") == 0)
-			rc = h_duration(h, c, &t->check_timeout_ms);
-		else if (strcmp(k, "backup") == 0)
-			rc = h_bool(h, c, &t->backup);
-		else if (strcmp(k, "create_dest_dirs") == 0)
-			rc = h_bool(h, c, &t->create_dest_dirs);
-		else if (strcmp(k, "strict") == 0)
-			rc = h_bool(h, c, &t->strict);
-		else if (strcmp(k, "user") == 0)
-			rc = h_str(h, c, &t->user);
-		else if (strcmp(k, "group") == 0)
-			rc = h_str(h, c, &t->group);
-		else if (strcmp(k, "partials") == 0)
-			rc = h_str(h, c, &t->partials_dir);
-		else if (strcmp(k, "haproxy") == 0)
-			rc = h_haproxy(h, &t->haproxy, c);
-		else if (strcmp(k, "wait") == 0) {
-			rc = h_wait(h, c, &t->wait_min_ms, &t->wait_max_ms);
-			t->wait_set = true;
-		} else if (strcmp(k, "escape") == 0) {
-			rc = h_str(h, c, &t->escape);
-			if (rc == 0 && strcmp(t->escape, "config") && strcmp(t->escape, "html") &&
-			    strcmp(t->escape, "none"))
-				rc = herr(h, c, "expected \"config\", \"html\" or \"none\"");
-		} else if (strcmp(k, "perms") == 0) {
-			/* 0644 is octal whether written as a number or a string. */
-			const char *s = c->type == HCL_NUMBER || c->type == HCL_STRING ? c->str : NULL;
-			char *end;
-			long v = s ? strtol(s, &end, 8) : -1;
-			if (!s || *end || v < 0 || v > 07777)
-				rc = herr(h, c, "expected an octal mode such as 0644");
-			else {
-				t->perms = (int)v;
-				rc = 0;
-			}
-		} else if (ignored_key(h, c, ignored_template))
-			rc = 0;
-		else
-			rc = herr(h, c, "unknown key in template block");
-		if (rc < 0)
-			return -1;
-	}
-	if (!t->source == !t->contents)
-		return herr(h, n, "a template needs exactly one of source or contents");
-	if (t->haproxy.enabled && t->command.argv)
-		return herr(h, n, "command and haproxy {} both reload HAProxy: legate's haproxy block reloads "
-			    "it (confirmed) or changes servers without a reload; remove the command");
-	return 0;
-}
-
-static int h_ssl(struct hctx *h, struct config *cfg, const struct hcl_node *n)
-{
-	if (want(h, n, HCL_BLOCK) < 0)
-		return -1;
-	for (const struct hcl_node *c = n->child; c; c = c->next) {
-		int rc;
-		if (strcmp(c->key, "enabled") == 0)
-			rc = h_bool(h, c, &cfg->consul_ssl);
-		else if (strcmp(c->key, "verify") == 0)
-			rc = h_bool(h, c, &cfg->consul_ssl_verify);
-		else if (strcmp(c->key, "ca_cert") == 0)
-			rc = h_str(h, c, &cfg->consul_ca_cert);
-		else if (strcmp(c->key, "cert") == 0)
-			rc = h_str(h, c, &cfg->consul_cert);
-		else if (strcmp(c->key, "key") == 0)
-			rc = h_str(h, c, &cfg->consul_key);
-		else if (strcmp(c->key, "server_name") == 0)
-			rc = h_str(h, c, &cfg->consul_server_name);
-		else
-			rc = herr(h, c, "unknown key in ssl block");
-		if (rc < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int h_consul(struct hctx *h, struct config *cfg, const struct hcl_node *n)
-{
-	if (want(h, n, HCL_BLOCK) < 0)
-		return -1;
-	for (const struct hcl_node *c = n->child; c; c = c->next) {
-		int rc;
-		if (strcmp(c->key, "address") == 0)
-			rc = h_str(h, c, &cfg->consul_addr);
-		else if (strcmp(c->key, "token") == 0)
-			rc = h_str(h, c, &cfg->consul_token);
-		else if (strcmp(c->key, "ssl") == 0)
-			rc = h_ssl(h, cfg, c);
-		else if (strcmp(c->key, "max_connections") == 0) {
-			rc = want(h, c, HCL_NUMBER);
-			if (rc == 0 && (c->num < 1 || c->num > 10000))
-				rc = herr(h, c, "expected a number from 1 to 10000");
-			if (rc == 0)
-				cfg->max_connections = (int)c->num;
-		} else if (ignored_key(h, c, ignored_consul))
-			rc = 0;
-		else
-			rc = herr(h, c, "unknown key in consul block");
-		if (rc < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int load_file(struct config *cfg, const char *path, struct lg_error *err)
-{
-	struct hcl_node *root = hcl_parse_file(path, err);
-	struct hctx h = { path, err };
-	int rc = 0;
-
-	if (!root)
-		return -1;
-	for (const struct hcl_node *c = root->child; c && rc == 0; c = c->next) {
-		const char *k = c->key;
-		if (strcmp(k, "consul") == 0)
-			rc = h_consul(&h, cfg, c);
-		else if (strcmp(k, "template") == 0)
-			rc = h_template(&h, cfg, c);
-		else if (strcmp(k, "wait") == 0)
-			rc = h_wait(&h, c, &cfg->wait_min_ms, &cfg->wait_max_ms);
-		else if (strcmp(k, "log_level") == 0)
-			rc = h_str(&h, c, &cfg->log_level);
-		else if (strcmp(k, "pid_file") == 0)
-			rc = h_str(&h, c, &cfg->pid_file);
-		else if (strcmp(k, "max_stale") == 0)
-			rc = h_duration(&h, c, &cfg->max_stale_ms);
-		else if (strcmp(k, "status_addr") == 0)
-			rc = h_str(&h, c, &cfg->status_addr);
-		else if (strcmp(k, "ready_file") == 0)
-			rc = h_str(&h, c, &cfg->ready_file);
-		else if (strcmp(k, "etcd") == 0) {
-			rc = want(&h, c, HCL_BLOCK);
-			for (const struct hcl_node *e = rc == 0 ? c->child : NULL; e && rc == 0; e = e->next) {
-				if (strcmp(e->key, "address") == 0)
-					rc = h_str(&h, e, &cfg->etcd_addr);
-				else if (strcmp(e->key, "v2") == 0)
-					rc = h_bool(&h, e, &cfg->etcd_v2);
-				else
-					rc = herr(&h, e, "unknown key in etcd block");
-			}
-		} else if (ignored_key(&h, c, ignored_top))
-			rc = 0;
-		else
-			rc = herr(&h, c, "unknown key");
-	}
-	hcl_free(root);
-	return rc;
 }
 
 /* ---- flags ---------------------------------------------------------------- */
@@ -689,9 +257,9 @@ int config_load(struct config *cfg, int argc, char **argv, struct lg_error *err)
 		cfg->nconfig_files++;
 	}
 
-	if ((env = getenv("CONSUL_HTTP_ADDR")) && *env && set_str(&cfg->consul_addr, env) < 0)
+	if ((env = getenv("CONSUL_HTTP_ADDR")) && *env && config_set_str(&cfg->consul_addr, env) < 0)
 		return cerr(err, "out of memory");
-	if ((env = getenv("CONSUL_HTTP_TOKEN")) && *env && set_str(&cfg->consul_token, env) < 0)
+	if ((env = getenv("CONSUL_HTTP_TOKEN")) && *env && config_set_str(&cfg->consul_token, env) < 0)
 		return cerr(err, "out of memory");
 	if ((env = getenv("ETCDCTL_ENDPOINTS")) && *env) {
 		/* The first endpoint of a comma-separated list. */
@@ -702,7 +270,7 @@ int config_load(struct config *cfg, int argc, char **argv, struct lg_error *err)
 	}
 
 	for (size_t c = 0; c < cfg->nconfig_files; c++)
-		if (load_file(cfg, cfg->config_files[c], err) < 0)
+		if (config_load_file(cfg, cfg->config_files[c], err) < 0)
 			return -1;
 
 	/* Pass 2: every other flag, Go style: -name value, -name=value, --name. */
@@ -744,7 +312,7 @@ int config_load(struct config *cfg, int argc, char **argv, struct lg_error *err)
 		case F_CONFIG:
 			break;  /* done in pass 1 */
 		case F_STR:
-			if (set_str((char **)(void *)base, val) < 0)
+			if (config_set_str((char **)(void *)base, val) < 0)
 				return cerr(err, "out of memory");
 			break;
 		case F_BOOL:
@@ -777,7 +345,7 @@ int config_load(struct config *cfg, int argc, char **argv, struct lg_error *err)
 	}
 	if (cfg->max_connections < 1)
 		return cerr(err, "-max-connections must be at least 1");
-	if (!cfg->consul_addr && set_str(&cfg->consul_addr, "127.0.0.1:8500") < 0)
+	if (!cfg->consul_addr && config_set_str(&cfg->consul_addr, "127.0.0.1:8500") < 0)
 		return cerr(err, "out of memory");
 	/* -consul-ssl with a bare host:port means HTTPS to it. */
 	if (cfg->consul_ssl && !strstr(cfg->consul_addr, "://")) {
@@ -787,13 +355,13 @@ int config_load(struct config *cfg, int argc, char **argv, struct lg_error *err)
 		free(cfg->consul_addr);
 		cfg->consul_addr = url;
 	}
-	if (!cfg->log_level && set_str(&cfg->log_level, "info") < 0)
+	if (!cfg->log_level && config_set_str(&cfg->log_level, "info") < 0)
 		return cerr(err, "out of memory");
 	for (size_t t = 0; t < cfg->ntemplates; t++) {
 		struct template_config *tc = &cfg->templates[t];
 		if (!tc->destination && !cfg->dry)
 			return cerr(err, "%s: a template needs a destination", tc->origin);
-		if (!tc->escape && set_str(&tc->escape, "config") < 0)
+		if (!tc->escape && config_set_str(&tc->escape, "config") < 0)
 			return cerr(err, "out of memory");
 	}
 	cfg->run = (struct runner_settings){ cfg->templates, cfg->ntemplates, cfg->wait_min_ms,

@@ -1,0 +1,5 @@
+template {
+  source = "t.mustache"
+  destination = "out"
+  escape = "xml"
+}

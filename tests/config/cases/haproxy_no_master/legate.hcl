@@ -1,0 +1,7 @@
+template {
+  source = "t.mustache"
+  destination = "haproxy.cfg"
+  haproxy {
+    drain_timeout = "5s"
+  }
+}

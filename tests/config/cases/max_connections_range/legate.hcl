@@ -1,0 +1,3 @@
+consul {
+  max_connections = 0
+}

@@ -1,0 +1,5 @@
+template {
+  source = "t.mustache"
+  contents = "x"
+  destination = "out"
+}

@@ -1,0 +1,6 @@
+consul {
+  ssl {
+    enabled = true
+    pinned = true
+  }
+}

@@ -1,0 +1,4 @@
+wait {
+  min = "5s"
+  max = "1s"
+}
