@@ -233,25 +233,99 @@ static int parse_bool(const char *v, bool *out)
 	return 0;
 }
 
-enum opt_id {
-	O_ETCD_PREFIX, O_PORT, O_MASTER_ONLY, O_PUBLIC, O_ETCD, O_LINKS, O_OMNI, O_IPTABLES,
-	O_LISTEN, O_ETCD_V2, O_DNS, O_SRV_INTERVAL, O_RUN_DIR, O_HAPROXY, O_PRINT, O_LOG_LEVEL, O_HELP,
+/* What the options set before the forwards are made: crewjam's layout
+ * needs --etcd-prefix, --port and its companions together. */
+struct pending {
+	const char *prefix, *etcd, *listen;
+	int port;
+	bool master_only, public_ip, links;
+};
+
+/* How an option's value is taken: into a field of the spec (S) or of the
+ * pending options (P), at an offset. */
+enum otype {
+	OT_VAL_P,      /* the value as given, borrowed from argv, into pending */
+	OT_BOOL_P,     /* a boolean (optional =true|false) into pending */
+	OT_BOOL_S,     /* a boolean into the spec */
+	OT_DUP_S,      /* a copy of the value into the spec (replacing) */
+	OT_PORT_P,     /* a port number into pending */
+	OT_INTERVAL_S, /* seconds from 0.05 to 3600 into the spec */
+	OT_REFUSED,    /* an option of the originals legate does not do */
+	OT_HELP,
 };
 
 static const struct opt {
 	const char *name;
-	enum opt_id id;
-	bool value;      /* takes a value (booleans take an optional "=true|false") */
+	enum otype type;
+	size_t off;
 } opts[] = {
-	{ "etcd-prefix", O_ETCD_PREFIX, true }, { "port", O_PORT, true },
-	{ "master-only", O_MASTER_ONLY, false }, { "public", O_PUBLIC, false },
-	{ "etcd", O_ETCD, true }, { "links", O_LINKS, false },
-	{ "omnimode", O_OMNI, false }, { "setup-iptables", O_IPTABLES, false },
-	{ "listen", O_LISTEN, true }, { "etcd-v2", O_ETCD_V2, false }, { "dns", O_DNS, true },
-	{ "srv-interval", O_SRV_INTERVAL, true }, { "run-dir", O_RUN_DIR, true },
-	{ "haproxy", O_HAPROXY, true }, { "print-config", O_PRINT, false },
-	{ "log-level", O_LOG_LEVEL, true }, { "help", O_HELP, false }, { "h", O_HELP, false },
+	{ "etcd-prefix", OT_VAL_P, offsetof(struct pending, prefix) },
+	{ "port", OT_PORT_P, offsetof(struct pending, port) },
+	{ "master-only", OT_BOOL_P, offsetof(struct pending, master_only) },
+	{ "public", OT_BOOL_P, offsetof(struct pending, public_ip) },
+	{ "etcd", OT_VAL_P, offsetof(struct pending, etcd) },
+	{ "links", OT_BOOL_P, offsetof(struct pending, links) },
+	{ "listen", OT_VAL_P, offsetof(struct pending, listen) },
+	{ "omnimode", OT_REFUSED, 0 },
+	{ "setup-iptables", OT_REFUSED, 0 },
+	{ "etcd-v2", OT_BOOL_S, offsetof(struct amb_spec, etcd_v2) },
+	{ "dns", OT_DUP_S, offsetof(struct amb_spec, dns_server) },
+	{ "srv-interval", OT_INTERVAL_S, offsetof(struct amb_spec, srv_min_interval) },
+	{ "run-dir", OT_DUP_S, offsetof(struct amb_spec, run_dir) },
+	{ "haproxy", OT_DUP_S, offsetof(struct amb_spec, haproxy) },
+	{ "print-config", OT_BOOL_S, offsetof(struct amb_spec, print_config) },
+	{ "log-level", OT_DUP_S, offsetof(struct amb_spec, log_level) },
+	{ "help", OT_HELP, 0 },
+	{ "h", OT_HELP, 0 },
 };
+
+static bool takes_value(enum otype t)
+{
+	return t == OT_VAL_P || t == OT_DUP_S || t == OT_PORT_P || t == OT_INTERVAL_S;
+}
+
+/* Applies option o (written a, with its value val, or NULL) to the spec or
+ * the pending options.  Returns 0, 1 for --help, or -1 with err. */
+static int apply_opt(const struct opt *o, const char *a, const char *val, struct amb_spec *s,
+		     struct pending *p, struct lg_error *err)
+{
+	void *sf = (char *)s + o->off, *pf = (char *)p + o->off;
+	char *end;
+	double d;
+	bool b;
+
+	switch (o->type) {
+	case OT_VAL_P:
+		*(const char **)pf = val;
+		return 0;
+	case OT_BOOL_P:
+	case OT_BOOL_S:
+		if (parse_bool(val, &b) < 0)
+			return lg_error_set(err, NULL, 0, 0, "%s: expected true or false", a);
+		*(bool *)(o->type == OT_BOOL_P ? pf : sf) = b;
+		return 0;
+	case OT_DUP_S:
+		free(*(char **)sf);
+		*(char **)sf = xstrdup(val);
+		return 0;
+	case OT_PORT_P:
+		if ((*(int *)pf = amb_port_parse(val)) < 0)
+			return lg_error_set(err, NULL, 0, 0, "--%s %s: not a port", o->name, val);
+		return 0;
+	case OT_INTERVAL_S:
+		d = strtod(val, &end);
+		if (*end || !(d >= 0.05 && d <= 3600))
+			return lg_error_set(err, NULL, 0, 0, "--%s %s: seconds between 0.05 and 3600", o->name, val);
+		*(double *)sf = d;
+		return 0;
+	case OT_REFUSED:
+		return lg_error_set(err, NULL, 0, 0, "%s: omni mode (iptables) is not supported", a);
+	case OT_HELP:
+		amb_usage(stdout);
+		return 1;
+	}
+	return -1;
+}
 
 /* The etcd address when --etcd is not given: the first of
  * ETCDCTL_ENDPOINTS, else the local default. */
@@ -267,10 +341,10 @@ static char *default_etcd(void)
 
 int amb_args_parse(int argc, char **argv, struct amb_spec *s, struct lg_error *err)
 {
-	const char *prefix = NULL, *etcd = NULL, *listen = NULL;
-	int port = 0;
-	bool master_only = false, public_ip = false, links = false, positional_only = false;
+	struct pending p = { 0 };
+	bool positional_only = false;
 	struct lg_error e2;
+	int rc;
 
 	memset(s, 0, sizeof *s);
 	s->srv_min_interval = 0.25;
@@ -289,7 +363,6 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, struct lg_error *e
 		const char *a = argv[i], *name, *val = NULL, *eq;
 		const struct opt *o = NULL;
 		size_t nlen;
-		bool b = false;
 
 		if (positional_only || a[0] != '-' || a[1] == '\0') {
 			if (parse_backend(s, a, err) < 0)
@@ -312,76 +385,23 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, struct lg_error *e
 		}
 		if (eq)
 			val = eq + 1;
-		else if (o->value) {
-			if (i + 1 >= argc) {
-				lg_error_set(err, NULL, 0, 0, "%s needs a value", a);
-				return -1;
-			}
+		else if (takes_value(o->type)) {
+			if (i + 1 >= argc)
+				return lg_error_set(err, NULL, 0, 0, "%s needs a value", a);
 			val = argv[++i];
 		}
-		if (!o->value && parse_bool(val, &b) < 0) {
-			lg_error_set(err, NULL, 0, 0, "%s: expected true or false", a);
-			return -1;
-		}
-		switch (o->id) {
-		case O_ETCD_PREFIX: prefix = val; break;
-		case O_PORT:
-			if ((port = amb_port_parse(val)) < 0) {
-				lg_error_set(err, NULL, 0, 0, "--port %s: not a port", val);
-				return -1;
-			}
-			break;
-		case O_MASTER_ONLY: master_only = b; break;
-		case O_PUBLIC: public_ip = b; break;
-		case O_ETCD: etcd = val; break;
-		case O_LINKS: links = b; break;
-		case O_OMNI:
-		case O_IPTABLES:
-			lg_error_set(err, NULL, 0, 0, "%s: omni mode (iptables) is not supported", a);
-			return -1;
-		case O_LISTEN: listen = val; break;
-		case O_ETCD_V2: s->etcd_v2 = b; break;
-		case O_DNS:
-			free(s->dns_server);
-			s->dns_server = xstrdup(val);
-			break;
-		case O_SRV_INTERVAL: {
-			char *end;
-			double d = strtod(val, &end);
-			if (*end || !(d >= 0.05 && d <= 3600)) {
-				lg_error_set(err, NULL, 0, 0, "--srv-interval %s: seconds between 0.05 and 3600", val);
-				return -1;
-			}
-			s->srv_min_interval = d;
-			break;
-		}
-		case O_RUN_DIR:
-			free(s->run_dir);
-			s->run_dir = xstrdup(val);
-			break;
-		case O_HAPROXY:
-			free(s->haproxy);
-			s->haproxy = xstrdup(val);
-			break;
-		case O_PRINT: s->print_config = b; break;
-		case O_LOG_LEVEL:
-			free(s->log_level);
-			s->log_level = xstrdup(val);
-			break;
-		case O_HELP:
-			amb_usage(stdout);
-			return 1;
-		}
+		if ((rc = apply_opt(o, a, val, s, &p, err)) != 0)
+			return rc;
 	}
-	if (prefix) {
+	if (p.prefix) {
 		struct amb_forward *f;
 		size_t plen;
 		char host[AMB_HOST_MAX + 1], addr[AMB_HOST_MAX + 16];
 		int eport;
-		char *ea = etcd ? xstrdup(etcd) : default_etcd();
+		char *ea = p.etcd ? xstrdup(p.etcd) : default_etcd();
 		const char *bare = ea;
 
-		if (port == 0) {
+		if (p.port == 0) {
 			free(ea);
 			lg_error_set(err, NULL, 0, 0, "--etcd-prefix needs --port");
 			return -1;
@@ -394,10 +414,10 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, struct lg_error *e
 			return -1;
 		}
 		free(ea);
-		while (*prefix == '/')
-			prefix++;
-		plen = strlen(prefix);
-		while (plen > 0 && prefix[plen - 1] == '/')
+		while (*p.prefix == '/')
+			p.prefix++;
+		plen = strlen(p.prefix);
+		while (plen > 0 && p.prefix[plen - 1] == '/')
 			plen--;
 		if (plen == 0) {
 			lg_error_set(err, NULL, 0, 0, "--etcd-prefix: empty");
@@ -407,32 +427,32 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, struct lg_error *e
 		f->store = AMB_ETCD;
 		snprintf(addr, sizeof addr, amb_host_is_v6(host) ? "[%s]:%d" : "%s:%d", host, eport);
 		f->store_addr = xstrdup(addr);
-		f->path = strndup(prefix, plen);
-		f->port = port;
-		f->bind_port = port;
-		f->master_only = master_only;
-		f->public_ip = public_ip;
-	} else if (port || master_only || public_ip || etcd) {
+		f->path = strndup(p.prefix, plen);
+		f->port = p.port;
+		f->bind_port = p.port;
+		f->master_only = p.master_only;
+		f->public_ip = p.public_ip;
+	} else if (p.port || p.master_only || p.public_ip || p.etcd) {
 		lg_error_set(err, NULL, 0, 0, "--port, --master-only, --public and --etcd go with --etcd-prefix");
 		return -1;
 	}
-	if (links && parse_links(s, err) < 0)
+	if (p.links && parse_links(s, err) < 0)
 		return -1;
 	if (s->nfwd == 0) {
 		lg_error_set(err, NULL, 0, 0, "nothing to proxy: give a BACKEND, --etcd-prefix or --links");
 		return -1;
 	}
-	if (listen) {
+	if (p.listen) {
 		char host[AMB_HOST_MAX + 1];
 		int lp;
 		if (s->nfwd > 1) {
 			lg_error_set(err, NULL, 0, 0, "--listen: there are %zu forwards; it takes one", s->nfwd);
 			return -1;
 		}
-		if (amb_port_parse(listen) > 0) {
+		if (amb_port_parse(p.listen) > 0) {
 			host[0] = '\0';
-			lp = amb_port_parse(listen);
-		} else if (amb_addr_parse(listen, 0, host, &lp, &e2) < 0) {
+			lp = amb_port_parse(p.listen);
+		} else if (amb_addr_parse(p.listen, 0, host, &lp, &e2) < 0) {
 			lg_error_set(err, NULL, 0, 0, "--listen: %s", e2.text);
 			return -1;
 		}
