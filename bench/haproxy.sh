@@ -11,6 +11,7 @@
 N=${BENCH_CHANGES:-50}
 
 lg_start_consul
+lg_consul_banner
 lg_start_nginx web1
 p1=$NGINX_PORT
 lg_start_nginx new-a

@@ -137,6 +137,12 @@ lg_consul_bin() {
 	lg_log "consul $LG_CONSUL_VERSION ($LG_CONSUL)"
 }
 
+# lg_consul_banner: one line on stdout naming the agent, for benchmarks.
+lg_consul_banner() {
+	lg_consul_bin
+	echo "(Consul $LG_CONSUL_VERSION: $LG_CONSUL; LEGATE_CONSUL=old|new|PATH picks the agent)"
+}
+
 # lg_consul_at_least MAJOR.MINOR: is the chosen agent that version or newer?
 lg_consul_at_least() {
 	local want_major=${1%%.*} want_minor=${1#*.} major minor

@@ -12,12 +12,16 @@
 . "$LEGATE_ROOT/tests/watcher/lib.bash"
 
 lg_start_consul
-NAMES=(key.app/flag tree.app/conf/ service.late node.late-node)
+NAMES=(key.app/flag tree.app/conf/ service.late node.late-node nodes)
 wl_watchctl -consul-addr "$CONSUL_HTTP_ADDR" -wait 60 -log-level debug "${NAMES[@]}"
 wl_wait_line 'key.app/flag null'
 wl_wait_line 'tree.app/conf/ []'
 wl_wait_line 'service.late []'
 wl_wait_line 'node.late-node null'
+# The agent adds its node's meta just after start: a real change.
+wl_wait_line 'nodes [{"address":"127.0.0.1","datacenter":"dc1","meta":{"consul-network-segment":""},"node":"legate-test"}]'
+declare -A before
+for n in "${NAMES[@]}"; do before[$n]=$(grep -c "^$n " "$OUT"); done
 
 # Unrelated writes to each table those queries block on.
 for i in 1 2 3 4 5; do
@@ -27,7 +31,7 @@ done
 lg_wait 10 "the unrelated writes" sh -c "curl -sf http://$CONSUL_HTTP_ADDR/v1/health/service/other | grep -q other5"
 sleep 1
 for n in "${NAMES[@]}"; do
-	[ "$(grep -c "^$n " "$OUT")" = 1 ] || lg_fail "$n reported an unrelated write: $(grep "^$n " "$OUT")"
+	[ "$(grep -c "^$n " "$OUT")" = "${before[$n]}" ] || lg_fail "$n reported an unrelated write: $(grep "^$n " "$OUT")"
 	lg_log "consul $LG_CONSUL_VERSION: $n: $(grep -c "^watchctl: debug: $n: GET " "$T/watchctl.log") calls across 10 unrelated writes"
 done
 
@@ -41,6 +45,7 @@ wl_wait_ids service.late "late1"
 lg_consul PUT /v1/catalog/register \
 	'{"Node":"late-node","Address":"127.0.0.9","Service":{"ID":"db1","Service":"db","Port":5432}}' > /dev/null
 lg_wait 15 "node.late-node" grep -q '^node.late-node {"address":"127.0.0.9"' "$OUT"
+lg_wait 15 "late-node in nodes" sh -c "grep '^nodes ' '$OUT' | tail -n 1 | grep -q '\"late-node\".*\"legate-test\"'"
 
 # And goes.
 lg_consul DELETE /v1/kv/app/flag > /dev/null
@@ -58,6 +63,8 @@ else
 	sleep 2
 	node_gone && lg_fail "consul $LG_CONSUL_VERSION woke the node query: the README says it does not"
 fi
+lg_wait 15 "late-node gone from nodes" sh -c "[ \$(grep -c '^nodes ' '$OUT') = $((before[nodes] + 2)) ]"
+grep '^nodes ' "$OUT" | tail -n 1 | grep -q late-node && lg_fail "late-node still in nodes"
 wl_expect_values key.app/flag 'null|"on"|null|'
 wl_expect_ids service.late "|late1||"
 grep -q 'watchctl: warn' "$T/watchctl.log" && lg_fail "unexpected warnings"
