@@ -42,7 +42,7 @@ fail() {
 	{ echo "$1"; [ -n "${2:-}" ] && [ -f "$2" ] && tail -n 20 "$2"; } > "$FAILED" 2>/dev/null || true
 	say "error: $1"
 	[ -n "${2:-}" ] && [ -f "$2" ] && tail -n 20 "$2" | sed 's/^/    | /' >&2
-	say "the tests that need this agent are skipped; Consul $(consul version 2>/dev/null | sed -n '1s/^Consul //p') still runs them"
+	say "the tests against it are skipped; the others still run against Debian's consul"
 	exit 1
 }
 
@@ -70,10 +70,12 @@ say "building from the Go module proxy into $BIN (a few minutes, once)"
 start=$(date +%s)
 
 export GOFLAGS=-mod=mod CGO_ENABLED=0
-mod=$(cd "$WORK" && "$GO" mod download -json "github.com/hashicorp/consul@v$VERSION" 2> "$LOG" |
-	sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') || true
-[ -n "$mod" ] && [ -f "$mod/go.mod" ] ||
-	fail "go mod download github.com/hashicorp/consul@v$VERSION failed" "$LOG"
+(cd "$WORK" && "$GO" mod download -json "github.com/hashicorp/consul@v$VERSION") > "$WORK/mod.json" 2> "$LOG" || true
+mod=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' "$WORK/mod.json")
+if [ -z "$mod" ] || ! [ -f "$mod/go.mod" ]; then
+	why=$(sed -n 's/^[[:space:]]*"Error": "\(.*\)",\{0,1\}$/\1/p' "$WORK/mod.json" | head -n 1)
+	fail "go mod download github.com/hashicorp/consul@v$VERSION failed${why:+: $why}" "$LOG"
+fi
 
 # The module's go.mod replaces its sub-modules with folders the module zip
 # does not carry; without the replace lines the proxy's versions are used.
