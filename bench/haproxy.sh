@@ -27,6 +27,7 @@ fi
 [ -x "$CT" ] || { echo "# consul-template not available: its row is empty"; CT=; }
 
 lg_start_consul
+lg_consul_banner
 lg_start_nginx web1; p1=$NGINX_PORT
 lg_start_nginx new-a; pa=$NGINX_PORT
 lg_start_nginx new-b; pb=$NGINX_PORT
@@ -140,7 +141,7 @@ shipped=$(measure)
 
 col() { sed -n "s/.*$2=\([0-9.]*\).*/\1/p" <<< "$1"; }
 row() { printf '| %-66s | %7s | %7s | %7s |\n' "$1" "$(col "$2" p50)" "$(col "$2" p99)" "$(col "$2" max)"; }
-echo "change to traffic, $N changes (ms; $(haproxy -v | awk 'NR == 1 { print "haproxy " $3 }'), $(consul version | head -n 1))"
+echo "change to traffic, $N changes (ms; $(haproxy -v | awk 'NR == 1 { print "haproxy " $3 }'))"
 printf '| %-66s | %7s | %7s | %7s |\n' "from the registration in Consul to the new backend's first answer" p50 p99 max
 printf '|%s|%s|%s|%s|\n' "--------------------------------------------------------------------" "---------" "---------" "---------"
 row "legate, runtime API (TCP mode, no wait, no check)" "$runtime"

@@ -41,6 +41,7 @@ count_wait() {
 conns() { ss -Htnp state established "( dport = :$CONSUL_HTTP_PORT )" 2>/dev/null | grep -c "pid=$1," || true; }
 
 lg_start_consul
+lg_consul_banner
 lg_consul PUT /v1/kv/bench/value start >/dev/null
 
 # --- latency ------------------------------------------------------------------

@@ -17,6 +17,7 @@ stats() {  # stdin: numbers in microseconds; prints "median p90 max" in ms
 conns() { ss -tnpH state established "( dport = :$CONSUL_HTTP_PORT )" | grep -c "pid=$1," || true; }
 
 lg_start_consul
+lg_consul_banner
 A=$CONSUL_HTTP_ADDR
 echo "(load average at the start: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs)"
 echo

@@ -4,8 +4,10 @@
 # success, failure, or an interrupt.  On failure the servers' logs are shown.
 #
 #   . "$LEGATE_ROOT/tests/lib.sh"
-#   lg_start_consul            sets CONSUL_HTTP_ADDR, CONSUL_DNS_PORT
+#   lg_start_consul [ARGS]     sets CONSUL_HTTP_ADDR, CONSUL_DNS_PORT; which agent:
+#                              LEGATE_CONSUL=old|new|PATH (lg_consul_bin)
 #   lg_stop_consul, lg_run_consul   an outage, and the agent back on its ports
+#   lg_start_consul_client     a client agent joined to it; sets CONSUL_CLIENT_ADDR
 #   lg_stop_etcd, lg_run_etcd       the same for etcd (which keeps its data)
 #   lg_start_etcd              sets ETCD_ADDR, ETCDCTL_ENDPOINTS
 #   lg_start_nginx NAME [HOST] sets NGINX_PORT; serves "NAME" at / (on 127.0.0.1, or HOST: "[::1]")
@@ -109,17 +111,61 @@ lg_alive() { kill -0 "$1" 2>/dev/null; }
 
 # --- Consul -----------------------------------------------------------------
 
-# A dev agent with every port moved off its default and gRPC off.
+# Which agent the tests run: LEGATE_CONSUL=old (Debian's consul in PATH, the
+# default), new (the one scripts/consul-new.sh builds into its cache), or
+# the path of a consul binary.  lg_consul_bin sets LG_CONSUL (the binary)
+# and LG_CONSUL_VERSION (e.g. 1.14.11) once, and says which it is in the
+# test's log; a missing new agent skips the test with the build's reason.
+lg_consul_bin() {
+	local why
+	[ -n "${LG_CONSUL:-}" ] && return 0
+	case ${LEGATE_CONSUL:-old} in
+	old)
+		LG_CONSUL=$(command -v consul) || lg_fail "no consul in PATH (make deps installs it)" ;;
+	new)
+		LG_CONSUL=$(sh "$LEGATE_ROOT/scripts/consul-new.sh" --path)
+		if ! [ -x "$LG_CONSUL" ]; then
+			why=$(head -n 1 "$(dirname "$LG_CONSUL")/build.failed" 2>/dev/null || true)
+			lg_skip "no new consul at $LG_CONSUL (${why:-not built}; make deps builds it)"
+		fi ;;
+	*)
+		LG_CONSUL=$LEGATE_CONSUL
+		[ -x "$LG_CONSUL" ] || lg_fail "LEGATE_CONSUL=$LG_CONSUL: not an executable (old, new or a path)" ;;
+	esac
+	LG_CONSUL_VERSION=${LEGATE_CONSUL_VERSION:-$("$LG_CONSUL" version | sed -n '1s/^Consul v//p')}
+	[ -n "$LG_CONSUL_VERSION" ] || lg_fail "$LG_CONSUL: no version from '$LG_CONSUL version'"
+	lg_log "consul $LG_CONSUL_VERSION ($LG_CONSUL)"
+}
+
+# lg_consul_banner: one line on stdout naming the agent, for benchmarks.
+lg_consul_banner() {
+	lg_consul_bin
+	echo "(Consul $LG_CONSUL_VERSION: $LG_CONSUL; LEGATE_CONSUL=old|new|PATH picks the agent)"
+}
+
+# lg_consul_at_least MAJOR.MINOR: is the chosen agent that version or newer?
+lg_consul_at_least() {
+	local want_major=${1%%.*} want_minor=${1#*.} major minor
+	lg_consul_bin
+	IFS=. read -r major minor _ <<< "$LG_CONSUL_VERSION"
+	[ "$major" -gt "$want_major" ] || { [ "$major" = "$want_major" ] && [ "$minor" -ge "$want_minor" ]; }
+}
+
+# A dev agent with every port moved off its default and gRPC off.  Extra
+# arguments (e.g. -hcl '...') go to the agent, at every (re)start.
 lg_start_consul() {
+	LG_CONSUL_EXTRA=("$@")
 	lg_pick_consul_ports
 	lg_run_consul
 }
 
-# lg_pick_consul_ports: chooses the agent's ports and sets CONSUL_HTTP_ADDR
-# without starting it (for tests that start a client first).
+# lg_pick_consul_ports [N]: chooses the agent's ports and sets
+# CONSUL_HTTP_ADDR without starting it (for tests that start a client
+# first); N more free ports, distinct from those, go to LG_MORE_PORTS.
 lg_pick_consul_ports() {
 	local p
-	read -r -a p <<< "$(lg_ports 5)"
+	read -r -a p <<< "$(lg_ports $((5 + ${1:-0})))"
+	LG_MORE_PORTS=("${p[@]:5}")
 	CONSUL_HTTP_PORT=${p[0]}
 	CONSUL_DNS_PORT=${p[1]}
 	CONSUL_SERF_LAN_PORT=${p[2]}
@@ -129,19 +175,57 @@ lg_pick_consul_ports() {
 	export CONSUL_DNS_PORT
 }
 
-# lg_run_consul: (re)starts the dev agent on the ports chosen before.  A dev
+# lg_consul_dev_args: sets LG_CONSUL_ARGS, the dev agent's command line on
+# the ports chosen before.  1.14 and later open a gRPC-TLS listener in dev
+# mode (8503, so two agents collide); older agents do not know its flag.
+lg_consul_dev_args() {
+	lg_consul_bin
+	LG_CONSUL_ARGS=("$LG_CONSUL" agent -dev -node=legate-test -bind=127.0.0.1 -client=127.0.0.1
+		-http-port="$CONSUL_HTTP_PORT" -dns-port="$CONSUL_DNS_PORT"
+		-serf-lan-port="$CONSUL_SERF_LAN_PORT" -serf-wan-port="$CONSUL_SERF_WAN_PORT"
+		-server-port="$CONSUL_SERVER_PORT" -grpc-port=-1 -log-level=warn)
+	lg_consul_at_least 1.14 && LG_CONSUL_ARGS+=(-grpc-tls-port=-1)
+	return 0
+}
+
+# lg_run_consul: (re)starts the dev agent on the ports chosen before, with
+# the extra arguments lg_start_consul was given (or LG_CONSUL_EXTRA).  A dev
 # agent keeps its data in memory: after a restart the catalog is empty.
+# With ACLs on, set LG_CONSUL_TOKEN so that the readiness check may read.
 lg_run_consul() {
-	local log=consul
+	local log=consul hdr=()
 	[ -n "${CONSUL_PID:-}" ] && log=consul-again   # keep the first run's log
-	lg_bg "$log" consul agent -dev -node=legate-test -bind=127.0.0.1 -client=127.0.0.1 \
-		-http-port="$CONSUL_HTTP_PORT" -dns-port="$CONSUL_DNS_PORT" \
-		-serf-lan-port="$CONSUL_SERF_LAN_PORT" -serf-wan-port="$CONSUL_SERF_WAN_PORT" \
-		-server-port="$CONSUL_SERVER_PORT" -grpc-port=-1 -log-level=warn
+	[ -n "${LG_CONSUL_TOKEN:-}" ] && hdr=(-H "X-Consul-Token: $LG_CONSUL_TOKEN")
+	lg_consul_dev_args
+	lg_bg "$log" "${LG_CONSUL_ARGS[@]}" ${LG_CONSUL_EXTRA[@]+"${LG_CONSUL_EXTRA[@]}"}
 	CONSUL_PID=$LG_LAST_PID
 	# Ready when there is a leader and the node itself is in the catalog.
-	lg_wait 30 "consul leader on $CONSUL_HTTP_ADDR" \
-		sh -c "curl -sf http://$CONSUL_HTTP_ADDR/v1/catalog/nodes | grep -q legate-test"
+	lg_wait 30 "consul $LG_CONSUL_VERSION leader on $CONSUL_HTTP_ADDR" \
+		lg_consul_has_node "${hdr[@]+"${hdr[@]}"}"
+}
+
+lg_consul_has_node() {
+	curl -sf "$@" "http://$CONSUL_HTTP_ADDR/v1/catalog/nodes" | grep -q legate-test
+}
+
+# lg_start_consul_client: a client agent (not dev mode: a data dir, no
+# server) named legate-client, joined to the dev agent started before; sets
+# CONSUL_CLIENT_ADDR and CONSUL_CLIENT_PID.  Clients of 1.10 and later
+# answer blocking health queries from the streaming backend.
+lg_start_consul_client() {
+	local p
+	read -r -a p <<< "$(lg_ports 5)"
+	CONSUL_CLIENT_ADDR=127.0.0.1:${p[0]}
+	mkdir -p "$T/consul-client"
+	LG_CONSUL_CLIENT_ARGS=("$LG_CONSUL" agent -node=legate-client -bind=127.0.0.1 -client=127.0.0.1
+		-data-dir="$T/consul-client" -retry-join="127.0.0.1:$CONSUL_SERF_LAN_PORT"
+		-http-port="${p[0]}" -dns-port="${p[1]}" -serf-lan-port="${p[2]}" -serf-wan-port="${p[3]}"
+		-server-port="${p[4]}" -grpc-port=-1 -log-level=warn)
+	lg_consul_at_least 1.14 && LG_CONSUL_CLIENT_ARGS+=(-grpc-tls-port=-1)
+	lg_bg consul-client "${LG_CONSUL_CLIENT_ARGS[@]}"
+	CONSUL_CLIENT_PID=$LG_LAST_PID
+	lg_wait 30 "consul client agent on $CONSUL_CLIENT_ADDR in the catalog" \
+		sh -c "curl -sf http://$CONSUL_CLIENT_ADDR/v1/catalog/nodes | grep -q legate-client"
 }
 
 # lg_stop_consul [SIGNAL]: stops the agent (default SIGKILL: an outage).

@@ -295,6 +295,27 @@ static int health_narrow(struct watch *w, const json_t *in)
 	return 0;
 }
 
+/* The first line of an error answer's body, cut to fit out and with
+ * anything but printable ASCII replaced: it says why (Consul's 429 "Your IP
+ * is issuing too many concurrent connections", "ACL not found", "No cluster
+ * leader"), and it is untrusted text bound for the log. */
+static void error_text(const struct buf *body, char *out, size_t outlen)
+{
+	size_t i, n = 0;
+
+	for (i = 0; body->data && i < body->len && n + 1 < outlen; i++) {
+		unsigned char c = (unsigned char)body->data[i];
+
+		if (c == '\n' || c == '\r') {
+			if (n > 0)
+				break;
+			continue;
+		}
+		out[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	out[n] = '\0';
+}
+
 static void on_done(struct http_req *r, const struct http_result *res, void *arg)
 {
 	struct watch *w = arg;
@@ -313,7 +334,11 @@ static void on_done(struct http_req *r, const struct http_result *res, void *arg
 		goto out;
 	}
 	if (res->status != 200 && !(res->status == 404 && absent_ok)) {
-		watch_call_failed(w, "consul: GET %s: HTTP %ld", buf_cstr(&path), res->status);
+		char why[160];
+
+		error_text(res->body, why, sizeof why);
+		watch_call_failed(w, "consul: GET %s: HTTP %ld%s%s", buf_cstr(&path), res->status,
+				  why[0] ? ": " : "", why);
 		goto out;
 	}
 	present = http_header(res->headers, "X-Consul-Index", idx, sizeof idx) == 0;

@@ -233,8 +233,12 @@ static void call(struct watch *w)
 	w->state = WS_INFLIGHT;
 	if (w->triggered)
 		w->wr->sweeping++;
+	/* A retry after an error does not block: the agent may be a new one
+	 * whose indexes are still below ours, and a blocking call on ours would
+	 * hide every change until the wait ran out.  The plain read's index
+	 * tells (see watch_set_index). */
 	if (w->backend == WB_CONSUL)
-		rc = consul_start(w, !w->triggered && w->index > 0, &err);
+		rc = consul_start(w, !w->triggered && w->index > 0 && w->retries == 0, &err);
 	else
 		rc = etcd_start(w, &err);
 	if (rc < 0)

@@ -15,13 +15,21 @@ amb_get() { curl -s -m 2 "http://127.0.0.1:$1/" || true; }
 
 amb_now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
+# The change-to-traffic times the helpers below print are figures (tens to
+# hundreds of ms on an idle machine; README); what they enforce is a bound
+# that a real fault (a change seen only when a 60 s long-poll ends) exceeds
+# and a loaded shared machine does not: AMB_LIMIT_MS, and AMB_GIVEUP_MS for
+# the polling itself.
+AMB_LIMIT_MS=${AMB_LIMIT_MS:-5000}
+AMB_GIVEUP_MS=${AMB_GIVEUP_MS:-15000}
+
 # amb_expect PORT NAME: waits (10 s at most) until PORT answers NAME.
 amb_expect() {
 	lg_wait 10 "port $1 to answer $2" sh -c "[ \"\$(curl -s -m 2 http://127.0.0.1:$1/)\" = '$2' ]"
 }
 
 # amb_switched PORT NAME T0_MS: polls until a new connection to PORT gets
-# NAME; prints the milliseconds since T0_MS and fails past 1000.
+# NAME; prints the milliseconds since T0_MS and fails past AMB_LIMIT_MS.
 amb_switched() {
 	local port=$1 want=$2 t0=$3 now
 	while :; do
@@ -30,15 +38,15 @@ amb_switched() {
 			break
 		fi
 		now=$(amb_now_ms)
-		[ $((now - t0)) -le 3000 ] || lg_fail "port $port did not reach $want within 3 s"
+		[ $((now - t0)) -le $AMB_GIVEUP_MS ] || lg_fail "port $port did not reach $want within $AMB_GIVEUP_MS ms"
 		sleep 0.01
 	done
 	echo "switched to $want in $((now - t0)) ms"
-	[ $((now - t0)) -le 1000 ] || lg_fail "port $port took $((now - t0)) ms to reach $want (limit 1000)"
+	[ $((now - t0)) -le $AMB_LIMIT_MS ] || lg_fail "port $port took $((now - t0)) ms to reach $want (limit $AMB_LIMIT_MS)"
 }
 
 # amb_refusing PORT T0_MS: polls until a connection to PORT is refused
-# (curl exit 7); prints the time since T0_MS (at most 1000 ms), then checks
+# (curl exit 7); prints the time since T0_MS (at most AMB_LIMIT_MS), then checks
 # that a refusal comes at once (under 200 ms by curl's clock), not after a
 # timeout.
 amb_refusing() {
@@ -48,17 +56,18 @@ amb_refusing() {
 		curl -s -m 2 -o /dev/null "http://127.0.0.1:$port/" || rc=$?
 		now=$(amb_now_ms)
 		[ $rc = 7 ] && break
-		[ $((now - t0)) -le 3000 ] || lg_fail "port $port still accepts 3 s after its last backend left (curl $rc)"
+		[ $((now - t0)) -le $AMB_GIVEUP_MS ] || lg_fail "port $port still accepts $AMB_GIVEUP_MS ms after its last backend left (curl $rc)"
 		sleep 0.01
 	done
 	echo "refusing in $((now - t0)) ms"
-	[ $((now - t0)) -le 1000 ] || lg_fail "port $port took $((now - t0)) ms to refuse (limit 1000)"
-	# curl's own clock, so a busy machine's process start-up does not count.
+	[ $((now - t0)) -le $AMB_LIMIT_MS ] || lg_fail "port $port took $((now - t0)) ms to refuse (limit $AMB_LIMIT_MS)"
+	# curl's own clock, so a busy machine's process start-up does not count;
+	# under 800 ms tells a refusal from a dropped SYN (retried after 1 s).
 	rc=0
 	a=$(curl -s -m 5 -o /dev/null -w '%{time_total}' "http://127.0.0.1:$port/") || rc=$?
 	[ $rc = 7 ] || lg_fail "port $port: curl exit $rc, expected 7 (connection refused)"
 	b=$(awk -v t="$a" 'BEGIN { printf "%d", t * 1000 }')
-	[ "$b" -lt 200 ] || lg_fail "port $port: refusal took $b ms"
+	[ "$b" -lt 800 ] || lg_fail "port $port: refusal took $b ms"
 	echo "refused (curl exit 7) after ${a} s"
 }
 
@@ -93,7 +102,7 @@ amb_both() {
 
 # amb_only PORT NAME T0_MS: polls until four new connections in a row get
 # NAME (an old backend left the rotation); prints the milliseconds since
-# T0_MS to the first of them and fails past 1000.
+# T0_MS to the first of them and fails past AMB_LIMIT_MS.
 amb_only() {
 	local port=$1 want=$2 t0=$3 run=0 first=0 now
 	while [ $run -lt 4 ]; do
@@ -104,8 +113,8 @@ amb_only() {
 		else
 			run=0
 		fi
-		[ $((now - t0)) -le 4000 ] || lg_fail "port $port did not settle on $want within 4 s"
+		[ $((now - t0)) -le $AMB_GIVEUP_MS ] || lg_fail "port $port did not settle on $want within $AMB_GIVEUP_MS ms"
 	done
 	echo "only $want from $((first - t0)) ms"
-	[ $((first - t0)) -le 1000 ] || lg_fail "port $port took $((first - t0)) ms to settle on $want (limit 1000)"
+	[ $((first - t0)) -le $AMB_LIMIT_MS ] || lg_fail "port $port took $((first - t0)) ms to settle on $want (limit $AMB_LIMIT_MS)"
 }

@@ -6,14 +6,11 @@
 . "$LEGATE_ROOT/tests/watcher/lib.bash"
 
 TOKEN=legate-root-token
-read -r -a p <<< "$(lg_ports 5)"
-CONSUL_HTTP_ADDR=127.0.0.1:${p[0]}
-lg_bg consul consul agent -dev -node=legate-test -bind=127.0.0.1 -client=127.0.0.1 \
-	-http-port="${p[0]}" -dns-port="${p[1]}" -serf-lan-port="${p[2]}" -serf-wan-port="${p[3]}" \
-	-server-port="${p[4]}" -grpc-port=-1 -log-level=warn \
-	-hcl "acl { enabled = true default_policy = \"deny\" tokens { master = \"$TOKEN\" agent = \"$TOKEN\" } }"
-lg_wait 30 "consul with ACLs" sh -c \
-	"curl -sf -H 'X-Consul-Token: $TOKEN' http://$CONSUL_HTTP_ADDR/v1/catalog/nodes | grep -q legate-test"
+LG_CONSUL_TOKEN=$TOKEN
+# 1.11 renamed acl.tokens.master (still read, with a warning).
+master=master
+lg_consul_at_least 1.11 && master=initial_management
+lg_start_consul -hcl "acl { enabled = true default_policy = \"deny\" tokens { $master = \"$TOKEN\" agent = \"$TOKEN\" } }"
 curl -sSf -X PUT -H "X-Consul-Token: $TOKEN" "http://$CONSUL_HTTP_ADDR/v1/agent/service/register" \
 	--data-binary '{"ID":"web1","Name":"web","Address":"127.0.0.1","Port":8081}'
 lg_wait 10 "web registered" sh -c \

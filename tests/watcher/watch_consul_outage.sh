@@ -16,7 +16,7 @@ lg_consul PUT /v1/kv/config/x 1 > /dev/null
 
 wl_start_faultproxy "$CONSUL_HTTP_PORT" /v1/status/leader
 
-wl_watchctl -consul-addr "127.0.0.1:$PROXY_PORT" -wait 3 -backoff-min 0.2 -backoff-max 1 \
+wl_watchctl -consul-addr "127.0.0.1:$PROXY_PORT" -wait 60 -backoff-min 0.2 -backoff-max 1 \
 	-log-level info service.web key.config/x
 wl_wait_ids service.web "web1"
 wl_wait_line 'key.config/x "1"'

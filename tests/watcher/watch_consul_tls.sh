@@ -6,20 +6,23 @@
 . "$LEGATE_ROOT/tests/lib.sh"
 . "$LEGATE_ROOT/tests/watcher/lib.bash"
 
+lg_consul_bin
 mkdir -p "$T/tls"
-(cd "$T/tls" && consul tls ca create > /dev/null && consul tls cert create -server -dc dc1 > /dev/null &&
-	consul tls cert create -client -dc dc1 > /dev/null) || lg_fail "cannot make certificates"
+(cd "$T/tls" && "$LG_CONSUL" tls ca create > /dev/null && "$LG_CONSUL" tls cert create -server -dc dc1 > /dev/null &&
+	"$LG_CONSUL" tls cert create -client -dc dc1 > /dev/null) || lg_fail "cannot make certificates"
 CA=$T/tls/consul-agent-ca.pem
-read -r -a p <<< "$(lg_ports 6)"
-CONSUL_HTTP_ADDR=127.0.0.1:${p[0]}
-HTTPS=https://127.0.0.1:${p[5]}
-lg_bg consul consul agent -dev -node=legate-test -bind=127.0.0.1 -client=127.0.0.1 \
-	-http-port="${p[0]}" -dns-port="${p[1]}" -serf-lan-port="${p[2]}" -serf-wan-port="${p[3]}" \
-	-server-port="${p[4]}" -grpc-port=-1 -log-level=warn \
-	-hcl "ports { https = ${p[5]} }" -hcl "ca_file = \"$CA\"" \
-	-hcl "cert_file = \"$T/tls/dc1-server-consul-0.pem\"" \
-	-hcl "key_file = \"$T/tls/dc1-server-consul-0-key.pem\"" -hcl "verify_incoming_https = true"
-lg_wait 30 "consul" sh -c "curl -sf http://$CONSUL_HTTP_ADDR/v1/catalog/nodes | grep -q legate-test"
+lg_pick_consul_ports 1
+HTTPS=https://127.0.0.1:${LG_MORE_PORTS[0]}
+FILES="ca_file = \"$CA\" cert_file = \"$T/tls/dc1-server-consul-0.pem\" key_file = \"$T/tls/dc1-server-consul-0-key.pem\""
+LG_CONSUL_EXTRA=(-hcl "ports { https = ${LG_MORE_PORTS[0]} }")
+# 1.12 moved the TLS keys into a tls block (the old ones are still read,
+# with a warning).
+if lg_consul_at_least 1.12; then
+	LG_CONSUL_EXTRA+=(-hcl "tls { defaults { $FILES } https { verify_incoming = true } }")
+else
+	LG_CONSUL_EXTRA+=(-hcl "$FILES" -hcl "verify_incoming_https = true")
+fi
+lg_run_consul
 lg_consul_register web1 web 8081
 CERT=(-cert-file "$T/tls/dc1-client-consul-0.pem" -key-file "$T/tls/dc1-client-consul-0-key.pem")
 
