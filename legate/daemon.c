@@ -39,10 +39,10 @@ struct daemon {
 };
 
 /* The watcher as the runner's source of data. */
-static struct watch *src_add(void *wr, const char *name, source_changed_fn cb, void *arg,
-			     struct lg_error *err)
+static struct watch *src_add(void *wr, const char *name, const struct watch_name *n,
+			     source_changed_fn cb, void *arg, struct lg_error *err)
 {
-	return watcher_add(wr, name, cb, arg, err);
+	return watcher_add_name(wr, name, n, cb, arg, err);
 }
 
 static void src_remove(void *wr, struct watch *w)

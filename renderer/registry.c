@@ -70,17 +70,23 @@ static void on_changed(struct watch *w, void *arg)
 struct dep *dep_get(struct runner_deps *d, const char *name, struct lg_error *err)
 {
 	struct dep *e = dep_find(d, name);
+	struct watch_name n;
 	unsigned h;
 
 	if (e)
 		return e;
+	/* The name is parsed here, once; the source watches the result. */
+	if (watch_name_parse(name, &n, err) < 0)
+		return NULL;
 	e = calloc(1, sizeof *e);
 	if (!e || !(e->name = strdup(name))) {
 		free(e);
+		watch_name_free(&n);
 		lg_error_set(err, NULL, 0, 0, "out of memory");
 		return NULL;
 	}
-	e->watch = d->src.add(d->src.ctx, name, on_changed, d, err);
+	e->watch = d->src.add(d->src.ctx, name, &n, on_changed, d, err);
+	watch_name_free(&n);
 	if (!e->watch) {
 		free(e->name);
 		free(e);

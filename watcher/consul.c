@@ -13,20 +13,20 @@
 /* The path (no query) a watch reads, appended to b. */
 static int consul_path(const struct watch *w, struct buf *b)
 {
-	switch (w->kind) {
+	switch (w->n.kind) {
 	case WK_SERVICES:
 		return buf_puts(b, "/v1/catalog/services");
 	case WK_SERVICE:
-		return buf_puts(b, "/v1/health/service/") | url_escape(b, w->arg, 0);
+		return buf_puts(b, "/v1/health/service/") | url_escape(b, w->n.arg, 0);
 	case WK_NODES:
 		return buf_puts(b, "/v1/catalog/nodes");
 	case WK_NODE:
-		return buf_puts(b, "/v1/catalog/node/") | url_escape(b, w->arg, 0);
+		return buf_puts(b, "/v1/catalog/node/") | url_escape(b, w->n.arg, 0);
 	case WK_KEY:
 	case WK_TREE:
-		return buf_puts(b, "/v1/kv/") | url_escape(b, w->arg, 1);
+		return buf_puts(b, "/v1/kv/") | url_escape(b, w->n.arg, 1);
 	case WK_TRIGGER:
-		return buf_puts(b, w->arg);
+		return buf_puts(b, w->n.arg);
 	}
 	return -1;
 }
@@ -196,7 +196,7 @@ static json_t *shape_kv(const struct watch *w, const json_t *in, long status)
 	json_t *out, *e;
 	size_t i;
 
-	if (w->kind == WK_KEY) {
+	if (w->n.kind == WK_KEY) {
 		if (status == 404)
 			return json_null();
 		if (!json_is_array(in) || json_array_size(in) < 1)
@@ -217,7 +217,7 @@ static json_t *shape_kv(const struct watch *w, const json_t *in, long status)
 		if (k[0] && k[strlen(k) - 1] == '/')
 			continue;  /* a folder, not a value */
 		v = kv_value(e);
-		if (!v || json_array_append_new(out, json_pack("{s:s, s:s, s:o}", "key", data_relative_key(k, w->arg),
+		if (!v || json_array_append_new(out, json_pack("{s:s, s:s, s:o}", "key", data_relative_key(k, w->n.arg),
 							       "path", k, "value", v)) < 0)
 			goto bad;
 	}
@@ -229,9 +229,9 @@ bad:
 
 json_t *consul_shape(const struct watch *w, const json_t *in, long status)
 {
-	switch (w->kind) {
+	switch (w->n.kind) {
 	case WK_SERVICES:
-		return shape_services(in, w->tag);
+		return shape_services(in, w->n.tag);
 	case WK_SERVICE:
 		return shape_service(in);
 	case WK_NODES:
@@ -328,7 +328,7 @@ static void on_done(struct http_req *r, const struct http_result *res, void *arg
 
 	(void)r;
 	consul_path(w, &path);
-	absent_ok = w->kind == WK_KEY || w->kind == WK_TREE;
+	absent_ok = w->n.kind == WK_KEY || w->n.kind == WK_TREE;
 	if (!res->ok) {
 		watch_call_failed(w, "consul: GET %s: %s", buf_cstr(&path), res->error);
 		goto out;
@@ -362,14 +362,14 @@ static void on_done(struct http_req *r, const struct http_result *res, void *arg
 		watch_call_failed(w, "consul: GET %s: unexpected JSON shape", buf_cstr(&path));
 		goto out;
 	}
-	if (w->kind == WK_TRIGGER && strcmp(w->arg, "/v1/health/state/any") == 0 &&
+	if (w->n.kind == WK_TRIGGER && strcmp(w->n.arg, "/v1/health/state/any") == 0 &&
 	    health_narrow(w, in) < 0) {
 		json_decref(out);
 		watch_call_failed(w, "consul: GET %s: unexpected JSON shape", buf_cstr(&path));
 		goto out;
 	}
 	watch_set_index(w, index, present);
-	if (w->kind == WK_TRIGGER)
+	if (w->n.kind == WK_TRIGGER)
 		json_decref(out);
 	else
 		watch_deliver(w, out);
@@ -379,7 +379,7 @@ out:
 	buf_free(&path);
 }
 
-int consul_start(struct watch *w, int blocking, struct lg_error *err)
+static int consul_start(struct watch *w, int blocking, struct lg_error *err)
 {
 	struct watcher *wr = w->wr;
 	struct buf url = BUF_INIT;
@@ -390,20 +390,20 @@ int consul_start(struct watch *w, int blocking, struct lg_error *err)
 
 	rc |= buf_puts(&url, wr->consul_base);
 	rc |= consul_path(w, &url);
-	if (w->kind == WK_TRIGGER && strchr(w->arg, '?'))
+	if (w->n.kind == WK_TRIGGER && strchr(w->n.arg, '?'))
 		sep = '&';
 #define Q(...) do { rc |= buf_printf(&url, "%c", sep) | buf_printf(&url, __VA_ARGS__); sep = '&'; } while (0)
-	if (w->kind == WK_TREE)
+	if (w->n.kind == WK_TREE)
 		Q("recurse=");
-	if (w->kind == WK_SERVICE && !w->any)
+	if (w->n.kind == WK_SERVICE && !w->n.any)
 		Q("passing=1");
-	if (w->tag && w->kind == WK_SERVICE) {   /* services~tag=T filters here */
+	if (w->n.tag && w->n.kind == WK_SERVICE) {   /* services~tag=T filters here */
 		Q("tag=");
-		rc |= url_escape(&url, w->tag, 0);
+		rc |= url_escape(&url, w->n.tag, 0);
 	}
-	if (w->dc) {
+	if (w->n.dc) {
 		Q("dc=");
-		rc |= url_escape(&url, w->dc, 0);
+		rc |= url_escape(&url, w->n.dc, 0);
 	}
 	if (wr->o.consul_stale)
 		Q("stale=");
@@ -427,3 +427,5 @@ int consul_start(struct watch *w, int blocking, struct lg_error *err)
 	buf_free(&url);
 	return w->req ? 0 : -1;
 }
+
+const struct watch_ops consul_ops = { "consul", consul_start, NULL };

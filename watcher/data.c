@@ -223,3 +223,19 @@ const char *data_relative_key(const char *key, const char *prefix)
 		key++;
 	return key;
 }
+
+int url_escape(struct buf *b, const char *s, int keep_slash)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p; p++) {
+		int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
+			    *p == '.' || *p == '~' || (keep_slash && *p == '/');
+		if (plain ? buf_putc(b, (char)*p) < 0 :
+		    buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]) < 0)
+			return -1;
+	}
+	return 0;
+}

@@ -35,6 +35,9 @@ json_t *data_meta(const json_t *meta);
 /* The string member k of o, or "" (borrowed). */
 const char *data_str(const json_t *o, const char *k);
 
+/* Percent-encodes s into b, leaving '/' alone when keep_slash.  0 or -1. */
+int url_escape(struct buf *b, const char *s, int keep_slash);
+
 /* The part of key below prefix ("config/a" under "config" is "a"); key
  * itself when it is not under prefix.  Borrowed from key. */
 const char *data_relative_key(const char *key, const char *prefix);

@@ -13,9 +13,9 @@
 /* etcd keys are paths: "key.config/x" is "/config/x". */
 static int etcd_key(const struct watch *w, struct buf *b)
 {
-	if (w->arg[0] != '/' && buf_putc(b, '/') < 0)
+	if (w->n.arg[0] != '/' && buf_putc(b, '/') < 0)
 		return -1;
-	return buf_puts(b, w->arg);
+	return buf_puts(b, w->n.arg);
 }
 
 int etcd_prefix_end(struct buf *out, const char *prefix, size_t n)
@@ -36,7 +36,7 @@ static json_t *shape(const struct watch *w)
 	json_t *out, *v;
 	const char *key;
 
-	if (w->kind == WK_KEY) {
+	if (w->n.kind == WK_KEY) {
 		etcd_key(w, &k);
 		v = json_object_get(w->kv, buf_cstr(&k));
 		buf_free(&k);
@@ -114,7 +114,7 @@ static int v3_range_fields(const struct watch *w, struct buf *b)
 	int rc = etcd_key(w, &k);
 
 	rc |= buf_puts(b, "\"key\":\"") | b64_encode(b, k.data, k.len) | buf_putc(b, '"');
-	if (w->kind == WK_TREE) {
+	if (w->n.kind == WK_TREE) {
 		rc |= etcd_prefix_end(&e, k.data, k.len);
 		rc |= buf_puts(b, ",\"range_end\":\"") | b64_encode(b, e.data, e.len) |
 		      buf_putc(b, '"');
@@ -260,7 +260,7 @@ static int v3_data(struct http_req *r, struct buf *body, void *arg)
 	return rc;
 }
 
-void etcd_flush(struct watch *w)
+static void etcd_flush(struct watch *w)
 {
 	if (w->kv)
 		watch_deliver(w, shape(w));
@@ -447,7 +447,10 @@ static int v2_start(struct watch *w, struct lg_error *err)
 	return w->req ? 0 : -1;
 }
 
-int etcd_start(struct watch *w, struct lg_error *err)
+static int etcd_start(struct watch *w, int blocking, struct lg_error *err)
 {
+	(void)blocking;   /* a v3 stream and a v2 wait are how etcd blocks */
 	return w->backend == WB_ETCD2 ? v2_start(w, err) : v3_start(w, err);
 }
+
+const struct watch_ops etcd_ops = { "etcd", etcd_start, etcd_flush };

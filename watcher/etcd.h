@@ -8,10 +8,6 @@
 
 struct watch;
 
-/* Hands the changes a v3 stream brought since the last call to the watch
- * (from its timer, outside curl's callbacks). */
-void etcd_flush(struct watch *w);
-
 /* The end of the v3 range that covers every key starting with prefix[0..n):
  * appended to out (one NUL byte when no such end exists).  0 or -1. */
 int etcd_prefix_end(struct buf *out, const char *prefix, size_t n);

@@ -14,7 +14,6 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "watcher/etcd.h"
 
 static const char *const state_names[] = {
 	"idle", "queued", "in-flight", "spacing", "backoff", "parked"
@@ -28,21 +27,6 @@ static double jitter(double lo)
 	return lo + (1.0 - lo) * drand48();
 }
 
-int url_escape(struct buf *b, const char *s, int keep_slash)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)s; *p; p++) {
-		int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
-			    *p == '.' || *p == '~' || (keep_slash && *p == '/');
-		if (plain ? buf_putc(b, (char)*p) < 0 :
-		    buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]) < 0)
-			return -1;
-	}
-	return 0;
-}
 
 /* --- data and status ---------------------------------------------------- */
 
@@ -237,10 +221,7 @@ static void call(struct watch *w)
 	 * whose indexes are still below ours, and a blocking call on ours would
 	 * hide every change until the wait ran out.  The plain read's index
 	 * tells (see watch_set_index). */
-	if (w->backend == WB_CONSUL)
-		rc = consul_start(w, !w->triggered && w->index > 0 && w->retries == 0, &err);
-	else
-		rc = etcd_start(w, &err);
+	rc = w->ops->start(w, !w->triggered && w->index > 0 && w->retries == 0, &err);
 	if (rc < 0)
 		watch_call_failed(w, "%s", err.text);
 }
@@ -254,7 +235,7 @@ static void fire(struct watcher *wr, enum trigger_class tc, const json_t *only)
 	for (w = wr->watches; w; w = w->next) {
 		if (!w->triggered || w->tclass != tc)
 			continue;
-		if (only && (w->kind != WK_SERVICE || !json_object_get(only, w->arg)))
+		if (only && (w->n.kind != WK_SERVICE || !json_object_get(only, w->n.arg)))
 			continue;
 		step(w, EV_TRIGGER);
 	}
@@ -356,7 +337,7 @@ static void step(struct watch *w, enum watch_event ev)
 		if (w->state != WS_INFLIGHT)
 			break;
 		w->req = NULL;
-		if (w->kind == WK_TRIGGER && (w->still == 0 || w->fire_only)) {
+		if (w->n.kind == WK_TRIGGER && (w->still == 0 || w->fire_only)) {
 			json_t *only = w->fire_only;
 
 			w->fire_only = NULL;
@@ -400,15 +381,15 @@ static void on_timer(struct loop *l, void *arg)
 	struct watch *w = arg;
 
 	(void)l;
-	if (w->state == WS_INFLIGHT)
-		etcd_flush(w);       /* a stream brought changes */
+	if (w->state == WS_INFLIGHT && w->ops->flush)
+		w->ops->flush(w);    /* a stream brought changes */
 	else if (w->state == WS_IDLE)
 		step(w, EV_START);
 	else
 		step(w, EV_TIMER);
 }
 
-/* --- names, adding and removing ----------------------------------------- */
+/* --- adding and removing ----------------------------------------------- */
 
 static int bad_text(const char *s)
 {
@@ -418,104 +399,10 @@ static int bad_text(const char *s)
 	return 0;
 }
 
-/* Parses the filters at the end of s, "[~any|~passing][~tag=T][@DC]",
- * cutting s where they begin; health says whether ~any and ~passing apply.
- * Returns 0, or -1 with err filled. */
-static int parse_filters(struct watch *w, const char *name, char *s, int health,
-			 struct lg_error *err)
-{
-	char *at, *opt, *next;
-
-	if ((at = strrchr(s, '@'))) {
-		*at = '\0';
-		if (!at[1]) {
-			lg_error_set(err, NULL, 0, 0, "%s: empty datacenter name", name);
-			return -1;
-		}
-		if (!(w->dc = strdup(at + 1)))
-			return -1;
-	}
-	opt = strchr(s, '~');
-	if (opt)
-		*opt++ = '\0';
-	for (; opt; opt = next) {
-		next = strchr(opt, '~');
-		if (next)
-			*next++ = '\0';
-		if (health && strcmp(opt, "any") == 0) {
-			w->any = 1;
-		} else if (health && strcmp(opt, "passing") == 0) {
-			w->any = 0;
-		} else if (strncmp(opt, "tag=", 4) == 0 && opt[4] && !w->tag) {
-			if (!(w->tag = strdup(opt + 4)))
-				return -1;
-		} else {
-			lg_error_set(err, NULL, 0, 0, "%s: unknown filter ~%s", name, opt);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int parse_name(struct watch *w, const char *name, struct lg_error *err)
-{
-	if (bad_text(name)) {
-		lg_error_set(err, NULL, 0, 0, "watch name with a control character");
-		return -1;
-	}
-	if (strcmp(name, "services") == 0 || strncmp(name, "services~", 9) == 0 ||
-	    strncmp(name, "services@", 9) == 0) {
-		/* services~tag=T keeps the services carrying T; @DC asks DC. */
-		char *s = strdup(name + 8);
-		int rc;
-
-		if (!s)
-			return -1;
-		w->kind = WK_SERVICES;
-		rc = parse_filters(w, name, s, 0, err);
-		free(s);
-		if (rc < 0)
-			return -1;
-	} else if (strcmp(name, "nodes") == 0) {
-		w->kind = WK_NODES;
-	} else if (strncmp(name, "node.", 5) == 0 && name[5]) {
-		w->kind = WK_NODE;
-		w->arg = strdup(name + 5);
-	} else if (strncmp(name, "key.", 4) == 0 && name[4]) {
-		w->kind = WK_KEY;
-		w->arg = strdup(name + 4);
-	} else if (strncmp(name, "tree.", 5) == 0) {
-		w->kind = WK_TREE;
-		w->arg = strdup(name + 5);
-	} else if (strncmp(name, "service.", 8) == 0) {
-		char *s = strdup(name + 8);
-
-		if (!s)
-			return -1;
-		w->kind = WK_SERVICE;
-		w->arg = s;
-		if (parse_filters(w, name, s, 1, err) < 0)
-			return -1;
-		if (!s[0]) {
-			lg_error_set(err, NULL, 0, 0, "%s: empty service name", name);
-			return -1;
-		}
-	} else {
-		lg_error_set(err, NULL, 0, 0, "%s: not a watch name (services, service.NAME, nodes, "
-			 "node.NAME, key.PATH, tree.PATH)", name);
-		return -1;
-	}
-	if (w->kind != WK_SERVICES && w->kind != WK_NODES && !w->arg)
-		return -1;
-	return 0;
-}
-
 static void watch_free(struct watch *w)
 {
 	free(w->name);
-	free(w->arg);
-	free(w->tag);
-	free(w->dc);
+	watch_name_free(&w->n);
 	json_decref(w->kv);
 	json_decref(w->fire_only);
 	json_decref(w->data);
@@ -556,10 +443,12 @@ static int ensure_triggers(struct watcher *wr, enum trigger_class tc)
 		if ((tc == TC_CATALOG) != (i < 2) || wr->triggers[i])
 			continue;
 		t = watch_link(wr, names[i]);
-		if (!t || !(t->arg = strdup(args[i])))
+		if (!t || !(t->n.arg = strdup(args[i])))
 			return -1;
-		t->kind = WK_TRIGGER;
+		t->n.kind = WK_TRIGGER;
 		t->backend = WB_CONSUL;
+		t->ops = &consul_ops;
+		t->http = wr->consul_http;
 		t->tclass = tc;
 		wr->triggers[i] = t;
 		loop_add_timer(wr->loop, &t->timer, 0);
@@ -570,10 +459,23 @@ static int ensure_triggers(struct watcher *wr, enum trigger_class tc)
 struct watch *watcher_add(struct watcher *wr, const char *name,
 			  watch_changed_cb cb, void *arg, struct lg_error *err)
 {
+	struct watch_name n;
+	struct watch *w;
+
+	if (watch_name_parse(name, &n, err) < 0)
+		return NULL;
+	w = watcher_add_name(wr, name, &n, cb, arg, err);
+	watch_name_free(&n);
+	return w;
+}
+
+struct watch *watcher_add_name(struct watcher *wr, const char *name, const struct watch_name *n,
+			       watch_changed_cb cb, void *arg, struct lg_error *err)
+{
 	struct watch *w;
 
 	for (w = wr->watches; w; w = w->next)
-		if (w->kind != WK_TRIGGER && strcmp(w->name, name) == 0)
+		if (w->n.kind != WK_TRIGGER && strcmp(w->name, name) == 0)
 			return w;
 	w = watch_link(wr, name);
 	if (!w) {
@@ -582,10 +484,17 @@ struct watch *watcher_add(struct watcher *wr, const char *name,
 	}
 	w->cb = cb;
 	w->cb_arg = arg;
-	if (parse_name(w, name, err) < 0)
+	w->n.kind = n->kind;
+	w->n.any = n->any;
+	if ((n->arg && !(w->n.arg = strdup(n->arg))) || (n->tag && !(w->n.tag = strdup(n->tag))) ||
+	    (n->dc && !(w->n.dc = strdup(n->dc)))) {
+		lg_error_set(err, NULL, 0, 0, "out of memory");
 		goto err;
-	if ((w->kind == WK_KEY || w->kind == WK_TREE) && wr->etcd_base) {
+	}
+	if ((w->n.kind == WK_KEY || w->n.kind == WK_TREE) && wr->etcd_base) {
 		w->backend = wr->o.etcd_v2 ? WB_ETCD2 : WB_ETCD3;
+		w->ops = &etcd_ops;
+		w->http = wr->etcd_http;
 		w->need_read = 1;
 		if (wr->etcd_watches >= wr->o.max_conns) {
 			lg_error_set(err, NULL, 0, 0, "%s: more etcd watches than the %d connections allowed",
@@ -599,7 +508,9 @@ struct watch *watcher_add(struct watcher *wr, const char *name,
 		goto err;
 	} else {
 		w->backend = WB_CONSUL;
-		w->tclass = (w->kind == WK_KEY || w->kind == WK_TREE) ? TC_KV : TC_CATALOG;
+		w->ops = &consul_ops;
+		w->http = wr->consul_http;
+		w->tclass = (w->n.kind == WK_KEY || w->n.kind == WK_TREE) ? TC_KV : TC_CATALOG;
 		if (wr->dedicated < wr->dedicated_cap) {
 			wr->dedicated++;
 			w->counted = 1;
@@ -625,7 +536,7 @@ void watcher_remove(struct watcher *wr, struct watch *w)
 	if (w->state == WS_QUEUED)
 		dequeue(w);
 	if (w->req) {
-		http_cancel(w->backend == WB_CONSUL ? wr->consul_http : wr->etcd_http, w->req);
+		http_cancel(w->http, w->req);
 		if (w->triggered)
 			wr->sweeping--;
 	}

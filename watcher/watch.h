@@ -9,6 +9,7 @@
 
 #include "common/loop.h"
 #include "common/error.h"
+#include "watcher/name.h"
 
 struct watcher;
 struct watch;
@@ -57,6 +58,10 @@ void watcher_free(struct watcher *wr);
  * turn.  Returns the watch (owned by wr) or NULL with err filled. */
 struct watch *watcher_add(struct watcher *wr, const char *name,
 			  watch_changed_cb cb, void *arg, struct lg_error *err);
+
+/* The same for a name already parsed (n borrowed): name is its text. */
+struct watch *watcher_add_name(struct watcher *wr, const char *name, const struct watch_name *n,
+			       watch_changed_cb cb, void *arg, struct lg_error *err);
 
 /* Stops and frees one watch (no callback after this); safe from any
  * watch's callback. */

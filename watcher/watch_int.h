@@ -9,15 +9,25 @@
 
 #include "common/loop.h"
 #include "watcher/http.h"
+#include "watcher/name.h"
 #include "watcher/watch.h"
 #include "common/error.h"
 
-enum watch_kind {
-	WK_SERVICES, WK_SERVICE, WK_NODES, WK_NODE, WK_KEY, WK_TREE,
-	WK_TRIGGER      /* internal: a catalog-wide long-poll that wakes others */
+enum watch_backend { WB_CONSUL, WB_ETCD3, WB_ETCD2 };
+
+/* A backend, as a small table of functions (the way haproxy's pollers
+ * are): the state machine calls through it and knows no backend by name. */
+struct watch_ops {
+	const char *name;
+	/* Starts one call for w (a blocking one when `blocking`): 0 with
+	 * w->req set, or -1 with err filled. */
+	int (*start)(struct watch *w, int blocking, struct lg_error *err);
+	/* Hands over what a stream brought since the last call (from the
+	 * watch's timer, outside curl's callbacks); NULL when calls end. */
+	void (*flush)(struct watch *w);
 };
 
-enum watch_backend { WB_CONSUL, WB_ETCD3, WB_ETCD2 };
+extern const struct watch_ops consul_ops, etcd_ops;
 
 /* Which triggered watches a trigger wakes. */
 enum trigger_class { TC_NONE, TC_CATALOG, TC_KV };
@@ -47,12 +57,10 @@ struct watch {
 	struct watch *nnext;            /* changes waiting to be reported */
 	int notify_pending;
 	char *name;
-	enum watch_kind kind;
+	struct watch_name n;            /* what it watches */
 	enum watch_backend backend;
-	char *arg;                      /* service, node, key or prefix */
-	char *tag;                      /* ~tag=T */
-	char *dc;                       /* @DC */
-	int any;                        /* ~any */
+	const struct watch_ops *ops;    /* the backend's calls */
+	struct http *http;              /* the backend's HTTP client */
 	int triggered;                  /* no long-poll of its own */
 	int counted;                    /* holds a place in the connection budget */
 	enum trigger_class tclass;      /* class it belongs to, or fires */
@@ -95,11 +103,6 @@ struct watcher {
 	char *token_header;             /* "X-Consul-Token: ..." */
 };
 
-/* Backends start one call for w: a blocking one when `blocking`.  They
- * return 0 with w->req set, or -1 with err filled. */
-int consul_start(struct watch *w, int blocking, struct lg_error *err);
-int etcd_start(struct watch *w, struct lg_error *err);
-
 /* Backends hand over new data (stolen); it is kept and reported only when
  * its canonical text differs from what the watch held. */
 void watch_deliver(struct watch *w, json_t *data);
@@ -111,8 +114,5 @@ void watch_call_failed(struct watch *w, const char *fmt, ...)
 
 /* Backends note a new index; an index that went backwards resets to 0. */
 void watch_set_index(struct watch *w, uint64_t index, int present);
-
-/* Percent-encodes s into b, leaving '/' alone when keep_slash.  0 or -1. */
-int url_escape(struct buf *b, const char *s, int keep_slash);
 
 #endif

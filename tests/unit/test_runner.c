@@ -36,10 +36,11 @@ static struct watch *fake_find(const char *name)
 	return NULL;
 }
 
-static struct watch *fake_add(void *ctx, const char *name, source_changed_fn cb, void *arg, struct lg_error *err)
+static struct watch *fake_add(void *ctx, const char *name, const struct watch_name *n,
+			      source_changed_fn cb, void *arg, struct lg_error *err)
 {
 	(void)ctx;
-	if (strchr(name, '!')) {
+	if (n->kind == WK_KEY && strchr(name, '!')) {
 		lg_error_set(err, NULL, 0, 0, "%s: not a name", name);
 		return NULL;
 	}

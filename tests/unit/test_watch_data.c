@@ -79,7 +79,7 @@ static void test_consul_shapes(void)
 	json_t *in, *out;
 
 	memset(&w, 0, sizeof w);
-	w.kind = WK_SERVICE;
+	w.n.kind = WK_SERVICE;
 	in = json_loads("[{\"Node\":{\"Node\":\"n2\",\"Address\":\"10.0.0.2\",\"Datacenter\":\"dc1\"},"
 			"\"Service\":{\"ID\":\"web2\",\"Service\":\"web\",\"Tags\":[\"z\",\"a\"],"
 			"\"Address\":\"\",\"Port\":81,\"Meta\":{\"v\":\"1\"}},"
@@ -98,19 +98,19 @@ static void test_consul_shapes(void)
 	json_decref(out);
 	json_decref(in);
 
-	w.kind = WK_SERVICES;
+	w.n.kind = WK_SERVICES;
 	in = json_loads("{\"web\":[\"b\",\"a\"],\"consul\":[]}", 0, NULL);
 	out = consul_shape(&w, in, 200);
 	check_str(dump(out), "[{\"name\":\"consul\",\"tags\":[]},{\"name\":\"web\",\"tags\":[\"a\",\"b\"]}]");
 	json_decref(out);
-	w.tag = (char *)"b";    /* services~tag=b */
+	w.n.tag = (char *)"b";    /* services~tag=b */
 	out = consul_shape(&w, in, 200);
 	check_str(dump(out), "[{\"name\":\"web\",\"tags\":[\"a\",\"b\"]}]");
 	json_decref(out);
-	w.tag = NULL;
+	w.n.tag = NULL;
 	json_decref(in);
 
-	w.kind = WK_KEY;
+	w.n.kind = WK_KEY;
 	out = consul_shape(&w, NULL, 404);
 	check(json_is_null(out));
 	json_decref(out);
@@ -120,8 +120,8 @@ static void test_consul_shapes(void)
 	json_decref(out);
 	json_decref(in);
 
-	w.kind = WK_TREE;
-	w.arg = (char *)"c";
+	w.n.kind = WK_TREE;
+	w.n.arg = (char *)"c";
 	out = consul_shape(&w, NULL, 404);
 	check_str(dump(out), "[]");
 	json_decref(out);
@@ -132,7 +132,7 @@ static void test_consul_shapes(void)
 		  "{\"key\":\"b\",\"path\":\"c/b\",\"value\":\"2\"}]");
 	json_decref(out);
 	json_decref(in);
-	w.arg = (char *)"c/";
+	w.n.arg = (char *)"c/";
 	in = json_loads("[{\"Key\":\"c/b\",\"Value\":\"Mg==\"},{\"Key\":\"c\",\"Value\":\"MQ==\"}]", 0, NULL);
 	out = consul_shape(&w, in, 200);
 	check_str(dump(out), "[{\"key\":\"b\",\"path\":\"c/b\",\"value\":\"2\"},"
@@ -141,11 +141,11 @@ static void test_consul_shapes(void)
 	json_decref(in);
 
 	/* Unexpected shapes are errors, never empty data. */
-	w.kind = WK_SERVICE;
+	w.n.kind = WK_SERVICE;
 	in = json_loads("{\"oops\":1}", 0, NULL);
 	check(consul_shape(&w, in, 200) == NULL);
 	json_decref(in);
-	w.kind = WK_NODES;
+	w.n.kind = WK_NODES;
 	in = json_loads("[1]", 0, NULL);
 	check(consul_shape(&w, in, 200) == NULL);
 	json_decref(in);

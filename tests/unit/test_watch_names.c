@@ -30,29 +30,29 @@ int main(void)
 	check(wr != NULL);
 
 	w = add(wr, "service.web~any~tag=primary@dc2");
-	check(w && w->kind == WK_SERVICE);
-	check_str(w->arg, "web");
-	check_str(w->tag, "primary");
-	check_str(w->dc, "dc2");
-	check(w && w->any == 1);
+	check(w && w->n.kind == WK_SERVICE);
+	check_str(w->n.arg, "web");
+	check_str(w->n.tag, "primary");
+	check_str(w->n.dc, "dc2");
+	check(w && w->n.any == 1);
 	check(add(wr, "service.web~any~tag=primary@dc2") == w);   /* same name, same watch */
 	w = add(wr, "service.web");
-	check(w && w->any == 0 && !w->tag && !w->dc);
+	check(w && w->n.any == 0 && !w->n.tag && !w->n.dc);
 	check(add(wr, "services") && add(wr, "nodes"));
 	w = add(wr, "services~tag=haproxy@dc2");
-	check(w && w->kind == WK_SERVICES);
-	check_str(w->tag, "haproxy");
-	check_str(w->dc, "dc2");
-	check(w && !w->arg);
+	check(w && w->n.kind == WK_SERVICES);
+	check_str(w->n.tag, "haproxy");
+	check_str(w->n.dc, "dc2");
+	check(w && !w->n.arg);
 	check(add(wr, "services~any") == NULL);      /* health filters are for instances */
 	check(add(wr, "services~tag=") == NULL);
 	check(add(wr, "servicesx") == NULL);
 	w = add(wr, "node.n1");
-	check(w && w->kind == WK_NODE);
+	check(w && w->n.kind == WK_NODE);
 	w = add(wr, "key.config/maxconn");
-	check(w && w->kind == WK_KEY && w->backend == WB_CONSUL && w->tclass == TC_KV);
+	check(w && w->n.kind == WK_KEY && w->backend == WB_CONSUL && w->tclass == TC_KV);
 	w = add(wr, "tree.");
-	check(w && w->kind == WK_TREE);
+	check(w && w->n.kind == WK_TREE);
 
 	check(add(wr, "service.") == NULL);
 	check(add(wr, "service.web~bogus") == NULL);
