@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common/clock.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "common/loop.h"
 #include "haproxy/master.h"
@@ -272,29 +273,22 @@ void hap_driver_started(struct hap_driver *d)
  * file: reloading onto a file someone else wrote would repeat forever. */
 static bool file_intact(struct hap_driver *d)
 {
-	struct buf b = BUF_INIT;
 	struct hap_cfg *now;
 	struct hap_plan p;
-	char chunk[65536];
 	bool same = false;
-	size_t n;
-	FILE *f;
+	size_t len;
+	char *text;
 
 	if (!d->o.path || !d->installed)
 		return true;
-	if (!(f = fopen(d->o.path, "r")))
+	if (!(text = file_read(d->o.path, HAP_CFG_MAX, &len, NULL)))
 		return false;
-	b.limit = HAP_CFG_MAX;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		if (buf_append(&b, chunk, n) < 0)
-			break;
-	fclose(f);
-	if ((now = hap_cfg_parse(b.data ? b.data : "", b.len)) && hap_cfg_diff(d->installed, now, &p) == 0) {
+	if ((now = hap_cfg_parse(text, len)) && hap_cfg_diff(d->installed, now, &p) == 0) {
 		same = p.kind == HAP_SAME;
 		hap_plan_free(&p);
 	}
 	hap_cfg_free(now);
-	buf_free(&b);
+	free(text);
 	return same;
 }
 

@@ -1,6 +1,7 @@
 /* render_cmd: "legate render", which renders one template with data from a
  * JSON file to stdout, for people writing templates. */
 #include "common/buf.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "legate/commands.h"
 #include "mustache/mustache.h"
@@ -24,32 +25,6 @@ static int usage(void)
 	return 2;
 }
 
-/* Reads a whole file (path "-": stdin) into b; 0 or -1 with errno. */
-static int slurp(const char *path, struct buf *b)
-{
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	char chunk[65536];
-	size_t n;
-	int rc = 0;
-
-	if (!f)
-		return -1;
-	b->limit = MUSTACHE_MAX_SOURCE;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		if (buf_append(b, chunk, n) < 0) {
-			rc = -1;
-			break;
-		}
-	}
-	if (rc == 0 && ferror(f)) {
-		errno = EIO;
-		rc = -1;
-	}
-	if (f != stdin)
-		fclose(f);
-	return rc;
-}
-
 int render_cmd_main(int argc, char **argv)
 {
 	const char *dir = NULL, *tpath, *dpath;
@@ -57,7 +32,9 @@ int render_cmd_main(int argc, char **argv)
 	struct lg_error err;
 	struct mustache_env *env = NULL;
 	struct mustache_tpl *t = NULL;
-	struct buf src = BUF_INIT, out = BUF_INIT;
+	struct buf out = BUF_INIT;
+	char *src = NULL;
+	size_t len;
 	json_t *data = NULL;
 	json_error_t jerr;
 	char msg[512];
@@ -90,11 +67,11 @@ int render_cmd_main(int argc, char **argv)
 	tpath = argv[i];
 	dpath = argv[i + 1];
 
-	if (slurp(tpath, &src) < 0) {
-		log_error("cannot read %s: %s", tpath, strerror(errno));
+	if (!(src = file_read(tpath, MUSTACHE_MAX_SOURCE, &len, &err))) {
+		log_error("%s", lg_error_str(&err, msg, sizeof msg));
 		goto out;
 	}
-	if (!(t = mustache_compile(tpath, buf_cstr(&src), src.len, &err))) {
+	if (!(t = mustache_compile(tpath, src, len, &err))) {
 		log_error("%s", lg_error_str(&err, msg, sizeof msg));
 		goto out;
 	}
@@ -121,7 +98,7 @@ out:
 	mustache_env_free(env);
 	mustache_free(t);
 	json_decref(data);
-	buf_free(&src);
+	free(src);
 	buf_free(&out);
 	return rc;
 }

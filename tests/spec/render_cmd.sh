@@ -90,7 +90,7 @@ printf '{{>loop}}' > "$d/partials/loop.mustache"
 expect_err "nested deeper than" -partials "$d/partials" "$d/partials/loop.mustache" "$d/data.json"
 
 # Bad inputs: unreadable files, bad JSON, bad flags.
-expect_err "cannot read $d/none" "$d/none" "$d/data.json"
+expect_err "$d/none: cannot open" "$d/none" "$d/data.json"
 printf '{"a": ' > "$d/bad.json"
 expect_err "bad.json:1:" "$d/t" "$d/bad.json"
 expect_err "unknown mode" -escape xml "$d/t" "$d/data.json"

@@ -1,4 +1,4 @@
-/* test_watch_names: which watch names the watcher accepts, what they mean,
+/* test_watch: which watch names the watcher accepts, what they mean,
  * and where the connection budget puts each watch. */
 #include "tests/unit/check.h"
 

@@ -1,4 +1,4 @@
-/* test_watch_data: base64, etcd prefix ends, safe strings, sorting and the
+/* test_data: base64, etcd prefix ends, safe strings, sorting and the
  * shapes of Consul answers. */
 #include "tests/unit/check.h"
 
