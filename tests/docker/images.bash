@@ -4,6 +4,7 @@
 #
 #   legate-base:bookworm     a debootstrap minbase root file system, imported
 #   legate-haproxy:test      compose/Dockerfile, built FROM legate-base
+#   legate-haproxy-build:test  its build stage, kept as the next build's cache
 #   legate-consul:test       consul from Debian's bullseye suite
 #   legate-nginx:test        nginx-light answering its own container name
 #   legate-registrator:test  gliderlabs/registrator built with `go install`
@@ -157,13 +158,17 @@ DF
 }
 
 # Built at every run, from the tree as it is (Docker's layer cache makes an
-# unchanged tree quick): the test must not run an older legate.
+# unchanged tree quick): the test must not run an older legate.  The build
+# stage is tagged too (legate-haproxy-build:test): its layers (compilers,
+# the compiled tree) are the cache of the next build, and only the images a
+# build replaced are pruned.
 lg_img_haproxy() {
-	LEGATE_DOCKER_REBUILD=1 lg_img_build legate-haproxy:test "$LG_IMG_ROOT" -f "$LG_IMG_ROOT/compose/Dockerfile" \
-		--build-arg BASE="$LG_BASE_IMAGE" || return 1
-	# The image this build replaced, now untagged.
+	LEGATE_DOCKER_REBUILD=1 lg_img_build legate-haproxy-build:test "$LG_IMG_ROOT" -f "$LG_IMG_ROOT/compose/Dockerfile" \
+		--target build --build-arg BASE="$LG_BASE_IMAGE" &&
+		LEGATE_DOCKER_REBUILD=1 lg_img_build legate-haproxy:test "$LG_IMG_ROOT" -f "$LG_IMG_ROOT/compose/Dockerfile" \
+			--build-arg BASE="$LG_BASE_IMAGE" || return 1
+	# The images these builds replaced, now untagged.
 	docker image prune -f --filter label=legate-e2e=1 > /dev/null 2>&1 || true
-	# The multi-stage builds' first stages, left dangling by every build.
 	docker image prune -f --filter label=org.legate.stage=build > /dev/null 2>&1 || true
 }
 
