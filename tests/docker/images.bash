@@ -4,9 +4,12 @@
 #
 #   legate-base:bookworm     a debootstrap minbase root file system, imported
 #   legate-haproxy:test      compose/Dockerfile, built FROM legate-base
+#   legate-haproxy-build:test  its build stage, kept as the next build's cache
 #   legate-consul:test       consul from Debian's bullseye suite
 #   legate-nginx:test        nginx-light answering its own container name
 #   legate-registrator:test  gliderlabs/registrator built with `go install`
+#                            (or LEGATE_REGISTRATOR_BIN: a registrator binary
+#                            built elsewhere, e.g. from a checkout of its source)
 #
 # Each image but legate-haproxy is built only when it is missing
 # (LEGATE_DOCKER_REBUILD=1 rebuilds all but the base).  Progress goes to stderr, one line per image
@@ -120,16 +123,19 @@ CONF
 
 # registrator: `go install` on the host (the module proxy is reachable from
 # here, not necessarily from inside a build), then copied into an image.
+# LEGATE_REGISTRATOR_BIN names a registrator binary built elsewhere instead.
 lg_img_registrator() {
-	local d start gobin
+	local d start bin
 	lg_img_want legate-registrator:test || return 0
 	start=$(date +%s)
 	d=$(mktemp -d "${TMPDIR:-/tmp}/legate-registrator.XXXXXX")
-	gobin=$LG_IMG_ROOT/build/peers
-	mkdir -p "$gobin"
-	if ! [ -x "$gobin/registrator" ]; then
+	bin=${LEGATE_REGISTRATOR_BIN:-$LG_IMG_ROOT/build/peers/registrator}
+	if [ -n "${LEGATE_REGISTRATOR_BIN:-}" ]; then
+		[ -x "$bin" ] || { lg_img_log "LEGATE_REGISTRATOR_BIN=$bin is not an executable"; rm -rf "$d"; return 1; }
+	elif ! [ -x "$bin" ]; then
 		[ -x "$LG_GO" ] || { lg_img_log "no Go toolchain at $LG_GO"; rm -rf "$d"; return 1; }
-		if ! GOBIN=$gobin CGO_ENABLED=0 GOFLAGS=-mod=mod GOPATH=${GOPATH:-$HOME/go} \
+		mkdir -p "${bin%/*}"
+		if ! GOBIN=${bin%/*} CGO_ENABLED=0 GOFLAGS=-mod=mod GOPATH=${GOPATH:-$HOME/go} \
 			"$LG_GO" install "$LG_REGISTRATOR_PKG" > "$d/go.log" 2>&1; then
 			lg_img_log "go install $LG_REGISTRATOR_PKG failed:"
 			tail -n 20 "$d/go.log" >&2
@@ -137,7 +143,7 @@ lg_img_registrator() {
 			return 1
 		fi
 	fi
-	cp "$gobin/registrator" "$d/registrator"
+	cp "$bin" "$d/registrator"
 	cat > "$d/Dockerfile" <<'DF'
 ARG BASE
 FROM ${BASE}
@@ -152,13 +158,17 @@ DF
 }
 
 # Built at every run, from the tree as it is (Docker's layer cache makes an
-# unchanged tree quick): the test must not run an older legate.
+# unchanged tree quick): the test must not run an older legate.  The build
+# stage is tagged too (legate-haproxy-build:test): its layers (compilers,
+# the compiled tree) are the cache of the next build, and only the images a
+# build replaced are pruned.
 lg_img_haproxy() {
-	LEGATE_DOCKER_REBUILD=1 lg_img_build legate-haproxy:test "$LG_IMG_ROOT" -f "$LG_IMG_ROOT/compose/Dockerfile" \
-		--build-arg BASE="$LG_BASE_IMAGE" || return 1
-	# The image this build replaced, now untagged.
+	LEGATE_DOCKER_REBUILD=1 lg_img_build legate-haproxy-build:test "$LG_IMG_ROOT" -f "$LG_IMG_ROOT/compose/Dockerfile" \
+		--target build --build-arg BASE="$LG_BASE_IMAGE" &&
+		LEGATE_DOCKER_REBUILD=1 lg_img_build legate-haproxy:test "$LG_IMG_ROOT" -f "$LG_IMG_ROOT/compose/Dockerfile" \
+			--build-arg BASE="$LG_BASE_IMAGE" || return 1
+	# The images these builds replaced, now untagged.
 	docker image prune -f --filter label=legate-e2e=1 > /dev/null 2>&1 || true
-	# The multi-stage builds' first stages, left dangling by every build.
 	docker image prune -f --filter label=org.legate.stage=build > /dev/null 2>&1 || true
 }
 
