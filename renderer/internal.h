@@ -6,6 +6,7 @@
 #define LEGATE_RENDERER_INTERNAL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/loop.h"
@@ -22,6 +23,9 @@ struct dep {
 	struct watch *watch;
 	int refs;
 	unsigned mark;      /* generation stamp while one render collects deps */
+	unsigned missing_mark;  /* likewise, for the deps a render found without data */
+	uint64_t used_by;   /* templates (by index, the first 64) whose last render used it */
+	uint64_t awaited;   /* templates waiting for its first data */
 	struct dep *next;   /* hash chain */
 };
 
@@ -36,11 +40,10 @@ struct hap_entry {
 	struct hap_entry *next;
 };
 
-#define DEP_BUCKETS 1024
-
 struct runner_deps {
 	struct runner_source src;
-	struct dep *bucket[DEP_BUCKETS];
+	struct dep **bucket;     /* nbuckets chains, grown with count */
+	size_t nbuckets;
 	size_t count;
 	struct runner *current;  /* where change notifications go */
 	struct hap_entry *haps;
@@ -104,6 +107,7 @@ struct tmpl {
 	struct hap_entry *hap;          /* an HAProxy configuration's driver */
 	struct apply_job *job;          /* PH_APPLYING: the pass in progress */
 	bool again;                     /* PH_APPLYING: a change came meanwhile */
+	size_t awaiting;                /* deps the last render found without data */
 	double first_change, last_change;
 
 	enum tstate state;
@@ -139,6 +143,13 @@ void runner_rewrite(struct runner *r, const struct hap_entry *e);
 
 /* ---- lookup.c ----------------------------------------------------------------- */
 
+/* The items of the services lists a render used, as a set of pointers:
+ * the service of an {{#instances}} is found in constant time. */
+struct item_set {
+	const json_t **slot;   /* open addressing; NULL: empty */
+	size_t cap, n;
+};
+
 /* One render's view of the data: the names it used become its deps. */
 struct render_ctx {
 	struct tmpl *t;
@@ -146,9 +157,17 @@ struct render_ctx {
 	size_t ndeps, cap;
 	struct dep *lists[8];  /* services lists used, for {{#instances}} */
 	size_t nlists;
-	unsigned missing;
+	struct item_set items; /* their items */
+	struct dep **missing;  /* deps without data yet */
+	size_t nmissing, missing_cap;
 	char first_missing[256];
 };
+
+/* Frees what a render context holds besides its deps. */
+void render_ctx_done(struct render_ctx *c);
+
+/* The bit of template t in a dep's used_by and awaited (0 past 64). */
+uint64_t tmpl_bit(const struct tmpl *t);
 
 /* The Mustache lookup hook (mustache.h); ud is a struct render_ctx. */
 int runner_lookup(void *ud, const struct mustache_lookup *q, struct mustache_found *out,

@@ -5,9 +5,67 @@
  * the template's deps. */
 #include "renderer/internal.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- the items of the services lists, as a set of pointers ----------------- */
+
+static size_t ptr_hash(const void *p, size_t cap)
+{
+	uintptr_t v = (uintptr_t)p;
+	v ^= v >> 17;
+	v *= 0x9e3779b97f4a7c15ULL;
+	return (size_t)(v >> 7) & (cap - 1);
+}
+
+static int items_add(struct item_set *s, const json_t *item)
+{
+	size_t i;
+
+	if ((s->n + 1) * 2 > s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 64;
+		const json_t **ns = calloc(ncap, sizeof *ns), **old = s->slot;
+		if (!ns)
+			return -1;
+		for (size_t k = 0; k < s->cap; k++)
+			if (old[k]) {
+				for (i = ptr_hash(old[k], ncap); ns[i]; i = (i + 1) & (ncap - 1))
+					;
+				ns[i] = old[k];
+			}
+		free(old);
+		s->slot = ns;
+		s->cap = ncap;
+	}
+	for (i = ptr_hash(item, s->cap); s->slot[i]; i = (i + 1) & (s->cap - 1))
+		if (s->slot[i] == item)
+			return 0;
+	s->slot[i] = item;
+	s->n++;
+	return 0;
+}
+
+static bool items_has(const struct item_set *s, const json_t *item)
+{
+	if (!s->cap)
+		return false;
+	for (size_t i = ptr_hash(item, s->cap); s->slot[i]; i = (i + 1) & (s->cap - 1))
+		if (s->slot[i] == item)
+			return true;
+	return false;
+}
+
+void render_ctx_done(struct render_ctx *c)
+{
+	free(c->items.slot);
+	free(c->missing);
+	c->items.slot = NULL;
+	c->missing = NULL;
+}
+
+/* ---- names into deps ----------------------------------------------------------- */
 
 static int ctx_use(struct render_ctx *c, const char *name, struct dep **out, struct lg_error *err)
 {
@@ -29,10 +87,34 @@ static int ctx_use(struct render_ctx *c, const char *name, struct dep **out, str
 		}
 		e->mark = r->mark;
 		e->refs++;
+		e->used_by |= tmpl_bit(c->t);
 		c->deps[c->ndeps++] = e;
 	}
 	*out = e;
 	return 0;
+}
+
+/* A dep this render found without data (each one once). */
+static void ctx_missing(struct render_ctx *c, struct dep *e, const char *name)
+{
+	struct runner *r = c->t->r;
+
+	if (c->nmissing == 0)
+		snprintf(c->first_missing, sizeof c->first_missing, "%.200s", name);
+	if (e->missing_mark == r->mark)
+		return;
+	e->missing_mark = r->mark;
+	if (c->nmissing == c->missing_cap) {
+		size_t ncap = c->missing_cap ? c->missing_cap * 2 : 16;
+		struct dep **nm = realloc(c->missing, ncap * sizeof *nm);
+		if (!nm) {
+			c->nmissing++;   /* counted all the same: nothing is written */
+			return;
+		}
+		c->missing = nm;
+		c->missing_cap = ncap;
+	}
+	c->missing[c->nmissing++] = e;
 }
 
 /* For {{#instances}} inside {{#services}} (or services~tag=T, ...): the
@@ -42,16 +124,8 @@ static const char *enclosing_service(const struct render_ctx *c, const struct mu
 {
 	for (size_t i = q->depth; i-- > 0;) {
 		json_t *ctx = q->stack[i];
-		if (!json_is_object(ctx))
-			continue;
-		for (size_t l = 0; l < c->nlists; l++) {
-			const json_t *list = c->t->r->deps->src.data(c->lists[l]->watch);
-			size_t k;
-			json_t *item;
-			json_array_foreach(list, k, item)
-				if (item == ctx)
-					return json_string_value(json_object_get(ctx, "name"));
-		}
+		if (json_is_object(ctx) && items_has(&c->items, ctx))
+			return json_string_value(json_object_get(ctx, "name"));
 	}
 	return NULL;
 }
@@ -112,17 +186,24 @@ int runner_lookup(void *ud, const struct mustache_lookup *q, struct mustache_fou
 		snprintf(errtext, errlen, "%s", le.text);
 		return -1;
 	}
-	if (strncmp(name, "services", 8) == 0 && c->nlists < sizeof c->lists / sizeof c->lists[0]) {
+	out->value = (json_t *)c->t->r->deps->src.data(e->watch);
+	if (out->value && strncmp(name, "services", 8) == 0 && c->nlists < sizeof c->lists / sizeof c->lists[0]) {
 		size_t l;
 		for (l = 0; l < c->nlists && c->lists[l] != e; l++)
 			;
-		if (l == c->nlists)
+		if (l == c->nlists) {
+			/* a list seen for the first time in this render: its items */
+			size_t k;
+			json_t *item;
 			c->lists[c->nlists++] = e;
+			json_array_foreach(out->value, k, item)
+				if (items_add(&c->items, item) < 0) {
+					snprintf(errtext, errlen, "out of memory");
+					return -1;
+				}
+		}
 	}
-	out->value = (json_t *)c->t->r->deps->src.data(e->watch);
-	if (!out->value) {
-		if (c->missing++ == 0)
-			snprintf(c->first_missing, sizeof c->first_missing, "%.200s", name);
-	}
+	if (!out->value)
+		ctx_missing(c, e, name);
 	return 0;
 }

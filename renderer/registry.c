@@ -12,20 +12,52 @@
 #include "common/log.h"
 #include "haproxy/driver.h"
 
-static unsigned hash_name(const char *s)
+static size_t hash_name(const struct runner_deps *d, const char *s)
 {
 	unsigned h = 2166136261u;
 	while (*s)
 		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h % DEP_BUCKETS;
+	return h % d->nbuckets;
 }
+
+#define BUCKETS_MIN 256
 
 struct runner_deps *runner_deps_new(const struct runner_source *src)
 {
 	struct runner_deps *d = calloc(1, sizeof *d);
-	if (d)
-		d->src = *src;
+
+	if (!d)
+		return NULL;
+	d->src = *src;
+	d->nbuckets = BUCKETS_MIN;
+	if (!(d->bucket = calloc(d->nbuckets, sizeof *d->bucket))) {
+		free(d);
+		return NULL;
+	}
 	return d;
+}
+
+/* Doubles the table when it holds twice as many names as chains, so a
+ * lookup stays a few comparisons at any catalog size. */
+static void grow(struct runner_deps *d)
+{
+	size_t n = d->nbuckets * 2, old = d->nbuckets;
+	struct dep **nb = calloc(n, sizeof *nb), **ob = d->bucket;
+
+	if (!nb)
+		return;   /* longer chains, still correct */
+	d->bucket = nb;
+	d->nbuckets = n;
+	for (size_t i = 0; i < old; i++) {
+		struct dep *e = ob[i], *next;
+		for (; e; e = next) {
+			size_t h = hash_name(d, e->name);
+			next = e->next;
+			e->next = nb[h];
+			nb[h] = e;
+		}
+	}
+	free(ob);
 }
 
 void runner_deps_free(struct runner_deps *d)
@@ -36,7 +68,7 @@ void runner_deps_free(struct runner_deps *d)
 		d->haps->refs = 1;
 		hap_release(d, d->haps);
 	}
-	for (size_t i = 0; i < DEP_BUCKETS; i++) {
+	for (size_t i = 0; i < d->nbuckets; i++) {
 		struct dep *e = d->bucket[i], *next;
 		for (; e; e = next) {
 			next = e->next;
@@ -46,6 +78,7 @@ void runner_deps_free(struct runner_deps *d)
 			free(e);
 		}
 	}
+	free(d->bucket);
 	free(d);
 }
 
@@ -56,7 +89,7 @@ size_t runner_deps_count(const struct runner_deps *d)
 
 struct dep *dep_find(struct runner_deps *d, const char *name)
 {
-	for (struct dep *e = d->bucket[hash_name(name)]; e; e = e->next)
+	for (struct dep *e = d->bucket[hash_name(d, name)]; e; e = e->next)
 		if (strcmp(e->name, name) == 0)
 			return e;
 	return NULL;
@@ -71,7 +104,7 @@ struct dep *dep_get(struct runner_deps *d, const char *name, struct lg_error *er
 {
 	struct dep *e = dep_find(d, name);
 	struct watch_name n;
-	unsigned h;
+	size_t h;
 
 	if (e)
 		return e;
@@ -92,7 +125,9 @@ struct dep *dep_get(struct runner_deps *d, const char *name, struct lg_error *er
 		free(e);
 		return NULL;
 	}
-	h = hash_name(name);
+	if (d->count >= 2 * d->nbuckets)
+		grow(d);
+	h = hash_name(d, name);
 	e->next = d->bucket[h];
 	d->bucket[h] = e;
 	d->count++;
@@ -106,7 +141,7 @@ void dep_release(struct runner_deps *d, struct dep *e)
 
 	if (--e->refs > 0)
 		return;
-	for (pp = &d->bucket[hash_name(e->name)]; *pp && *pp != e; pp = &(*pp)->next)
+	for (pp = &d->bucket[hash_name(d, e->name)]; *pp && *pp != e; pp = &(*pp)->next)
 		;
 	if (*pp)
 		*pp = e->next;

@@ -232,6 +232,12 @@ static void render(struct tmpl *t)
 	int rc;
 
 	r->mark++;
+	/* The render marks what it uses and waits for again: the last
+	 * render's marks go. */
+	for (size_t i = 0; i < t->ndeps; i++) {
+		t->deps[i]->used_by &= ~tmpl_bit(t);
+		t->deps[i]->awaited &= ~tmpl_bit(t);
+	}
 	t->opts.lookup = runner_lookup;
 	t->opts.lookup_ud = &c;
 	rc = mustache_render(t->env, t->tpl, NULL, &t->opts, &out, &me);
@@ -251,19 +257,30 @@ static void render(struct tmpl *t)
 		set_error(t, T_RENDER_ERROR, "%s; %s left unchanged", lg_error_str(&me, msg, sizeof msg),
 			  t->cfg->destination ? t->cfg->destination : "output");
 		pass_done(t);
-	} else if (c.missing) {
-		/* Not all data is in: write nothing yet; the watch that is missing
-		 * calls back when it arrives. */
+	} else if (c.nmissing) {
+		/* Not all data is in: write nothing yet.  The template waits for
+		 * every name this render found without data, and is rendered again
+		 * once the last of them arrives: a catalog of N services costs a
+		 * few renders at start, not one per arriving watch. */
 		memcpy(t->waiting_for, c.first_missing, sizeof t->waiting_for);
-		log_debug("%s: waiting for %u name(s), first %s", t->label, c.missing, c.first_missing);
+		log_debug("%s: waiting for %zu name(s), first %s", t->label, c.nmissing, c.first_missing);
+		t->awaiting = 0;
+		for (size_t i = 0; i < c.nmissing && c.missing; i++) {
+			if (tmpl_bit(t)) {
+				c.missing[i]->awaited |= tmpl_bit(t);
+				t->awaiting++;
+			}
+		}
 		if (!t->installed_once)
 			t->state = T_WAITING;
 		t->phase = PH_IDLE;
 		check_ready_and_done(r);
 	} else {
 		t->waiting_for[0] = '\0';
+		t->awaiting = 0;
 		put_in_place(t, &out);
 	}
+	render_ctx_done(&c);
 	buf_free(&out);
 }
 
@@ -276,6 +293,24 @@ static void on_timer(struct loop *l, void *arg)
 		render(t);
 }
 
+uint64_t tmpl_bit(const struct tmpl *t)
+{
+	size_t i = (size_t)(t - t->r->t);
+	return i < 64 ? (uint64_t)1 << i : 0;
+}
+
+static bool uses(const struct tmpl *t, const struct dep *e)
+{
+	uint64_t bit = tmpl_bit(t);
+
+	if (bit)
+		return (e->used_by & bit) != 0;
+	for (size_t k = 0; k < t->ndeps; k++)   /* past 64 templates */
+		if (t->deps[k] == e)
+			return true;
+	return false;
+}
+
 void runner_changed(struct runner_deps *d, struct watch *w)
 {
 	struct runner *r = d->current;
@@ -286,11 +321,19 @@ void runner_changed(struct runner_deps *d, struct watch *w)
 	log_debug("%s changed", e->name);
 	for (size_t i = 0; i < r->n; i++) {
 		struct tmpl *t = &r->t[i];
-		for (size_t k = 0; k < t->ndeps; k++) {
-			if (t->deps[k] == e) {
-				changed(t);
-				break;
-			}
+		uint64_t bit = tmpl_bit(t);
+
+		if (bit && (e->awaited & bit)) {
+			/* one of the names the template waits for has arrived */
+			e->awaited &= ~bit;
+			if (t->awaiting > 0 && --t->awaiting > 0)
+				continue;
+			changed(t);
+		} else if (t->awaiting > 0 && t->phase == PH_IDLE) {
+			/* still waiting for others: rendered when the last arrives */
+			continue;
+		} else if (uses(t, e)) {
+			changed(t);
 		}
 	}
 }
@@ -457,6 +500,10 @@ void runner_free(struct runner *r)
 			loop_del_timer(r->loop, &t->timer);
 		apply_cancel(t->job);
 		hap_release(r->deps, t->hap);
+		for (size_t k = 0; k < t->ndeps; k++) {
+			t->deps[k]->used_by &= ~tmpl_bit(t);
+			t->deps[k]->awaited &= ~tmpl_bit(t);
+		}
 		for (size_t k = 0; k < t->ndeps; k++)
 			dep_release(r->deps, t->deps[k]);
 		free(t->deps);

@@ -19,6 +19,7 @@ struct http {
 	struct http_opts opts;
 	struct http_req *reqs;   /* every live request */
 	int nreqs;
+	unsigned long started;   /* requests started, ever */
 };
 
 struct http_req {
@@ -249,6 +250,7 @@ struct http_req *http_start(struct http *h, const struct http_call *c, struct lg
 	}
 	e = r->easy;
 	r->h = h;
+	h->started++;
 	r->on_data = c->on_data;
 	r->on_done = c->on_done;
 	r->arg = c->arg;
@@ -356,4 +358,9 @@ int http_header(const struct buf *headers, const char *name, char *out, size_t o
 int http_active(const struct http *h)
 {
 	return h->nreqs;
+}
+
+unsigned long http_started(const struct http *h)
+{
+	return h ? h->started : 0;
 }

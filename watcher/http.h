@@ -71,4 +71,7 @@ int http_header(const struct buf *headers, const char *name, char *out, size_t o
 /* Requests started and not yet done, and connections curl holds open. */
 int http_active(const struct http *h);
 
+/* Requests started since h was made (every attempt counts). */
+unsigned long http_started(const struct http *h);
+
 #endif

@@ -160,6 +160,11 @@ json_t *watcher_status(const struct watcher *wr)
 	return a;
 }
 
+unsigned long watcher_calls(const struct watcher *wr)
+{
+	return http_started(wr->consul_http) + http_started(wr->etcd_http);
+}
+
 int watcher_requests(const struct watcher *wr)
 {
 	return (wr->consul_http ? http_active(wr->consul_http) : 0) +

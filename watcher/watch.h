@@ -87,4 +87,7 @@ json_t *watcher_status(const struct watcher *wr);
 /* Requests in flight; each holds one connection to a server. */
 int watcher_requests(const struct watcher *wr);
 
+/* HTTP requests the watcher has started since it was made. */
+unsigned long watcher_calls(const struct watcher *wr);
+
 #endif
