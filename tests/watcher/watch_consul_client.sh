@@ -15,18 +15,27 @@ reg() { curl -sSf -X PUT --data-binary "$1" "$C/v1/agent/service/register" > /de
 
 wl_watchctl -consul-addr "$CONSUL_CLIENT_ADDR" -wait 60 -log-level debug \
 	service.web service.web~any services
+# any N: waits until service.web~any has reported N times.  Each step
+# below waits for both watches (two calls of their own) before the next
+# write, so no step can be folded into the next on a busy machine.
+any() { lg_wait 15 "change $1 of service.web~any" sh -c "[ \$(grep -c '^service.web~any ' '$OUT') -ge $1 ]"; }
 wl_wait_line 'service.web []'
+any 1
 
 reg '{"ID":"web1","Name":"web","Address":"127.0.0.1","Port":8081}'
 wl_wait_ids service.web "web1"
+any 2
 reg '{"ID":"web2","Name":"web","Address":"127.0.0.1","Port":8082,"Check":{"TTL":"600s"}}'
 wl_wait_ids service.web~any "web1 web2"
 curl -sSf -X PUT "$C/v1/agent/check/pass/service:web2" > /dev/null
 wl_wait_ids service.web "web1 web2"
+any 4
 curl -sSf -X PUT "$C/v1/agent/check/fail/service:web2" > /dev/null
 wl_wait_ids service.web "web1"
+any 5
 curl -sSf -X PUT "$C/v1/agent/service/deregister/web1" > /dev/null
 wl_wait_ids service.web ""
+wl_wait_ids service.web~any "web2"
 curl -sSf -X PUT "$C/v1/agent/service/deregister/web2" > /dev/null
 wl_wait_ids service.web~any ""
 

@@ -1,7 +1,9 @@
 # Consul killed mid-watch and started again (empty, its indexes starting
 # over): the watcher retries with backoff, keeps its data meanwhile, resets
 # the index that went backwards, reports nothing that did not change, and
-# sees the next real change.
+# sees the next real change.  The watcher long-polls with a 60 s wait: both
+# 1.8 and 1.14 hold a call on an index above their own for the whole wait,
+# so a retry that blocked on the old index would see nothing in time.
 # legate-test: timeout=120
 . "$LEGATE_ROOT/tests/lib.sh"
 . "$LEGATE_ROOT/tests/watcher/lib.bash"
