@@ -63,8 +63,8 @@ command=sleep 1000
 command=sleep 1000
 EOF
 
-r_legate=$(measure legate-init 2 "$bin/legate-init" -s "$T/ctl.sock" -c "$T/legate.conf")
-r_static=$(measure legate-init-static 2 "$root/bin/legate-init.static" -s "$T/ctl.sock" -c "$T/legate.conf")
+r_legate=$(measure legate-init 2 "$bin/legate-init" -S "$T/ctl.sock" -c "$T/legate.conf")
+r_static=$(measure legate-init-static 2 "$root/bin/legate-init.static" -S "$T/ctl.sock" -c "$T/legate.conf")
 r_tini=$(measure tini 1 tini -s -- sleep 1000)
 r_tinis=$(measure tini-static 1 tini-static -s -- sleep 1000)
 r_dumb=$(measure dumb-init 1 dumb-init -- sleep 1000)

@@ -1,6 +1,7 @@
 # init/: legate-init, the PID-1 supervisor (libc only).
-INIT_SRCS += init/main.c init/sigs.c init/single.c init/conf.c init/confval.c init/user.c init/program.c \
-	init/ready.c init/logio.c init/sup.c init/ctl.c
+INIT_SRCS += init/main.c init/loop.c init/sigs.c init/single.c init/conf.c init/confkeys.c \
+	init/confinc.c init/confcheck.c init/confval.c init/user.c init/program.c init/ready.c \
+	init/logio.c init/events.c init/sup.c init/ctl.c init/ctlclient.c
 TEST_TOOLS += tests/tools/sigrec.c
 
 # The conf value parsers are tested on their own, linked with the init

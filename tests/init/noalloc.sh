@@ -28,7 +28,7 @@ command=sh -c 'while :; do (sleep 0.05 &); sleep 0.05; done'
 startsecs=0
 EOF
 LG_MALLOC_LOG=$T/mallocs LD_PRELOAD=$SHIM \
-	unshare --pid --fork --mount-proc --kill-child "$INIT" -s "$T/ctl.sock" -c "$T/noalloc.conf" > "$T/init.log" 2>&1 &
+	unshare --pid --fork --mount-proc --kill-child "$INIT" -S "$T/ctl.sock" -c "$T/noalloc.conf" > "$T/init.log" 2>&1 &
 NS=$!
 LG_PIDS+=($NS)
 LG_LOGS+=("$T/init.log")
@@ -41,8 +41,8 @@ ctl restart web
 ctl stop web
 ctl start web
 ctl reload web
-ctl signal web USR1
-ctl status nosuch 2> /dev/null && lg_fail "status nosuch succeeded"
+ctl signal USR1 web
+ctl status nosuch > /dev/null && lg_fail "status nosuch succeeded"
 kill -HUP "$(pgrep -P $NS)"
 sleep 1.5   # flaky backs off and restarts, orphans come and go, talker talks
 lg_wait 5 "backoff" grep -q 'flaky: exited too quickly' "$T/init.log"
