@@ -150,7 +150,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			usage(stdout, o->as == AS_LEGATE_INIT ? "legate-init" : argv[0]);
 			return 0;
 		default:
-			fprintf(stderr, "Try %s --help for the options.\n", argv[0]);
+			/* getopt has said what is wrong; as dumb-init, that is all. */
+			if (o->as != AS_DUMB_INIT)
+				fprintf(stderr, "Try %s --help for the options.\n", argv[0]);
 			return bad;
 		}
 	}

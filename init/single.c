@@ -16,6 +16,7 @@
 #include "init/sigs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
@@ -73,8 +74,10 @@ static void forward(const struct single_opts *o, pid_t pid, int sig)
 }
 
 static void __attribute__((noreturn))
-child(char **argv, const struct single_opts *o, const sigset_t *old)
+child(char **argv, const struct single_opts *o, const sigset_t *old, int cwd)
 {
+	if (cwd >= 0 && fchdir(cwd) < 0)
+		log_warn("cannot return to the working directory: %s", strerror(errno));
 	if (o->setsid) {
 		if (setsid() < 0) {
 			log_error("setsid: %s", strerror(errno));
@@ -98,7 +101,7 @@ child(char **argv, const struct single_opts *o, const sigset_t *old)
 int single_run(char **argv, const struct single_opts *o, const sigset_t *set, const sigset_t *old)
 {
 	bool skip_hup = false, skip_cont = false;
-	int sfd, status = 0, code;
+	int sfd, status = 0, code, cwd;
 	pid_t pid;
 
 	sfd = signalfd(-1, set, SFD_CLOEXEC);
@@ -111,19 +114,24 @@ int single_run(char **argv, const struct single_opts *o, const sigset_t *set, co
 	 * they are not meant for the command. */
 	if (o->setsid && ioctl(STDIN_FILENO, TIOCNOTTY) == 0 && getsid(0) == getpid())
 		skip_hup = skip_cont = true;
+	/* The command keeps the working directory; legate-init holds none
+	 * (it moves to / before the fork, so the command never sees it
+	 * anywhere else, and the command moves back). */
+	cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cwd >= 0 && chdir("/") < 0)
+		log_debug("chdir /: %s", strerror(errno));
 	pid = fork();
 	if (pid < 0) {
 		log_error("fork: %s", strerror(errno));
 		return 1;
 	}
 	if (pid == 0)
-		child(argv, o, old);
+		child(argv, o, old, cwd);
+	if (cwd >= 0)
+		close(cwd);
 	if (!o->setsid)
 		setpgid(pid, pid);   /* both sides, so no signal finds it ungrouped */
 	log_debug("started %s, pid %d", argv[0], (int)pid);
-	/* The command keeps the directory; legate-init holds none. */
-	if (chdir("/") < 0)
-		log_debug("chdir /: %s", strerror(errno));
 
 	for (;;) {
 		struct signalfd_siginfo si;
