@@ -371,7 +371,10 @@ static void failed_start(struct program *p, struct init_loop *l, bool spawn_erro
 		snprintf(p->spawnerr, sizeof p->spawnerr, "Exited too quickly (process log may have details)");
 	p->retries++;
 	if (p->retries > p->c->startretries) {
+		/* Through BACKOFF, as supervisord goes, so that listeners see
+		 * the same two changes. */
 		p->deadline_ms = 0;
+		set_state(p, PROG_BACKOFF);
 		set_state(p, PROG_FATAL);
 		log_error("%s: failed %d times in a row within startsecs (last: %s); giving up (FATAL)",
 			  p->c->name, p->retries, why);

@@ -16,6 +16,9 @@
 #include <string.h>
 #include <sys/wait.h>
 
+/* How long a shutdown waits for listeners to take their last events. */
+#define SUP_LISTENER_GRACE_MS 2000
+
 enum sup_boot { SUP_BOOT_NONE, SUP_BOOT_WAIT, SUP_BOOT_STARTED, SUP_BOOT_BLOCKED };
 
 /* What an update does with each program of the new configuration. */
@@ -332,6 +335,7 @@ void sup_shutdown(struct sup *s, int code, const char *why)
 	log_info("shutting down: %s", why);
 	notify(s, CONF_EV_SUP_STOPPING, "SUPERVISOR_STATE_CHANGE_STOPPING", "");
 	s->stopping = true;
+	s->stop_started_ms = init_now_ms();
 	s->loop->stopping = true;
 	s->booting = false;
 	s->exit_code = code;
@@ -376,6 +380,12 @@ static void stop_step(struct sup *s)
 		s->finished = true;
 		return;
 	}
+	/* A listener first hears the events it has waiting (the stopping of
+	 * the rest, SUPERVISOR_STATE_CHANGE_STOPPING), if it keeps up. */
+	if (last->ev && last->state == PROG_RUNNING && last->ev->state != LISTENER_UNKNOWN &&
+	    (last->ev->n > 0 || last->ev->state == LISTENER_BUSY) &&
+	    init_now_ms() < s->stop_started_ms + SUP_LISTENER_GRACE_MS)
+		return;
 	if (last->state != PROG_STOPPING)
 		program_event(last, PEV_STOP, 0, s->loop);
 }
@@ -663,6 +673,11 @@ int64_t sup_deadline(const struct sup *s)
 		int64_t pd = s->progs[i]->deadline_ms;
 		if (pd && (!d || pd < d))
 			d = pd;
+	}
+	if (s->stopping) {
+		int64_t g = s->stop_started_ms + SUP_LISTENER_GRACE_MS;
+		if (g > init_now_ms() && (!d || g < d))
+			d = g;
 	}
 	if (s->wants_ticks) {
 		/* Wake at the next multiple of 5 seconds on the wall clock. */

@@ -27,6 +27,7 @@ struct sup {
 	bool booting;
 	bool stopping;
 	bool finished;               /* everything stopped: exit with exit_code */
+	int64_t stop_started_ms;
 	bool announced;              /* SUPERVISOR_STATE_CHANGE_RUNNING sent */
 	int exit_code;
 	bool wants_ticks;            /* a listener subscribes to TICK events */
