@@ -6,10 +6,11 @@
  * here allocates except reread and update, which load the file again.
  *
  * One local client must not be able to lock the others out: a connection
- * that has sent no complete request is dropped after CTL_IDLE_MS, and when
- * every slot is taken a new connection replaces the one that has sat idle
- * longest (if it has been there CTL_GRACE_MS, long enough to have sent its
- * request had it meant to). */
+ * that has sent no complete request is dropped after CTL_IDLE_MS; one
+ * process (by SO_PEERCRED) holds at most CTL_PER_PEER connections, its
+ * oldest idle one giving way to its next; and when every slot is taken,
+ * the process holding the most loses its oldest idle connection (one there
+ * for CTL_GRACE_MS at least, long enough to have sent its request). */
 #include "init/ctl.h"
 
 #include "common/log.h"
@@ -88,28 +89,71 @@ static void drop(struct ctl_client *cl, struct init_loop *l)
 	cl->busy = false;
 }
 
+/* The slot for a new connection from pid: a free one, else one taken
+ * from an idle connection.  A process keeps at most CTL_PER_PEER
+ * connections: past that its own oldest idle one goes.  When the table is
+ * full, the oldest idle connection of the process holding the most gives
+ * way.  NULL: refuse the newcomer. */
+static struct ctl_client *slot_for(struct ctl *c, pid_t pid, int64_t now, struct init_loop *l)
+{
+	struct ctl_client *free_slot = NULL, *victim = NULL;
+	int mine = 0, most = 0;
+
+	for (int i = 0; i < CTL_CLIENTS; i++) {
+		struct ctl_client *cl = &c->cl[i];
+		if (cl->fd < 0) {
+			if (!free_slot)
+				free_slot = cl;
+			continue;
+		}
+		if (cl->peer == pid)
+			mine++;
+	}
+	/* pid 0: a client outside legate-init's PID namespace, which it
+	 * cannot tell apart from others there. */
+	if (pid != 0 && mine >= CTL_PER_PEER) {
+		for (int i = 0; i < CTL_CLIENTS; i++) {
+			struct ctl_client *cl = &c->cl[i];
+			if (cl->fd >= 0 && cl->peer == pid && !cl->busy && (!victim || cl->since < victim->since))
+				victim = cl;
+		}
+	} else if (free_slot) {
+		return free_slot;
+	} else {
+		for (int i = 0; i < CTL_CLIENTS; i++) {
+			struct ctl_client *cl = &c->cl[i];
+			int n = 0;
+			if (cl->fd < 0 || cl->busy || now - cl->since < CTL_GRACE_MS)
+				continue;
+			for (int k = 0; k < CTL_CLIENTS && cl->peer; k++)
+				n += c->cl[k].fd >= 0 && c->cl[k].peer == cl->peer;
+			if (!victim || n > most || (n == most && cl->since < victim->since)) {
+				victim = cl;
+				most = n;
+			}
+		}
+	}
+	if (!victim)
+		return NULL;
+	log_debug("ctl: dropping a connection of pid %d idle for %lld ms to make room",
+		  (int)victim->peer, (long long)(now - victim->since));
+	drop(victim, l);
+	return victim;
+}
+
 void ctl_accept(struct ctl *c, struct init_loop *l)
 {
 	for (;;) {
 		int fd = accept4(c->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		int64_t now = init_now_ms();
-		struct ctl_client *slot = NULL, *victim = NULL;
+		struct ucred cred = { 0 };
+		socklen_t len = sizeof cred;
+		struct ctl_client *slot;
 		if (fd < 0)
 			return;
-		for (int i = 0; i < CTL_CLIENTS && !slot; i++) {
-			struct ctl_client *cl = &c->cl[i];
-			if (cl->fd < 0)
-				slot = cl;
-			else if (!cl->busy && now - cl->since >= CTL_GRACE_MS &&
-				 (!victim || cl->since < victim->since))
-				victim = cl;
-		}
-		if (!slot && victim) {
-			log_debug("ctl: all %d connections taken; dropping one idle for %lld ms",
-				  CTL_CLIENTS, (long long)(now - victim->since));
-			drop(victim, l);
-			slot = victim;
-		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+			cred.pid = 0;
+		slot = slot_for(c, cred.pid, now, l);
 		if (!slot) {
 			static const char busy[] = "ERROR: too many control connections\nexit 1\n";
 			(void)!send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -121,6 +165,7 @@ void ctl_accept(struct ctl *c, struct init_loop *l)
 			continue;
 		}
 		slot->fd = fd;
+		slot->peer = cred.pid;
 		slot->len = 0;
 		slot->since = now;
 		slot->busy = false;

@@ -11,12 +11,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define LEGATE_INIT_VERSION "0.2.0"
 
-/* Connections served at once; when all are taken, a new one replaces the
- * one that has sent nothing for longest (see ctl_accept). */
+/* Connections served at once, and at most per client process (see
+ * ctl_accept). */
 #define CTL_CLIENTS 16
+#define CTL_PER_PEER 4
 #define CTL_LINE 512
 #define CTL_WORDS 64
 
@@ -30,6 +32,7 @@ struct ctl_client {
 	size_t len;
 	char buf[CTL_LINE];      /* the request; its words stay here while it runs */
 	int64_t since;           /* accepted at */
+	pid_t peer;              /* the client's pid */
 	bool busy;               /* a complete request is being answered */
 	int job;                 /* a command that waits on programs (ctl.c) */
 	char *words[CTL_WORDS];
