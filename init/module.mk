@@ -19,3 +19,12 @@ $(INIT_SHIM): tests/tools/malloc_count.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -O2 -fPIC -shared -o $@ $<
 test-bins: $(INIT_SHIM)
+
+# The C unit tests of legate-init's modules link its objects (all but
+# main.o), not liblegate.a.
+INIT_UNIT_OBJS := $(patsubst %.c,$(O)/init-objs/%.o,$(filter-out init/main.c,$(INIT_SRCS)))
+INIT_UNITS := $(O)/tests/unit/test_init_conf $(O)/tests/unit/test_init_program
+$(INIT_UNITS): $(O)/tests/unit/%: tests/unit/%.c $(INIT_UNIT_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS)
+test-bins: $(INIT_UNITS)
