@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <time.h>
 #include <unistd.h>
 
 enum personality { AS_LEGATE_INIT, AS_TINI, AS_DUMB_INIT, AS_SUPERVISORD };
@@ -338,7 +337,6 @@ static int run_conf(const struct opts *o, const char *path, const sigset_t *set,
 	if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		log_warn("cannot become a child subreaper: %s", strerror(errno));
 	(void)set;
-	tzset();   /* status times: the zone is read now, not in the steady state */
 	relay_outputs_open();
 	log_init("legate-init", relay_output_fd(2));
 	rc = supervise(conf, set, old);

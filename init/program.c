@@ -102,6 +102,36 @@ int program_kill(const struct program *p, int sig, bool group)
 	return kill(group ? -p->pid : p->pid, sig);
 }
 
+/* "Nov 27 11:41 AM", as supervisorctl shows when a program stopped, in
+ * UTC (a container's usual zone): the calendar is worked out here because
+ * localtime and strftime would bring the C library's time zone and locale
+ * code, a fifth of the static binary, into PID 1. */
+static void format_time(time_t t, char *buf, size_t n)
+{
+	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	long long days = (long long)t / 86400, secs = (long long)t % 86400;
+	long long era, doe, yoe, doy, mp, day, month, hour;
+
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	/* Days since 1970-01-01 to a civil date (the proleptic Gregorian
+	 * calendar, counted in 400-year eras from March 1st, year 0). */
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = days - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	day = doy - (153 * mp + 2) / 5 + 1;
+	month = mp < 10 ? mp + 3 : mp - 9;
+	hour = secs / 3600;
+	snprintf(buf, n, "%s %02lld %02lld:%02lld %s", months[month - 1], day,
+		 hour % 12 ? hour % 12 : 12, secs / 60 % 60, hour < 12 ? "AM" : "PM");
+}
+
 void program_describe(const struct program *p, char *buf, size_t n)
 {
 	switch (p->state) {
@@ -120,13 +150,12 @@ void program_describe(const struct program *p, char *buf, size_t n)
 		snprintf(buf, n, "%s", p->spawnerr[0] ? p->spawnerr : "unknown error");
 		break;
 	case PROG_STOPPED:
-	case PROG_EXITED: {
-		struct tm tm;
-		if (!p->started_once || !localtime_r(&p->stopped_at, &tm) ||
-		    strftime(buf, n, "%b %d %I:%M %p", &tm) == 0)
+	case PROG_EXITED:
+		if (p->started_once)
+			format_time(p->stopped_at, buf, n);
+		else
 			snprintf(buf, n, "Not started");
 		break;
-	}
 	default:
 		buf[0] = 0;
 		break;
