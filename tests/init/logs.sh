@@ -67,7 +67,7 @@ grep -vq '^line [0-9]\{3\} 0\{40\}$' "$T/kept" && lg_fail "a line was cut or mix
 
 # tail reads the newest bytes; clear empties the file and drops the copies.
 printf 'line 300 %040d\n' 0 >> "$T/rot.log"
-[ "$(ctl tail -51 rot | head -1)" = "line 300 $(printf '%040d' 0)" ] || lg_fail "tail: $(ctl tail -51 rot)"
+[ "$(ctl tail -50 rot | head -1)" = "line 300 $(printf '%040d' 0)" ] || lg_fail "tail: $(ctl tail -50 rot)"
 [ "$(ctl clear rot)" = "rot: cleared" ] || lg_fail "clear"
 [ ! -s "$T/rot.log" ] && [ ! -e "$T/rot.log.1" ] && [ ! -e "$T/rot.log.2" ] || lg_fail "clear left: $(ls -l "$T")"
 # The program goes on writing into the emptied file.
