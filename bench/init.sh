@@ -91,3 +91,8 @@ echo "supervisord's size: $py + the supervisor package + its script; all measure
 echo "RSS counts shared libc pages in full; PSS divides them among the processes mapping them."
 best=$(printf '%s\n' "legate-init ${r_legate%% *}" "legate-init-static ${r_static%% *}" "supervisord ${r_sup%% *}" | sort -k2 -n | head -1 | cut -d' ' -f1)
 echo "smallest RSS among the supervisors of several programs: $best"
+# What the image relies on: PID 1 under 1 MB resident, and the smallest.
+static_rss=${r_static%% *}
+[ "$static_rss" -lt 1024 ] || { echo "bench/init: the static legate-init has grown to $static_rss kB RSS (1 MB or more)" >&2; exit 1; }
+echo "the static legate-init's RSS, $static_rss kB, is under 1 MB (1024 kB)"
+case $best in legate-init*) ;; *) echo "bench/init: $best is smaller than legate-init" >&2; exit 1 ;; esac
