@@ -9,7 +9,6 @@
 
 #include "common/log.h"
 #include "init/confval.h"
-#include "init/user.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -54,7 +53,7 @@ char *conf_strdup(struct conf_parser *ps, const char *s)
 	return conf_strndup(ps, s, strlen(s));
 }
 
-static void arena_free(struct conf_blk *b)
+void conf_arena_free(struct conf_blk *b)
 {
 	while (b) {
 		struct conf_blk *next = b->next;
@@ -261,15 +260,7 @@ char **conf_split_list(struct conf_parser *ps, const char *v, int *n)
 	return list;
 }
 
-static int need_abs(struct conf_parser *ps, const struct conf_entry *e)
-{
-	if (e->val[0] != '/')
-		return conf_fail(ps, e->line, "%s: \"%s\" is not an absolute path", e->key, e->val);
-	return 0;
-}
-
-/* The entries of section sec, expanded, one after another: *i starts at -1. */
-static struct conf_entry *next_entry(struct conf_parser *ps, int sec, int *i, const char *prog)
+struct conf_entry *conf_next_entry(struct conf_parser *ps, int sec, int *i, const char *prog)
 {
 	while (++*i < ps->nents) {
 		struct conf_entry *e = &ps->ents[*i];
@@ -280,128 +271,6 @@ static struct conf_entry *next_entry(struct conf_parser *ps, int sec, int *i, co
 		return e->val ? e : NULL;
 	}
 	return NULL;
-}
-
-#define FOREACH_ENTRY(ps, sec, e, prog, i) \
-	for (int i = -1; ((e) = next_entry(ps, sec, &i, prog)) != NULL;)
-
-/* ---- global sections ----------------------------------------------------------- */
-
-struct globals {
-	const char *ctl_socket;   /* [supervisord] ctl_socket= */
-	const char *http_file;    /* [unix_http_server] file= */
-};
-
-static int load_supervisord(struct conf_parser *ps, int sec, struct conf *c, struct globals *g)
-{
-	static const char *const unused[] = {
-		"logfile", "logfile_maxbytes", "logfile_backups", "loglevel", "pidfile", "umask",
-		"nocleanup", "childlogdir", "minfds", "minprocs", "user", "directory",
-		"strip_ansi", "silent",
-	};
-	struct conf_entry *e;
-	bool b;
-
-	FOREACH_ENTRY(ps, sec, e, NULL, i) {
-		if (strcmp(e->key, "nodaemon") == 0) {
-			if (cv_bool(e->val, &b) < 0)
-				return conf_fail(ps, e->line, "nodaemon: \"%s\" is not a boolean (true or false)", e->val);
-			if (!b)
-				log_warn("%s:%d: nodaemon=false: legate-init always stays in the foreground",
-					 ps->path, e->line);
-		} else if (strcmp(e->key, "ctl_socket") == 0) {
-			if (need_abs(ps, e) < 0)
-				return -1;
-			g->ctl_socket = e->val;
-		} else if (strcmp(e->key, "identifier") == 0) {
-			c->identifier = e->val;
-		} else if (strcmp(e->key, "environment") == 0) {
-			size_t len = strlen(e->val);
-			char **list = conf_alloc(ps, sizeof *list * (len / 2 + 2));
-			char *buf = conf_alloc(ps, len * 2 + 2), err[CV_ERR];
-			if (!list || !buf)
-				return OOM(ps, e->line);
-			if (cv_environment(e->val, buf, list, err) < 0)
-				return conf_fail(ps, e->line, "%s", err);
-			ps->global_env = list;
-			ps->global_env_text = e->val;
-		} else {
-			size_t k;
-			for (k = 0; k < sizeof unused / sizeof unused[0]; k++)
-				if (strcmp(e->key, unused[k]) == 0)
-					break;
-			if (k < sizeof unused / sizeof unused[0])
-				log_warn("%s:%d: %s in [supervisord] is not used by legate-init, ignored",
-					 ps->path, e->line, e->key);
-			else
-				log_warn("%s:%d: unknown key %s in [supervisord], ignored", ps->path, e->line, e->key);
-		}
-	}
-	return ps->err->msg[0] ? -1 : 0;
-}
-
-/* [unix_http_server]: the control socket, its mode and owner.  legate-init
- * speaks its own protocol on it, which `legate-init ctl` and a
- * supervisorctl link use. */
-static int load_unix_http_server(struct conf_parser *ps, int sec, struct conf *c, struct globals *g)
-{
-	struct conf_entry *e;
-
-	FOREACH_ENTRY(ps, sec, e, NULL, i) {
-		if (strcmp(e->key, "file") == 0) {
-			if (need_abs(ps, e) < 0)
-				return -1;
-			g->http_file = e->val;
-		} else if (strcmp(e->key, "chmod") == 0) {
-			if (cv_octal(e->val, &c->ctl_mode) < 0)
-				return conf_fail(ps, e->line, "chmod: \"%s\" is not an octal mode such as 0700", e->val);
-		} else if (strcmp(e->key, "chown") == 0) {
-			char *colon = strchr(e->val, ':');
-			gid_t *groups = NULL;
-			int ngroups;
-			if (colon)
-				*colon = 0;
-			if (user_lookup(e->val, &c->ctl_uid, &c->ctl_gid, &groups, &ngroups) < 0)
-				return conf_fail(ps, e->line, "chown: no user \"%s\" in /etc/passwd", e->val);
-			free(groups);
-			if (colon && user_group(colon + 1, &c->ctl_gid) < 0)
-				return conf_fail(ps, e->line, "chown: no group \"%s\" in /etc/group", colon + 1);
-			c->ctl_chown = true;
-		} else if (strcmp(e->key, "username") == 0 || strcmp(e->key, "password") == 0) {
-			log_warn("%s:%d: %s is not checked: the socket's owner and mode are its only "
-				 "access control", ps->path, e->line, e->key);
-		} else {
-			log_warn("%s:%d: unknown key %s in [unix_http_server], ignored", ps->path, e->line, e->key);
-		}
-	}
-	return ps->err->msg[0] ? -1 : 0;
-}
-
-/* Sections that configure the client side or the XML-RPC interface: there
- * is nothing for the supervisor to do with them. */
-static void check_client_section(struct conf_parser *ps, int sec)
-{
-	static const char *const known[] = { "serverurl", "username", "password", "prompt",
-					     "history_file" };
-	const struct conf_section *s = &ps->secs[sec];
-
-	for (int i = 0; i < ps->nents; i++) {
-		const struct conf_entry *e = &ps->ents[i];
-		size_t k;
-		if (e->sec != sec || e->dead)
-			continue;
-		if (strcmp(s->name, "supervisorctl") == 0) {
-			for (k = 0; k < sizeof known / sizeof known[0]; k++)
-				if (strcmp(e->key, known[k]) == 0)
-					break;
-			if (k == sizeof known / sizeof known[0])
-				log_warn("%s:%d: unknown key %s in [supervisorctl], ignored", e->file, e->line, e->key);
-		} else if (strcmp(e->key, "supervisor.rpcinterface_factory") != 0 ||
-			   strcmp(e->val, "supervisor.rpcinterface:make_main_rpcinterface") != 0) {
-			log_warn("%s:%d: %s in [%s] is not used by legate-init, ignored", e->file, e->line,
-				 e->key, s->name);
-		}
-	}
 }
 
 /* ---- programs ------------------------------------------------------------------ */
@@ -510,7 +379,7 @@ static int load_program(struct conf_parser *ps, int sec, bool log_prefix, struct
 		p->priority = -1;   /* supervisord starts listeners first, stops them last */
 	if (!p->name || !p->file)
 		goto oom;
-	FOREACH_ENTRY(ps, sec, e, p->name, i)
+	CONF_FOREACH_ENTRY(ps, sec, e, p->name, i)
 		if (conf_program_key(ps, &pl, e) < 0)
 			goto err;
 	if (ps->err->msg[0])
@@ -541,7 +410,7 @@ oom:
 	OOM(ps, s->line);
 err:
 	ps->cur = &ps->arena;
-	arena_free(blocks);
+	conf_arena_free(blocks);
 	return -1;
 }
 
@@ -627,46 +496,11 @@ out:
 
 /* ---- the whole file ------------------------------------------------------------ */
 
-static bool is_program_section(const char *n)
-{
-	return strncmp(n, "program:", 8) == 0 || strncmp(n, "eventlistener:", 14) == 0;
-}
-
-/* Reads the globals and checks the section names; counts the programs. */
-static int load_globals(struct conf_parser *ps, struct conf *c, struct globals *g, int inc, int *np)
-{
-	*np = 0;
-	for (int i = 0; i < ps->nsecs; i++) {
-		const struct conf_section *s = &ps->secs[i];
-		const char *n = s->name;
-		int rc = 0;
-		ps->path = s->file;
-		if (is_program_section(n))
-			(*np)++;
-		else if (strcmp(n, "supervisord") == 0)
-			rc = load_supervisord(ps, i, c, g);
-		else if (strcmp(n, "unix_http_server") == 0)
-			rc = load_unix_http_server(ps, i, c, g);
-		else if (strcmp(n, "supervisorctl") == 0 || strncmp(n, "rpcinterface:", 13) == 0)
-			check_client_section(ps, i);
-		else if (strcmp(n, "inet_http_server") == 0)
-			log_warn("%s:%d: [inet_http_server] is not served: legate-init answers on its unix "
-				 "socket only", s->file, s->line);
-		else if (strncmp(n, "fcgi-program:", 13) == 0)
-			rc = conf_fail(ps, s->line, "[%s]: FastCGI programs are not supported", n);
-		else if (i != inc)
-			log_warn("%s:%d: section [%s] is not used by legate-init, ignored", s->file, s->line, n);
-		if (rc < 0)
-			return -1;
-	}
-	return 0;
-}
-
 int conf_load(const char *path, const struct conf_opts *opts, struct conf *out,
 	      struct conf_error *err)
 {
 	struct conf_parser ps = { .path = path, .err = err };
-	struct globals g = { 0 };
+	struct conf_globals g = { 0 };
 	const char *sock = NULL;
 	char *text, *slash;
 	int np = 0, inc = -1;
@@ -692,7 +526,7 @@ int conf_load(const char *path, const struct conf_opts *opts, struct conf *out,
 		goto err;
 	out->ctl_mode = 0600;
 	out->identifier = "supervisor";
-	if (load_globals(&ps, out, &g, inc, &np) < 0)
+	if (conf_load_globals(&ps, out, &g, inc, &np) < 0)
 		goto err;
 	sock = opts->ctl_socket;
 	if (!sock || !*sock)
@@ -712,7 +546,7 @@ int conf_load(const char *path, const struct conf_opts *opts, struct conf *out,
 		goto err;
 	}
 	for (int i = 0; i < ps.nsecs; i++) {
-		if (!is_program_section(ps.secs[i].name))
+		if (!conf_is_program_section(ps.secs[i].name))
 			continue;
 		const char *name = strchr(ps.secs[i].name, ':') + 1;
 		for (int k = 0; k < out->nprogs; k++) {
@@ -740,7 +574,7 @@ err:
 	free(ps.secs);
 	free(ps.ents);
 	free(text);
-	arena_free(ps.arena);
+	conf_arena_free(ps.arena);
 	memset(out, 0, sizeof *out);
 	return -1;
 }
@@ -775,74 +609,18 @@ void conf_link_deps(struct conf *c)
 void conf_prog_free(struct prog_conf *p)
 {
 	if (p)
-		arena_free(p->arena);
+		conf_arena_free(p->arena);
 }
 
 void conf_free(struct conf *c)
 {
 	for (int i = 0; i < c->nprogs; i++)
 		conf_prog_free(c->progs[i]);
-	arena_free(c->arena);
+	conf_arena_free(c->arena);
 	memset(c, 0, sizeof *c);
 }
 
 bool conf_expected(const struct prog_conf *p, int code)
 {
 	return code >= 0 && code <= 255 && (p->exitcodes[code / 8] & (1u << (code % 8)));
-}
-
-/* ---- the client's view ------------------------------------------------------------ */
-
-static const char *section_value(struct conf_parser *ps, const char *sec, const char *key)
-{
-	for (int i = 0; i < ps->nents; i++) {
-		struct conf_entry *e = &ps->ents[i];
-		if (!e->dead && strcmp(ps->secs[e->sec].name, sec) == 0 && strcmp(e->key, key) == 0)
-			return conf_expand(ps, e->val, NULL, e->line);
-	}
-	return NULL;
-}
-
-int conf_client_socket(const char *path, char *out, size_t outlen, struct conf_error *err)
-{
-	struct conf_parser ps = { .path = path, .err = err };
-	const char *v;
-	char *text, *slash;
-	int rc = 1;
-
-	memset(err, 0, sizeof *err);
-	ps.cur = &ps.arena;
-	text = conf_read_file(path, err);
-	if (!text)
-		return -1;
-	if (!realpath(path, ps.here))
-		snprintf(ps.here, sizeof ps.here, "%s", path);
-	slash = strrchr(ps.here, '/');
-	if (slash)
-		*(slash == ps.here ? slash + 1 : slash) = 0;
-	if (conf_lex(&ps, text) < 0) {
-		rc = -1;
-		goto out;
-	}
-	if ((v = section_value(&ps, "supervisorctl", "serverurl")) != NULL) {
-		if (strncmp(v, "unix://", 7) != 0) {
-			rc = conf_fail(&ps, 0, "serverurl %s: legate-init answers only on unix:// sockets", v);
-			goto out;
-		}
-		v += 7;
-	} else if (!(v = section_value(&ps, "unix_http_server", "file"))) {
-		v = section_value(&ps, "supervisord", "ctl_socket");
-	}
-	if (err->msg[0]) {
-		rc = -1;
-	} else if (v) {
-		snprintf(out, outlen, "%s", v);
-		rc = 0;
-	}
-out:
-	free(ps.secs);
-	free(ps.ents);
-	free(text);
-	arena_free(ps.arena);
-	return rc;
 }

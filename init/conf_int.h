@@ -53,9 +53,18 @@ struct conf_prog_load {
 	bool has_events;
 };
 
+/* What the global sections say about the control socket. */
+struct conf_globals {
+	const char *ctl_socket;   /* [supervisord] ctl_socket= */
+	const char *http_file;    /* [unix_http_server] file= */
+};
+
 /* Memory from the current arena, zeroed; NULL when out of memory. */
 void *conf_alloc(struct conf_parser *ps, size_t n);
 char *conf_strdup(struct conf_parser *ps, const char *s);
+
+/* Frees an arena (a list of blocks). */
+void conf_arena_free(struct conf_blk *b);
 
 /* Fills ps->err with the current file, line and message; returns -1. */
 int conf_fail(struct conf_parser *ps, int line, const char *fmt, ...)
@@ -69,6 +78,22 @@ int conf_program_key(struct conf_parser *ps, struct conf_prog_load *pl, struct c
  * names the program for %(program_name)s, NULL outside one.  Returns NULL
  * with ps->err filled on failure. */
 char *conf_expand(struct conf_parser *ps, const char *in, const char *prog, int line);
+
+/* The live entries of section sec, expanded for program prog (NULL
+ * outside one), one after another: *i starts at -1.  NULL at the end, or
+ * with ps->err filled when an expansion fails. */
+struct conf_entry *conf_next_entry(struct conf_parser *ps, int sec, int *i, const char *prog);
+
+#define CONF_FOREACH_ENTRY(ps, sec, e, prog, i) \
+	for (int i = -1; ((e) = conf_next_entry(ps, sec, &i, prog)) != NULL;)
+
+/* True for [program:NAME] and [eventlistener:NAME]. */
+bool conf_is_program_section(const char *name);
+
+/* Reads the global sections (confglobal.c) into c and g, warns about the
+ * sections it does not use, counts the programs into *np; inc is the
+ * [include] section or -1.  Returns 0 or -1. */
+int conf_load_globals(struct conf_parser *ps, struct conf *c, struct conf_globals *g, int inc, int *np);
 
 /* Cuts one file's text (modified in place) into sections and entries;
  * ps->path names it.  Returns 0 or -1. */

@@ -12,6 +12,7 @@
  * the process holding the most loses its oldest idle connection (one there
  * for CTL_GRACE_MS at least, long enough to have sent its request). */
 #include "init/ctl.h"
+#include "init/ctl_int.h"
 
 #include "common/log.h"
 #include "init/program.h"
@@ -30,8 +31,6 @@
 
 #define CTL_IDLE_MS 2000
 #define CTL_GRACE_MS 100
-
-enum ctl_job { JOB_NONE, JOB_START, JOB_STOP, JOB_STOP_START, JOB_UPDATE };
 
 int ctl_listen(struct ctl *c, const struct conf *conf, struct init_loop *l)
 {
@@ -175,10 +174,7 @@ void ctl_accept(struct ctl *c, struct init_loop *l)
 
 /* ---- output ------------------------------------------------------------------------ */
 
-/* One line to the client; a client that does not read loses the rest. */
-static void out(struct ctl_client *cl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void out(struct ctl_client *cl, const char *fmt, ...)
+void ctl_out(struct ctl_client *cl, const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
@@ -201,7 +197,7 @@ static void out(struct ctl_client *cl, const char *fmt, ...)
 static void finish(struct ctl_client *cl, struct init_loop *l)
 {
 	if (cl->exit >= 0)
-		out(cl, "exit %d", cl->exit);
+		ctl_out(cl, "exit %d", cl->exit);
 	drop(cl, l);
 }
 
@@ -222,15 +218,15 @@ static struct program *lookup(struct ctl_client *cl, struct sup *s, const char *
 		p = NULL;
 	if (!p) {
 		if (colon && (!colon[1] || strcmp(colon + 1, "*") == 0))
-			out(cl, "%s: ERROR (no such group)", name);
+			ctl_out(cl, "%s: ERROR (no such group)", name);
 		else
-			out(cl, "%s: ERROR (no such process)", word);
+			ctl_out(cl, "%s: ERROR (no such process)", word);
 		cl->exit = code;
 	}
 	return p;
 }
 
-static bool has_all(struct ctl_client *cl)
+bool ctl_has_all(struct ctl_client *cl)
 {
 	for (int i = cl->first; i < cl->nwords; i++)
 		if (strcmp(cl->words[i], "all") == 0)
@@ -253,7 +249,7 @@ static bool is_stopped(const struct program *p)
 static void cmd_status(struct ctl_client *cl, struct sup *s)
 {
 	int width = 30;
-	bool all = cl->nwords == 1 || has_all(cl);
+	bool all = cl->nwords == 1 || ctl_has_all(cl);
 	char desc[200];
 
 	for (int i = 0; i < s->n; i++) {
@@ -275,7 +271,7 @@ static void cmd_status(struct ctl_client *cl, struct sup *s)
 		if (!want)
 			continue;
 		program_describe(p, desc, sizeof desc);
-		out(cl, "%-*s%-10s%s", width + 3, p->c->name, program_state_name(p->state), desc);
+		ctl_out(cl, "%-*s%-10s%s", width + 3, p->c->name, program_state_name(p->state), desc);
 		if (is_stopped(p))
 			cl->exit = CTL_STATUS_NOT_RUNNING;
 	}
@@ -284,22 +280,22 @@ static void cmd_status(struct ctl_client *cl, struct sup *s)
 static void cmd_pid(struct ctl_client *cl, struct sup *s)
 {
 	if (cl->nwords == 1) {
-		out(cl, "%d", (int)getpid());
+		ctl_out(cl, "%d", (int)getpid());
 		return;
 	}
-	if (has_all(cl)) {
+	if (ctl_has_all(cl)) {
 		for (int k = 0; k < s->n; k++)
-			out(cl, "%d", (int)s->progs[s->by_name[k]]->pid);
+			ctl_out(cl, "%d", (int)s->progs[s->by_name[k]]->pid);
 		return;
 	}
 	for (int i = 1; i < cl->nwords; i++) {
 		struct program *p = sup_find(s, cl->words[i]);
 		if (!p) {
-			out(cl, "No such process %s", cl->words[i]);
+			ctl_out(cl, "No such process %s", cl->words[i]);
 			cl->exit = CTL_GENERIC;
 			continue;
 		}
-		out(cl, "%d", (int)p->pid);
+		ctl_out(cl, "%d", (int)p->pid);
 		if (p->pid == 0)
 			cl->exit = CTL_NOT_RUNNING;
 	}
@@ -310,35 +306,35 @@ static void cmd_signal(struct ctl_client *cl, struct sup *s)
 	int sig;
 
 	if (cl->nwords < 3) {
-		out(cl, "Error: signal requires a signal name and a process name");
+		ctl_out(cl, "Error: signal requires a signal name and a process name");
 		cl->exit = CTL_GENERIC;
 		return;
 	}
 	sig = sig_parse(cl->words[1]);
-	for (int k = 0; k < (has_all(cl) ? s->n : cl->nwords - 2); k++) {
-		struct program *p = has_all(cl) ? s->progs[s->by_name[k]]
+	for (int k = 0; k < (ctl_has_all(cl) ? s->n : cl->nwords - 2); k++) {
+		struct program *p = ctl_has_all(cl) ? s->progs[s->by_name[k]]
 					       : lookup(cl, s, cl->words[k + 2], CTL_GENERIC);
 		if (!p)
 			continue;
 		if (p->state != PROG_RUNNING && p->state != PROG_STARTING && p->state != PROG_STOPPING) {
-			if (!has_all(cl)) {
-				out(cl, "%s: ERROR (not running)", p->c->name);
+			if (!ctl_has_all(cl)) {
+				ctl_out(cl, "%s: ERROR (not running)", p->c->name);
 				cl->exit = CTL_NOT_RUNNING;
 			}
 			continue;
 		}
 		if (sig < 0) {
-			out(cl, "%s: ERROR (bad signal name)", p->c->name);
+			ctl_out(cl, "%s: ERROR (bad signal name)", p->c->name);
 			cl->exit = CTL_GENERIC;
 			continue;
 		}
 		if (program_kill(p, sig, false) < 0 && errno != ESRCH) {
-			out(cl, "%s: ERROR (%s)", p->c->name, strerror(errno));
+			ctl_out(cl, "%s: ERROR (%s)", p->c->name, strerror(errno));
 			cl->exit = CTL_GENERIC;
 			continue;
 		}
 		log_info("%s: SIG%s sent (ctl signal)", p->c->name, sig_name(sig));
-		out(cl, "%s: signalled", p->c->name);
+		ctl_out(cl, "%s: signalled", p->c->name);
 	}
 }
 
@@ -354,53 +350,27 @@ static void cmd_reload_one(struct ctl_client *cl, struct sup *s)
 			continue;
 		if (p->pid <= 0) {
 			if (p->state == PROG_FATAL) {
-				out(cl, "%s: ERROR (not running)", p->c->name);
+				ctl_out(cl, "%s: ERROR (not running)", p->c->name);
 				cl->exit = CTL_NOT_RUNNING;
 			} else {
-				out(cl, "%s: not running (%s): nothing to reload", p->c->name,
+				ctl_out(cl, "%s: not running (%s): nothing to reload", p->c->name,
 				    program_state_name(p->state));
 			}
 			continue;
 		}
 		if (program_kill(p, p->c->reload_signal, false) < 0 && errno != ESRCH) {
-			out(cl, "%s: ERROR (%s)", p->c->name, strerror(errno));
+			ctl_out(cl, "%s: ERROR (%s)", p->c->name, strerror(errno));
 			cl->exit = CTL_GENERIC;
 			continue;
 		}
 		log_info("%s: SIG%s sent (ctl reload)", p->c->name, sig_name(p->c->reload_signal));
-		out(cl, "%s: reloaded", p->c->name);
-	}
-}
-
-static void cmd_avail(struct ctl *c, struct ctl_client *cl, struct sup *s)
-{
-	const struct conf *conf = c->reread ? c->reread : s->conf;
-	char prio[32];
-
-	if (cl->nwords > 1) {
-		out(cl, "Error: avail accepts no arguments");
-		cl->exit = CTL_GENERIC;
-		return;
-	}
-	/* In name order, as supervisorctl lists them. */
-	for (const struct prog_conf *last = NULL, *p;; last = p) {
-		p = NULL;
-		for (int i = 0; i < conf->nprogs; i++) {
-			const struct prog_conf *q = conf->progs[i];
-			if ((!last || strcmp(last->name, q->name) < 0) && (!p || strcmp(q->name, p->name) < 0))
-				p = q;
-		}
-		if (!p)
-			break;
-		snprintf(prio, sizeof prio, "%d:%d", p->priority, p->priority);
-		out(cl, "%-32s %-9s %-9s %s", p->name, sup_find(s, p->name) ? "in use" : "avail",
-		    p->autostart ? "auto" : "manual", prio);
+		ctl_out(cl, "%s: reloaded", p->c->name);
 	}
 }
 
 static void cmd_clear(struct ctl_client *cl, struct sup *s)
 {
-	bool all = has_all(cl);
+	bool all = ctl_has_all(cl);
 	for (int k = 0; k < (all ? s->n : cl->nwords - 1); k++) {
 		struct program *p = all ? s->progs[s->by_name[k]] : lookup(cl, s, cl->words[k + 1], CTL_GENERIC);
 		bool ok = true;
@@ -412,9 +382,9 @@ static void cmd_clear(struct ctl_client *cl, struct sup *s)
 		    relay_clear(&p->err, &p->c->err) < 0)
 			ok = false;
 		if (ok) {
-			out(cl, "%s: cleared", p->c->name);
+			ctl_out(cl, "%s: cleared", p->c->name);
 		} else {
-			out(cl, "%s: ERROR (failed)", p->c->name);
+			ctl_out(cl, "%s: ERROR (failed)", p->c->name);
 			cl->exit = CTL_GENERIC;
 		}
 	}
@@ -427,211 +397,23 @@ static void cmd_logfile(struct ctl_client *cl, struct sup *s)
 	const struct conf_log *log;
 
 	if (cl->nwords != 3 || (strcmp(cl->words[2], "stdout") != 0 && strcmp(cl->words[2], "stderr") != 0)) {
-		out(cl, "Error: logfile NAME stdout|stderr");
+		ctl_out(cl, "Error: logfile NAME stdout|stderr");
 		cl->exit = CTL_GENERIC;
 		return;
 	}
 	p = sup_find(s, cl->words[1]);
 	if (!p) {
-		out(cl, "%s: ERROR (no such process name)", cl->words[1]);
+		ctl_out(cl, "%s: ERROR (no such process name)", cl->words[1]);
 		cl->exit = CTL_GENERIC;
 		return;
 	}
 	log = cl->words[2][3] == 'o' ? &p->c->out : &p->c->err;
 	if (log->kind != CONF_OUT_FILE || (log == &p->c->err && p->c->redirect_stderr)) {
-		out(cl, "%s: ERROR (no log file)", p->c->name);
+		ctl_out(cl, "%s: ERROR (no log file)", p->c->name);
 		cl->exit = CTL_GENERIC;
 		return;
 	}
-	out(cl, "%s", log->file);
-}
-
-/* ---- reread and update -------------------------------------------------------------------- */
-
-static struct conf *load_again(struct ctl_client *cl, struct sup *s)
-{
-	struct conf_opts opts = { .log_prefix = false, .ctl_socket = s->conf->ctl_socket };
-	struct conf_error err;
-	struct conf *next = calloc(1, sizeof *next);
-
-	/* A -P given at start-up holds for programs read again. */
-	for (int i = 0; i < s->n; i++)
-		if (s->progs[i]->c->log_prefix)
-			opts.log_prefix = true;
-	if (!next) {
-		out(cl, "ERROR: CANT_REREAD: out of memory");
-		cl->exit = CTL_GENERIC;
-		return NULL;
-	}
-	if (conf_load(s->conf->path, &opts, next, &err) < 0) {
-		if (err.line)
-			out(cl, "ERROR: CANT_REREAD: %s:%d: %s", err.file, err.line, err.msg);
-		else
-			out(cl, "ERROR: CANT_REREAD: %s: %s", err.file, err.msg);
-		cl->exit = CTL_GENERIC;
-		free(next);
-		return NULL;
-	}
-	return next;
-}
-
-static void forget_reread(struct ctl *c)
-{
-	if (c->reread) {
-		conf_free(c->reread);
-		free(c->reread);
-		c->reread = NULL;
-	}
-}
-
-/* The first name after after (NULL: from the start), in name order, of a
- * program that differs between the running and the re-read configuration:
- * returns its enum sup_change and sets *name, or -1 at the end. */
-static int changes(struct sup *s, const struct conf *next, const char *after, const char **name)
-{
-	const char *best = NULL;
-	enum sup_change ch = SUP_SAME, bestch = SUP_SAME;
-
-	for (int pass = 0; pass < 2; pass++) {
-		int n = pass ? next->nprogs : s->n;
-		for (int i = 0; i < n; i++) {
-			const char *nm = pass ? next->progs[i]->name : s->progs[i]->c->name;
-			if ((after && strcmp(nm, after) <= 0) || (best && strcmp(nm, best) >= 0))
-				continue;
-			ch = sup_compare(s, next, nm);
-			if (ch != SUP_SAME) {
-				best = nm;
-				bestch = ch;
-			}
-		}
-	}
-	*name = best;
-	return best ? (int)bestch : -1;
-}
-
-static void cmd_reread(struct ctl *c, struct ctl_client *cl, struct sup *s)
-{
-	static const char *const what[] = { "", "available", "changed", "disappeared" };
-	const char *name = NULL;
-	struct conf *next;
-	int ch, count = 0;
-
-	if (cl->nwords > 1) {
-		out(cl, "Error: reread accepts no arguments");
-		cl->exit = CTL_GENERIC;
-		return;
-	}
-	if (!(next = load_again(cl, s)))
-		return;
-	while ((ch = changes(s, next, name, &name)) >= 0) {
-		out(cl, "%s: %s", name, what[ch]);
-		count++;
-	}
-	if (!count)
-		out(cl, "No config updates to processes");
-	forget_reread(c);
-	c->reread = next;
-}
-
-/* The lines supervisorctl prints for an update, in its order: removed,
- * changed, added.  Returns how many programs the update touches. */
-static int update_lines(struct ctl_client *cl, struct sup *s, const struct conf *next,
-			char *const *names, int n)
-{
-	int count = 0;
-	for (int pass = 0; pass < 3; pass++) {
-		int total = pass == 0 ? s->n : next->nprogs;
-		for (int i = 0; i < total; i++) {
-			const char *nm = pass == 0 ? s->progs[s->order[i]]->c->name : next->progs[i]->name;
-			enum sup_change ch = sup_compare(s, next, nm);
-			bool named = n == 0;
-			for (int k = 0; k < n && !named; k++)
-				named = strcmp(names[k], nm) == 0;
-			if (!named)
-				continue;
-			if (pass == 0 && ch == SUP_REMOVED) {
-				out(cl, "%s: stopped", nm);
-				out(cl, "%s: removed process group", nm);
-			} else if (pass == 1 && ch == SUP_CHANGED) {
-				out(cl, "%s: stopped", nm);
-				out(cl, "%s: updated process group", nm);
-			} else if (pass == 2 && ch == SUP_ADDED) {
-				out(cl, "%s: added process group", nm);
-			} else {
-				continue;
-			}
-			count++;
-		}
-	}
-	return count;
-}
-
-/* update [NAME...|all], and add NAME...: the file is read again and the
- * programs it adds, changes or removes are applied (for add: only the
- * named programs it adds). */
-static void cmd_update(struct ctl *c, struct ctl_client *cl, struct sup *s, bool add)
-{
-	char **names = cl->words + 1;
-	int n = has_all(cl) ? 0 : cl->nwords - 1, count = 0;
-	struct conf *next;
-
-	if (s->stopping) {
-		out(cl, "ERROR: already shutting down");
-		cl->exit = CTL_GENERIC;
-		return;
-	}
-	if (!(next = load_again(cl, s)))
-		return;
-	forget_reread(c);
-	for (int i = 0; i < n; i++) {
-		bool active = sup_find(s, names[i]) != NULL;
-		enum sup_change ch = sup_compare(s, next, names[i]);
-		if (add && active) {
-			out(cl, "ERROR: process group already active");
-			names[i] = "";
-		} else if (add && ch != SUP_ADDED) {
-			out(cl, "ERROR: no such process/group: %s", names[i]);
-			cl->exit = CTL_GENERIC;
-			names[i] = "";
-		} else if (!add && !active && ch != SUP_ADDED) {
-			out(cl, "ERROR: no such group: %s", names[i]);
-			cl->exit = CTL_GENERIC;
-			names[i] = "";
-		} else if (add) {
-			out(cl, "%s: added process group", names[i]);
-			count++;
-		}
-	}
-	if (!add)
-		count = update_lines(cl, s, next, names, n);
-	if (count == 0) {
-		conf_free(next);
-		free(next);
-		return;
-	}
-	if (sup_update(s, next, names, n) < 0) {
-		out(cl, "ERROR: an update is already under way");
-		cl->exit = CTL_GENERIC;
-		return;
-	}
-	cl->job = JOB_UPDATE;
-}
-
-static void cmd_remove(struct ctl_client *cl, struct sup *s)
-{
-	for (int i = 1; i < cl->nwords; i++) {
-		struct program *p = sup_find(s, cl->words[i]);
-		if (!p) {
-			out(cl, "ERROR: no such process/group: %s", cl->words[i]);
-			cl->exit = CTL_GENERIC;
-		} else if (p->pid > 0 || p->state == PROG_STOPPING) {
-			out(cl, "ERROR: process/group still running: %s", cl->words[i]);
-			cl->exit = CTL_GENERIC;
-		} else {
-			sup_remove(s, p);
-			out(cl, "%s: removed process group", cl->words[i]);
-		}
-	}
+	ctl_out(cl, "%s", log->file);
 }
 
 /* ---- commands that wait for programs --------------------------------------------------------- */
@@ -666,7 +448,7 @@ static bool settled(struct ctl_client *cl, struct program *p)
 	if (cl->job != JOB_START) {
 		if (p->pid > 0 || p->state == PROG_STOPPING)
 			return false;
-		out(cl, "%s: stopped", p->c->name);
+		ctl_out(cl, "%s: stopped", p->c->name);
 		return true;
 	}
 	if (p->start_seq == cl->seq)
@@ -675,21 +457,21 @@ static bool settled(struct ctl_client *cl, struct program *p)
 	case PROG_STARTING:
 		return false;
 	case PROG_RUNNING:
-		out(cl, "%s: started", p->c->name);
+		ctl_out(cl, "%s: started", p->c->name);
 		return true;
 	case PROG_EXITED:
 		if (p->done) {
-			out(cl, "%s: started", p->c->name);
+			ctl_out(cl, "%s: started", p->c->name);
 			return true;
 		}
 		/* fall through */
 	case PROG_STOPPED:
 	case PROG_STOPPING:
-		out(cl, "%s: ERROR (abnormal termination)", p->c->name);
+		ctl_out(cl, "%s: ERROR (abnormal termination)", p->c->name);
 		cl->exit = CTL_NOT_RUNNING;
 		return true;
 	default:
-		out(cl, "%s: ERROR (spawn error)", p->c->name);
+		ctl_out(cl, "%s: ERROR (spawn error)", p->c->name);
 		cl->exit = CTL_NOT_RUNNING;
 		return true;
 	}
@@ -732,12 +514,12 @@ static void job_step(struct ctl_client *cl, struct sup *s)
 			char path[PATH_MAX];
 			const char *why;
 			if (is_running(p)) {
-				out(cl, "%s: ERROR (already started)", p->c->name);
+				ctl_out(cl, "%s: ERROR (already started)", p->c->name);
 			} else if (s->stopping) {
-				out(cl, "%s: ERROR (shutting down)", p->c->name);
+				ctl_out(cl, "%s: ERROR (shutting down)", p->c->name);
 				cl->exit = CTL_GENERIC;
 			} else if (conf_find_command(p->c, path, sizeof path, &why) < 0) {
-				out(cl, "%s: ERROR (%s)", p->c->name, strcmp(why, "not executable") == 0 ?
+				ctl_out(cl, "%s: ERROR (%s)", p->c->name, strcmp(why, "not executable") == 0 ?
 				    "file is not executable" : "no such file");
 				cl->exit = CTL_GENERIC;
 			} else {
@@ -748,7 +530,7 @@ static void job_step(struct ctl_client *cl, struct sup *s)
 			}
 		} else {
 			if (!is_running(p) && p->state != PROG_STOPPING) {
-				out(cl, "%s: ERROR (not running)", p->c->name);
+				ctl_out(cl, "%s: ERROR (not running)", p->c->name);
 			} else {
 				program_event(p, PEV_STOP, 0, s->loop);
 				cl->waiting = true;
@@ -764,12 +546,12 @@ static void job_step(struct ctl_client *cl, struct sup *s)
 static void start_job(struct ctl_client *cl, enum ctl_job job, const char *verb)
 {
 	if (cl->nwords < 2) {
-		out(cl, "Error: %s requires a process name", verb);
+		ctl_out(cl, "Error: %s requires a process name", verb);
 		cl->exit = strcmp(verb, "start") == 0 ? CTL_INVALID_ARGS : CTL_GENERIC;
 		return;
 	}
 	cl->job = job;
-	cl->all = has_all(cl);
+	cl->all = ctl_has_all(cl);
 	cl->first = 1;
 	cl->cursor = 0;
 	cl->waiting = false;
@@ -811,39 +593,39 @@ static void request(struct ctl *c, struct ctl_client *cl, struct sup *s)
 	else if (strcmp(cmd, "reload") == 0) {
 		/* supervisord's reload: everything stopped, the file read again,
 		 * everything started. */
-		struct conf *next = load_again(cl, s);
+		struct conf *next = ctl_load_again(cl, s);
 		if (next && sup_restart_all(s, next) == 0)
-			out(cl, "Restarted supervisord");
+			ctl_out(cl, "Restarted supervisord");
 		else if (next)
-			out(cl, "ERROR: already shutting down");
+			ctl_out(cl, "ERROR: already shutting down");
 	} else if (strcmp(cmd, "avail") == 0)
-		cmd_avail(c, cl, s);
+		ctl_cmd_avail(c, cl, s);
 	else if (strcmp(cmd, "reread") == 0)
-		cmd_reread(c, cl, s);
+		ctl_cmd_reread(c, cl, s);
 	else if (strcmp(cmd, "update") == 0)
-		cmd_update(c, cl, s, false);
+		ctl_cmd_update(c, cl, s, false);
 	else if (strcmp(cmd, "add") == 0)
-		cmd_update(c, cl, s, true);
+		ctl_cmd_update(c, cl, s, true);
 	else if (strcmp(cmd, "remove") == 0)
-		cmd_remove(cl, s);
+		ctl_cmd_remove(cl, s);
 	else if (strcmp(cmd, "clear") == 0)
 		cmd_clear(cl, s);
 	else if (strcmp(cmd, "logfile") == 0)
 		cmd_logfile(cl, s);
 	else if (strcmp(cmd, "version") == 0)
-		out(cl, "%s", LEGATE_INIT_VERSION);
+		ctl_out(cl, "%s", LEGATE_INIT_VERSION);
 	else if (strcmp(cmd, "shutdown") == 0) {
 		if (cl->nwords > 1) {
-			out(cl, "Error: shutdown accepts no arguments");
+			ctl_out(cl, "Error: shutdown accepts no arguments");
 			cl->exit = CTL_GENERIC;
 		} else if (s->stopping) {
-			out(cl, "ERROR: already shutting down");
+			ctl_out(cl, "ERROR: already shutting down");
 		} else {
-			out(cl, "Shut down");
+			ctl_out(cl, "Shut down");
 			sup_shutdown(s, 0, "ctl shutdown");
 		}
 	} else {
-		out(cl, "*** Unknown syntax: %s", cmd);
+		ctl_out(cl, "*** Unknown syntax: %s", cmd);
 		cl->exit = CTL_GENERIC;
 	}
 	if (cl->job != JOB_NONE)
@@ -884,7 +666,7 @@ void ctl_input(struct ctl *c, struct ctl_client *cl, struct sup *s)
 		}
 		if (cl->len == sizeof cl->buf - 1) {
 			cl->busy = true;
-			out(cl, "ERROR: request too long");
+			ctl_out(cl, "ERROR: request too long");
 			cl->exit = CTL_GENERIC;
 			finish(cl, s->loop);
 			return;
@@ -928,5 +710,5 @@ void ctl_close(struct ctl *c, struct init_loop *l)
 	}
 	if (c->path[0])
 		unlink(c->path);
-	forget_reread(c);
+	ctl_forget_reread(c);
 }

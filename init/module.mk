@@ -1,7 +1,7 @@
 # init/: legate-init, the PID-1 supervisor (libc only).
 INIT_SRCS += init/main.c init/loop.c init/sigs.c init/single.c init/conf.c init/confkeys.c \
-	init/confinc.c init/confcheck.c init/confval.c init/user.c init/program.c init/ready.c \
-	init/logio.c init/events.c init/sup.c init/ctl.c init/ctlclient.c
+	init/confinc.c init/confglobal.c init/confcheck.c init/confval.c init/user.c init/program.c init/ready.c \
+	init/logio.c init/events.c init/sup.c init/ctl.c init/ctlconf.c init/ctlclient.c
 TEST_TOOLS += tests/tools/sigrec.c
 
 # The conf value parsers are tested on their own, linked with the init
@@ -36,7 +36,7 @@ ifeq ($(origin FUZZERS),undefined)
 INIT_FUZZ_RULE := 1
 endif
 FUZZERS                += init_conf
-FUZZ_init_conf_SRCS    := init/fuzz/conf_fuzz.c init/conf.c init/confkeys.c init/confinc.c \
+FUZZ_init_conf_SRCS    := init/fuzz/conf_fuzz.c init/conf.c init/confkeys.c init/confinc.c init/confglobal.c \
                           init/confcheck.c init/confval.c init/user.c init/sigs.c common/log.c
 FUZZ_init_conf_CORPUS  := init/fuzz/corpus
 FUZZ_init_conf_FLAGS   := -max_len=4096 -dict=init/fuzz/conf.dict
