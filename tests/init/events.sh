@@ -20,6 +20,8 @@ identifier=box
 [eventlistener:watch]
 command=python3 -u $LEGATE_ROOT/tests/init/listener.py $LOG PROCESS_STATE_FATAL
 events=PROCESS_STATE,SUPERVISOR_STATE_CHANGE,TICK_5
+; room for every event until python has started, however slowly
+buffer_size=100
 startsecs=0
 
 [eventlistener:mute]
