@@ -51,7 +51,7 @@ for f in rot.log rot.log.1 rot.log.2; do
 	[ "$size" -lt $((6144 + 4096)) ] || lg_fail "$f holds $size bytes"
 	[ "$f" = rot.log ] || [ "$size" -ge 6144 ] || lg_fail "$f was rotated at $size bytes"
 done
-cat "$T/rot.log.2" "$T/rot.log.1" "$T/rot.log" 2>/dev/null > "$T/kept"
+cat "$T/rot.log.2" "$T/rot.log.1" "$T/rot.log" 2>/dev/null > "$T/kept" || true   # one rotation or two
 [ "$(wc -l < "$T/kept")" = 300 ] || lg_fail "lines missing between the copies: $(wc -l < "$T/kept")"
 [ "$(head -1 "$T/kept" | cut -c1-8)$(tail -1 "$T/kept" | cut -c1-8)" = "line 000line 299" ] ||
 	lg_fail "copies out of order"
