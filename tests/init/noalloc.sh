@@ -64,7 +64,7 @@ sleep 1.5   # flaky backs off and restarts, orphans come and go, talker talks
 lg_wait 5 "backoff" grep -q 'flaky: exited too quickly' "$T/init.log"
 grep -q '^talker | tick' "$T/init.log" || lg_fail "no relayed output"
 lg_wait 8 "a tick" grep -q 'eventname:TICK_5' "$T/events.log"
-[ -e "$T/rotated.log.1" ] || lg_fail "rotated.log was not rotated"
+lg_wait 10 "rotated.log rotated" test -e "$T/rotated.log.1"
 
 after=$(wc -l < "$T/mallocs")
 if [ "$after" != "$before" ]; then
