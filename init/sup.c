@@ -424,6 +424,7 @@ static int begin_update(struct sup *s, struct conf *next, char *const *names, in
 		return -1;
 	}
 	int cap = s->n + next->nprogs;
+	s->new_cap = cap;
 	s->plan = calloc((size_t)(next->nprogs + 1), 1);
 	s->merged = conf_progs_reserve(next, cap);
 	if (!s->plan || !s->merged ||
@@ -493,18 +494,25 @@ void sup_remove(struct sup *s, struct program *p)
 /* The update's programs have stopped: builds the new table.  Programs it
  * leaves alone keep their process and their settings; their settings move
  * into the new configuration, which becomes the running one. */
+static void notify_group(struct sup *s, bool added, const char *name)
+{
+	char payload[EV_PAYLOAD_LEN];
+	snprintf(payload, sizeof payload, "groupname:%s\n", name);
+	notify(s, added ? CONF_EV_GROUP_ADDED : CONF_EV_GROUP_REMOVED,
+	       added ? "PROCESS_GROUP_ADDED" : "PROCESS_GROUP_REMOVED", payload);
+}
+
 static void apply_update(struct sup *s)
 {
 	struct conf *next = s->next, *old = s->conf;
-	struct program **progs = s->new_progs;
+	struct program **progs = s->new_progs, **old_progs = s->progs;
 	struct prog_conf **confs = s->merged;
-	int n = 0;
+	int n = 0, nrem = 0, old_n = s->n, cap = s->new_cap;
 
 	/* In the new file's order: what it keeps, changes and adds... */
 	for (int i = 0; i < next->nprogs; i++) {
 		struct prog_conf *c = next->progs[i];
 		struct program *p = sup_find(s, c->name);
-		char payload[EV_PAYLOAD_LEN];
 		if (s->plan[i] == PLAN_SKIP && !p)
 			continue;
 		if (s->plan[i] == PLAN_NEW) {
@@ -517,28 +525,24 @@ static void apply_update(struct sup *s)
 			confs[n] = c;
 			progs[n++] = np;
 			log_info("%s: %s", c->name, p ? "updated" : "added");
-			snprintf(payload, sizeof payload, "groupname:%s\n", c->name);
-			notify(s, CONF_EV_GROUP_ADDED, "PROCESS_GROUP_ADDED", payload);
 			continue;
 		}
 		/* Kept: the running program, with the settings it runs with. */
 		confs[n] = (struct prog_conf *)p->c;
 		progs[n++] = p;
 	}
-	/* ...then what the new file no longer has but the update left alone. */
-	for (int i = 0; i < s->n; i++) {
-		struct program *p = s->progs[i];
+	/* ...then what the new file no longer has but the update left alone.
+	 * Programs going away wait at the table's far end until the events
+	 * about them are out. */
+	for (int i = 0; i < old_n; i++) {
+		struct program *p = old_progs[i];
 		bool placed = false;
 		for (int k = 0; k < n && !placed; k++)
 			placed = progs[k] == p;
 		if (placed)
 			continue;
 		if (p->removing) {
-			char payload[EV_PAYLOAD_LEN];
-			snprintf(payload, sizeof payload, "groupname:%s\n", p->c->name);
-			log_info("%s: removed", p->c->name);
-			notify(s, CONF_EV_GROUP_REMOVED, "PROCESS_GROUP_REMOVED", payload);
-			free_program(p);
+			progs[cap - 1 - nrem++] = p;
 			continue;
 		}
 		confs[n] = (struct prog_conf *)p->c;
@@ -554,7 +558,6 @@ static void apply_update(struct sup *s)
 		progs[i]->removing = false;
 		program_rebind(progs[i], confs[i]);
 	}
-	free(s->progs);
 	free(s->order);
 	free(s->by_name);
 	s->progs = progs;
@@ -564,6 +567,22 @@ static void apply_update(struct sup *s)
 	s->new_progs = NULL;
 	s->new_order = s->new_by_name = NULL;
 	build_order(s);
+	/* Events go to the listeners of the new table. */
+	for (int k = 0; k < nrem; k++) {
+		struct program *p = progs[cap - 1 - k];
+		log_info("%s: removed", p->c->name);
+		notify_group(s, false, p->c->name);
+		free_program(p);
+		progs[cap - 1 - k] = NULL;
+	}
+	for (int i = 0; i < n; i++) {
+		bool was = false;
+		for (int k = 0; k < old_n && !was; k++)
+			was = old_progs[k] == progs[i];
+		if (!was)
+			notify_group(s, true, progs[i]->c->name);
+	}
+	free(old_progs);
 	conf_free(old);
 	free(old);
 	s->conf = next;

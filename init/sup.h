@@ -36,6 +36,7 @@ struct sup {
 	signed char *plan;           /* per program of next: what the update does */
 	struct prog_conf **merged;   /* room, in next, for the settings the update keeps */
 	struct program **new_progs;  /* the tables after the update, allocated up front */
+	int new_cap;
 	int *new_order, *new_by_name;
 	bool update_done;            /* set when an update has been applied */
 };
