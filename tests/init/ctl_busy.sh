@@ -11,9 +11,11 @@ printf '[program:web]\ncommand=sleep 100\nstartsecs=0\n' > "$T/busy.conf"
 start_init -S "$T/ctl.sock" -c "$T/busy.conf"
 lg_wait 5 "web running" sh -c "\"$INIT\" ctl -s '$T/ctl.sock' status | grep -q RUNNING"
 
-# Clients run inside legate-init's namespace, as `docker exec` runs them,
-# so that it sees their pids.
-inside() { nsenter -t "$INIT_PID" -p -- "$@"; }
+# Clients run inside legate-init's PID namespace, as `docker exec` runs
+# them, so that it sees their pids.  (There /proc is still the outer one,
+# where LeakSanitizer cannot find a client of the sanitizer build: the
+# clients' leaks are checked by the other tests.)
+inside() { ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 nsenter -t "$INIT_PID" -p -- "$@"; }
 
 # The hog: 40 connections (more than legate-init serves), each reopened
 # within 50 ms of being closed, for as long as it runs.
@@ -45,7 +47,7 @@ lg_wait 5 "the hog holds its connections" test -e "$T/hog.up"
 sleep 1
 ok=0
 for i in $(seq 20); do
-	if out=$(timeout 5 nsenter -t "$INIT_PID" -p -- "$INIT" ctl -s "$T/ctl.sock" status web 2>&1); then
+	if out=$(inside timeout 5 "$INIT" ctl -s "$T/ctl.sock" status web 2>&1); then
 		ok=$((ok + 1))
 	else
 		echo "# attempt $i: $out"

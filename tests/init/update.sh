@@ -3,7 +3,8 @@
 # reread lists what changed, avail what is configured, update stops and
 # removes what the file dropped, restarts what it changed, adds what it
 # added and leaves the rest running; update NAME touches only NAME; remove
-# and add; a broken file changes nothing; reload restarts everything.
+# and add; a broken file changes nothing; reload restarts everything.  A
+# listener hears PROCESS_GROUP_ADDED and _REMOVED.
 # legate-test: timeout=90
 . "$LEGATE_ROOT/tests/lib.sh"
 . "$LEGATE_ROOT/tests/init/init.bash"
@@ -11,6 +12,8 @@
 write_conf() {
 	{
 		printf '[unix_http_server]\nfile=%s\n\n' "$T/ctl.sock"
+		printf '[eventlistener:watch]\ncommand=python3 -u %s %s\nevents=PROCESS_GROUP\nstartsecs=0\n\n' \
+			"$LEGATE_ROOT/tests/init/listener.py" "$T/events.log"
 		for p in "$@"; do
 			printf '[program:%s]\n' "${p%%=*}"
 			printf 'command=%s\nstartsecs=0\n' "${p#*=}"
@@ -30,7 +33,7 @@ expect() {
 
 write_conf "a=sleep 100" "b=sleep 100" "c=sleep 100" "e=sleep 100"
 start_init -c "$T/up.conf"
-lg_wait 5 "a, b, e running" sh -c "[ \$(\"$INIT\" ctl -s '$T/ctl.sock' status | grep -c RUNNING) = 3 ]"
+lg_wait 5 "a, b, e running" sh -c "[ \$(\"$INIT\" ctl -s '$T/ctl.sock' status | grep -c RUNNING) = 4 ]"
 pid_b=$(ctl pid b)
 pid_e=$(ctl pid e)
 expect 0 "No config updates to processes" reread
@@ -48,6 +51,10 @@ grep -q '^a ' "$T/status" && lg_fail "a still there: $(cat "$T/status")"
 lg_wait 5 "d running" sh -c "\"$INIT\" ctl -s '$T/ctl.sock' status d | grep -q RUNNING"
 [ "$(ctl pid b)" != "$pid_b" ] || lg_fail "b was not restarted"
 pgrep -f 'sleep 200' > /dev/null || lg_fail "b runs the old command"
+lg_wait 5 "the listener heard" grep -q 'eventname:PROCESS_GROUP_ADDED .* | groupname:d\\n$' "$T/events.log"
+for ev in 'REMOVED .* | groupname:a' 'REMOVED .* | groupname:b' 'ADDED .* | groupname:b'; do
+	grep -q "eventname:PROCESS_GROUP_$ev" "$T/events.log" || lg_fail "no $ev: $(cat "$T/events.log")"
+done
 [ "$(ctl pid e)" = "$pid_e" ] || lg_fail "e was restarted"
 grep -q '^c  *STOPPED ' "$T/status" || lg_fail "c: $(cat "$T/status")"
 
@@ -80,9 +87,9 @@ ctl status d | grep -q RUNNING || lg_fail "d stopped by a failed update"
 write_conf "b=sleep 200" "d=sleep 100"
 pid_d=$(ctl pid d)
 expect 0 "Restarted supervisord" reload
-lg_wait 10 "b and d running again" sh -c "[ \$(\"$INIT\" ctl -s '$T/ctl.sock' status | grep -c RUNNING) = 2 ]"
+lg_wait 10 "b and d running again" sh -c "[ \$(\"$INIT\" ctl -s '$T/ctl.sock' status | grep -c RUNNING) = 3 ]"
 [ "$(ctl pid d)" != "$pid_d" ] || lg_fail "reload did not restart d"
-[ "$(ctl status | wc -l)" = 2 ] || lg_fail "after reload: $(ctl status)"
+[ "$(ctl status | wc -l)" = 3 ] || lg_fail "after reload: $(ctl status)"
 stop_init TERM
 [ "$RC" = 0 ] || lg_fail "exit $RC"
 echo ok
