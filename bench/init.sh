@@ -63,8 +63,8 @@ command=sleep 1000
 command=sleep 1000
 EOF
 
-r_legate=$(measure legate-init 2 "$bin/legate-init" -s "$T/ctl.sock" -c "$T/legate.conf")
-r_static=$(measure legate-init-static 2 "$root/bin/legate-init.static" -s "$T/ctl.sock" -c "$T/legate.conf")
+r_legate=$(measure legate-init 2 "$bin/legate-init" -S "$T/ctl.sock" -c "$T/legate.conf")
+r_static=$(measure legate-init-static 2 "$root/bin/legate-init.static" -S "$T/ctl.sock" -c "$T/legate.conf")
 r_tini=$(measure tini 1 tini -s -- sleep 1000)
 r_tinis=$(measure tini-static 1 tini-static -s -- sleep 1000)
 r_dumb=$(measure dumb-init 1 dumb-init -- sleep 1000)
@@ -91,3 +91,8 @@ echo "supervisord's size: $py + the supervisor package + its script; all measure
 echo "RSS counts shared libc pages in full; PSS divides them among the processes mapping them."
 best=$(printf '%s\n' "legate-init ${r_legate%% *}" "legate-init-static ${r_static%% *}" "supervisord ${r_sup%% *}" | sort -k2 -n | head -1 | cut -d' ' -f1)
 echo "smallest RSS among the supervisors of several programs: $best"
+# What the image relies on: PID 1 under 1 MB resident, and the smallest.
+static_rss=${r_static%% *}
+[ "$static_rss" -lt 1024 ] || { echo "bench/init: the static legate-init has grown to $static_rss kB RSS (1 MB or more)" >&2; exit 1; }
+echo "the static legate-init's RSS, $static_rss kB, is under 1 MB (1024 kB)"
+case $best in legate-init*) ;; *) echo "bench/init: $best is smaller than legate-init" >&2; exit 1 ;; esac

@@ -110,6 +110,46 @@ int cv_int(const char *v, long min, long max, int *out)
 	return 0;
 }
 
+int cv_size(const char *v, long long *out)
+{
+	static const struct { const char *suffix; long long mult; } units[] = {
+		{ "kb", 1024LL }, { "mb", 1024LL * 1024 }, { "gb", 1024LL * 1024 * 1024 },
+	};
+	char *end;
+	long long n, mult = 1;
+
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno || end == v || n < 0 || !isdigit((unsigned char)*v))
+		return -1;
+	if (*end) {
+		size_t i;
+		for (i = 0; i < sizeof units / sizeof units[0]; i++)
+			if (strcasecmp(end, units[i].suffix) == 0)
+				break;
+		if (i == sizeof units / sizeof units[0])
+			return -1;
+		mult = units[i].mult;
+	}
+	if (n > (1LL << 50) / mult)
+		return -1;
+	*out = n * mult;
+	return 0;
+}
+
+int cv_octal(const char *v, int *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 8);
+	if (errno || end == v || *end || n < 0 || n > 0777 || !isdigit((unsigned char)*v))
+		return -1;
+	*out = (int)n;
+	return 0;
+}
+
 int cv_exitcodes(const char *v, unsigned char bits[32], char *err)
 {
 	const char *p = v;

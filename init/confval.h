@@ -23,6 +23,12 @@ int cv_bool(const char *v, bool *out);
 /* A decimal integer from min to max. */
 int cv_int(const char *v, long min, long max, int *out);
 
+/* A size in bytes, as supervisord writes it: 1024, 50MB, 1kb, 2GB. */
+int cv_size(const char *v, long long *out);
+
+/* An octal mode or mask: 022, 0700, 777.  At most 0777. */
+int cv_octal(const char *v, int *out);
+
 /* "0,2,255" into a 256-bit set. */
 int cv_exitcodes(const char *v, unsigned char bits[32], char *err);
 

@@ -1,5 +1,5 @@
-/* sigs: signal names, the signal set read through signalfd, the child's
- * reset before exec, and the monotonic clock every timer uses. */
+/* sigs: signal names, the signal set read through signalfd, and the
+ * child's reset before exec. */
 #include "init/sigs.h"
 
 #include <ctype.h>
@@ -7,7 +7,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/wait.h>
-#include <time.h>
 
 static const struct { int sig; const char *name; } sig_table[] = {
 	{ SIGHUP, "HUP" }, { SIGINT, "INT" }, { SIGQUIT, "QUIT" }, { SIGILL, "ILL" },
@@ -51,44 +50,20 @@ const char *sig_name(int sig)
 
 int sig_setup(sigset_t *set, sigset_t *old)
 {
-	static const int sync_sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT };
-	struct sigaction sa;
-
 	sigfillset(set);
-	for (size_t i = 0; i < sizeof sync_sigs / sizeof sync_sigs[0]; i++)
-		sigdelset(set, sync_sigs[i]);
-	/* A blocked SIGPIPE would stay pending forever; ignoring it turns a
-	 * write to a closed client into EPIPE. */
-	sigdelset(set, SIGPIPE);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_IGN;
-	if (sigaction(SIGPIPE, &sa, NULL) < 0)
-		return -1;
 	return sigprocmask(SIG_SETMASK, set, old);
 }
 
 void sig_child_reset(const sigset_t *old)
 {
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGPIPE, &sa, NULL);
 	sigprocmask(SIG_SETMASK, old, NULL);
 }
 
-int status_code(int status)
+int sig_exit_code(int status)
 {
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return 1;
-}
-
-int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

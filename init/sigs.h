@@ -14,20 +14,19 @@ int sig_parse(const char *s);
  * name in the table. */
 const char *sig_name(int sig);
 
-/* Blocks every signal except those a fault raises synchronously (SEGV,
- * BUS, FPE, ILL, TRAP, SYS, ABRT) and fills *set with the blocked set, ready
- * for signalfd; *old receives the previous mask, for children.  SIGPIPE is
- * ignored so that a write to a gone peer fails with EPIPE.  Returns 0 or -1. */
+/* Blocks every signal, fills *set with the blocked set, ready for
+ * signalfd, and *old with the previous mask, for children.  Signals a
+ * fault raises (SEGV, BUS, ...) are blocked too: sent by another process
+ * they are events like any other, while a real fault still ends the
+ * process, as the kernel forces those through.  Dispositions are left
+ * alone, so a child inherits what legate-init was started with.
+ * Returns 0 or -1. */
 int sig_setup(sigset_t *set, sigset_t *old);
 
-/* In a forked child, before exec: default dispositions and the mask legate-init
- * was started with. */
+/* In a forked child, before exec: the mask legate-init was started with. */
 void sig_child_reset(const sigset_t *old);
 
 /* The shell's view of a wait status: the exit code, or 128+signal. */
-int status_code(int status);
-
-/* Milliseconds on the monotonic clock. */
-int64_t now_ms(void);
+int sig_exit_code(int status);
 
 #endif

@@ -92,3 +92,28 @@ int user_lookup(const char *name, uid_t *uid, gid_t *gid, gid_t **groups, int *n
 	fclose(fp);
 	return 0;
 }
+
+int user_group(const char *name, gid_t *gid)
+{
+	char line[1024];
+	char *f[4];
+	bool numeric = all_digits(name), found = false;
+	FILE *fp = fopen("/etc/group", "re");
+
+	if (fp) {
+		while (!found && fgets(line, sizeof line, fp)) {
+			if (split_colons(line, f, 4) < 3)
+				continue;
+			if (numeric ? strcmp(f[2], name) != 0 : strcmp(f[0], name) != 0)
+				continue;
+			*gid = (gid_t)strtoul(f[2], NULL, 10);
+			found = true;
+		}
+		fclose(fp);
+	}
+	if (!found && numeric) {
+		*gid = (gid_t)strtoul(name, NULL, 10);
+		found = true;
+	}
+	return found ? 0 : -1;
+}

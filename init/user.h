@@ -10,4 +10,8 @@
  * be NULL when *ngroups is 0.  Returns 0, or -1 when the user is unknown. */
 int user_lookup(const char *name, uid_t *uid, gid_t *gid, gid_t **groups, int *ngroups);
 
+/* Resolves a group name (or a numeric gid) from /etc/group.  Returns 0,
+ * or -1 when the group is unknown. */
+int user_group(const char *name, gid_t *gid);
+
 #endif

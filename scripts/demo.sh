@@ -217,7 +217,7 @@ STATE
 	LEGATE_CONFIG=$D/legate.hcl LEGATE_STATUS_ADDR=$STATUS \
 	HAPROXY_CONFIG=$D/haproxy.cfg HAPROXY_MASTER_SOCKET=$D/haproxy-master.sock \
 	HAPROXY_HTTP_BIND=$HTTP HAPROXY_STATS_BIND=$STATS HAPROXY_ADMIN_SOCKET=$D/haproxy-admin.sock \
-		"$LEGATE_BIN/legate-init" -p -s "$D/legate-init.sock" -c "$LEGATE_ROOT/compose/init.conf" &
+		"$LEGATE_BIN/legate-init" -P -S "$D/legate-init.sock" -c "$LEGATE_ROOT/compose/init.conf" &
 	CHILDREN+=($!)
 	for _ in $(seq 200); do
 		curl -sf "http://$HTTP/" > /dev/null 2>&1 && break

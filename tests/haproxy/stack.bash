@@ -32,7 +32,7 @@ lg_stack_start() {
 	HAPROXY_CONFIG=$T/haproxy.cfg HAPROXY_MASTER_SOCKET=$STACK_MASTER \
 	HAPROXY_HTTP_BIND=$STACK_HTTP HAPROXY_STATS_BIND=$STACK_STATS \
 	HAPROXY_ADMIN_SOCKET=$T/haproxy-admin.sock \
-		lg_bg stack "$LEGATE_BIN/legate-init" -p -s "$STACK_INIT_SOCK" -c "$LEGATE_ROOT/compose/init.conf"
+		lg_bg stack "$LEGATE_BIN/legate-init" -P -S "$STACK_INIT_SOCK" -c "$LEGATE_ROOT/compose/init.conf"
 	STACK_PID=$LG_LAST_PID
 	lg_wait 20 "HAProxy's frontend on $STACK_HTTP" curl -s -o /dev/null "http://$STACK_HTTP/"
 	lg_wait 10 "HAProxy's master CLI" test -S "$STACK_MASTER"

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# legate-init ctl: every command, from outside and from a program inside
-# the container; 100 orphans reaped under -c; program output relayed with
-# the "NAME | " prefix or into a file.
-# legate-test: timeout=60
+# legate-init ctl and a supervisorctl link: supervisorctl's commands, what
+# they print and their exit codes (status 3 when a program is not running,
+# 4 for an unknown name; start, stop, restart of one, several or all;
+# signal SIG NAME...; pid; avail; tail; clear; shutdown), legate's reload
+# NAME, the prompt, a missing socket; from outside and from a program
+# inside the container.  Also: 100 orphans reaped under -c, and program
+# output relayed with the "NAME | " prefix or into a file.
+# legate-test: timeout=90
 . "$LEGATE_ROOT/tests/lib.sh"
 . "$LEGATE_ROOT/tests/init/init.bash"
 
@@ -11,7 +15,12 @@ count() { grep -cx "$1" "$EV" || true; }
 cat > "$T/ctl.conf" <<EOF
 [supervisord]
 nodaemon=true
-ctl_socket=$T/ctl.sock
+
+[unix_http_server]
+file=$T/ctl.sock
+
+[supervisorctl]
+serverurl=unix://$T/ctl.sock
 
 [program:web]
 command=$REC $EV web -r 3
@@ -25,7 +34,7 @@ ready_fd=3
 autostart=false
 
 [program:reloader]
-command=sh -c '"$INIT" ctl reload web && echo reloaded >> $EV'
+command=sh -c '"$INIT" ctl reload web > /dev/null && echo reloaded >> $EV'
 type=oneshot
 depends_on=web
 
@@ -44,78 +53,135 @@ redirect_stderr=true
 EOF
 start_init -c "$T/ctl.conf"
 [ "$INIT_PID" != 0 ] || lg_fail "legate-init exited: $(cat "$T/init.log")"
+ln -s "$INIT" "$T/supervisorctl"
+sctl() { "$T/supervisorctl" -c "$T/ctl.conf" "$@"; }
+
+# expect WANT_RC WANT_OUTPUT CMD...: the output (stdout and stderr) and the
+# exit code of one command.
+expect() {
+	local want_rc=$1 want=$2 rc=0
+	shift 2
+	"$@" > "$T/got" 2>&1 || rc=$?
+	[ "$rc" = "$want_rc" ] || lg_fail "${*#$INIT}: exit $rc, want $want_rc: $(cat "$T/got")"
+	[ "$(cat "$T/got")" = "$want" ] || lg_fail "${*#$INIT}: got \"$(cat "$T/got")\", want \"$want\""
+}
 
 # A program inside reaches the socket through LEGATE_INIT_SOCKET.
 lg_wait 10 "reload from inside" grep -qx reloaded "$EV"
 grep -qx "web USR2" "$EV" || lg_fail "the inside reload did not reach web"
+lg_wait 10 "all up" sh -c "\"$INIT\" ctl -s '$T/ctl.sock' status filer | grep -q RUNNING"
 
-lg_wait 10 "all up" sh -c "\"$INIT\" ctl -s '$T/ctl.sock' status | grep -q '^filer  *RUNNING'"
-ctl status > "$T/status"
-grep -Eq '^web  +RUNNING +pid [0-9]+ +uptime 0:00:0[0-9] +restarts 0 +last -$' "$T/status" ||
+# status: supervisorctl's columns; 3 when one is not running, 4 for a
+# name it does not know.
+rc=0
+sctl status > "$T/status" || rc=$?
+[ $rc = 3 ] || lg_fail "status with worker stopped: exit $rc, want 3"
+pid=$(sctl pid web)
+grep -qx "$(printf '%-33s%-10s' web RUNNING)pid $pid, uptime 0:00:0[0-9]" "$T/status" ||
 	lg_fail "status: $(cat "$T/status")"
-grep -Eq '^worker +STOPPED +pid - +uptime - +restarts 0 +last -$' "$T/status" ||
+grep -qx "$(printf '%-33s%-10s' worker STOPPED)Not started" "$T/status" || lg_fail "status: $(cat "$T/status")"
+grep -Eq '^reloader +EXITED +[A-Z][a-z]{2} [0-9]{2} [0-9]{2}:[0-9]{2} [AP]M$' "$T/status" ||
 	lg_fail "status: $(cat "$T/status")"
-grep -Eq '^reloader +EXITED .*last exit 0$' "$T/status" || lg_fail "status: $(cat "$T/status")"
-[ "$(ctl status web | wc -l)" = 1 ] || lg_fail "status web is not one line"
+[ "$(cut -c1-33 "$T/status" | sort | tr -d ' ' | tr '\n' ' ')" = "filer orphans reloader talker web worker " ] ||
+	lg_fail "status is not in name order: $(cat "$T/status")"
+expect 0 "$(grep '^web ' "$T/status" | sed 's/uptime .*//')uptime X" sh -c "\"$T/supervisorctl\" -c '$T/ctl.conf' status web | sed 's/uptime .*/uptime X/'"
+expect 4 "nosuch: ERROR (no such process)" sctl status nosuch
+rc=0
+sctl status web nosuch > "$T/got" || rc=$?
+[ $rc = 4 ] && head -1 "$T/got" | grep -qx "nosuch: ERROR (no such process)" || lg_fail "status web nosuch: $rc $(cat "$T/got")"
 
-# start and stop answer once done.
-ctl start worker
-ctl status worker | grep -q '^worker  *RUNNING' || lg_fail "start: $(ctl status worker)"
+# start and stop answer once done, one line per program.
+expect 0 "worker: started" sctl start worker
 [ "$(count 'worker start')" = 1 ] || lg_fail "worker did not start"
-ctl stop worker
+expect 0 "worker: ERROR (already started)" sctl start worker
+expect 0 "worker: stopped" sctl stop worker
 [ "$(count 'worker TERM')" = 1 ] || lg_fail "stop returned before worker got TERM"
-ctl status worker | grep -q '^worker  *STOPPED .*last exit 0$' || lg_fail "stop: $(ctl status worker)"
+expect 0 "worker: ERROR (not running)" sctl stop worker
+expect 1 "nosuch: ERROR (no such process)" sctl start nosuch
+expect 2 "Error: start requires a process name" sctl start
+expect 1 "Error: stop requires a process name" sctl stop
+expect 0 "$(printf 'web: ERROR (already started)\nworker: started')" sctl start web worker
 
 # restart: TERM, then a new process, ready before the answer.
-old=$(ctl status web | awk '{print $4}')
-ctl restart web
+old=$(sctl pid web)
+expect 0 "$(printf 'web: stopped\nweb: started')" sctl restart web
 [ "$(count 'web TERM')" = 1 ] || lg_fail "restart did not stop web"
 [ "$(count 'web start')" = 2 ] || lg_fail "restart did not start web again"
-ctl status web > "$T/s"
-grep -q '^web  *RUNNING .*restarts 1 ' "$T/s" || lg_fail "after restart: $(cat "$T/s")"
-[ "$(awk '{print $4}' "$T/s")" != "$old" ] || lg_fail "same pid after restart"
+[ "$(sctl pid web)" != "$old" ] || lg_fail "same pid after restart"
 
-ctl reload web
-lg_wait 5 "reload" sh -c "[ \$(grep -cx 'web USR2' '$EV') = 2 ]"
-ctl signal web WINCH
+# signal SIG NAME..., in supervisorctl's order.
+expect 0 "web: signalled" sctl signal WINCH web
 lg_wait 5 "signal" grep -qx 'web WINCH' "$EV"
-ctl signal web SIGHUP
-lg_wait 5 "signal" grep -qx 'web HUP' "$EV"
+expect 0 "$(printf 'web: signalled\nworker: signalled')" sctl signal SIGHUP web worker
+lg_wait 5 "signals" sh -c "grep -qx 'web HUP' '$EV' && grep -qx 'worker HUP' '$EV'"
+expect 1 "web: ERROR (bad signal name)" sctl signal FOO web
+expect 1 "Error: signal requires a signal name and a process name" sctl signal HUP
+expect 0 "$(printf 'worker: stopped')" sctl stop worker
+expect 7 "worker: ERROR (not running)" sctl signal HUP worker
 
-# Errors: exit 1 and one error line.
-expect_error() {
-	local want=$1 rc=0
-	shift
-	ctl "$@" > /dev/null 2> "$T/err" || rc=$?
-	[ $rc = 1 ] || lg_fail "ctl $* exited $rc, want 1"
-	grep -qx "legate-init: error: $want" "$T/err" || lg_fail "ctl $*: $(cat "$T/err")"
-}
-expect_error "no program named nosuch" start nosuch
-expect_error "BOGUS is not a signal" signal web BOGUS
-expect_error "worker is not running (STOPPED)" signal worker HUP
-# A reload of a program with no process succeeds: it reads its
-# configuration when it starts.
-out=$(ctl reload worker) || lg_fail "ctl reload of a stopped program exited $?"
-[ "$out" = "worker is not running (STOPPED): nothing to reload" ] || lg_fail "ctl reload worker: $out"
-expect_error "unknown command frob" frob web
+# pid: legate-init's, a program's, 0 and 7 for one not running.
+expect 0 1 sctl pid
+expect 7 0 sctl pid worker
+expect 1 "No such process nosuch" sctl pid nosuch
+[ "$(sctl pid all | wc -l)" = 6 ] || lg_fail "pid all: $(sctl pid all)"
+
+# legate's reload NAME: the program's reload_signal; nothing to do for a
+# program that does not run.
+expect 0 "web: reloaded" sctl reload web
+lg_wait 5 "reload" sh -c "[ \$(grep -cx 'web USR2' '$EV') = 2 ]"
+expect 0 "worker: not running (STOPPED): nothing to reload" sctl reload worker
+
+# avail: every configured program.
+sctl avail > "$T/avail"
+grep -qx "$(printf '%-32s %-9s %-9s %s' worker 'in use' manual 999:999)" "$T/avail" || lg_fail "avail: $(cat "$T/avail")"
+[ "$(wc -l < "$T/avail")" = 6 ] || lg_fail "avail: $(cat "$T/avail")"
+
+# tail: the log file, the last bytes, or followed; a program without one.
+lg_wait 5 "file log" grep -qx err-to-file "$T/filer.log"
+expect 0 "$(printf 'to-file\nerr-to-file\n')" sctl tail filer
+expect 0 "$(printf 'file\n')" sctl tail -5 filer
+expect 1 "talker: ERROR (no log file)" sctl tail talker
+expect 1 "nosuch: ERROR (no such process name)" sctl tail nosuch stdout
+expect 1 "Error: bad channel 'stdboth'" sctl tail filer stdboth
+timeout 2 "$T/supervisorctl" -c "$T/ctl.conf" tail -f filer > "$T/follow" 2>&1 &
+F=$!
+sleep 0.5
+echo appended >> "$T/filer.log"
+wait $F || true
+grep -qx appended "$T/follow" || lg_fail "tail -f: $(cat "$T/follow")"
+expect 0 "filer: cleared" sctl clear filer
+[ ! -s "$T/filer.log" ] || lg_fail "clear left $(wc -c < "$T/filer.log") bytes"
+
+# Commands it does not know, and no supervisor at the socket.
+expect 1 "*** Unknown syntax: frob" sctl frob
+expect 7 "unix://$T/nothing.sock no such file" "$INIT" ctl -s "unix://$T/nothing.sock" stop web
+expect 4 "unix://$T/nothing.sock no such file" "$INIT" ctl -s "$T/nothing.sock" status
+
+# The prompt: one command a line, status first.
+printf 'pid\nquit\n' | sctl > "$T/shell" || true
+grep -q '^web  *RUNNING' "$T/shell" && [ "$(tail -1 "$T/shell")" = 1 ] || lg_fail "prompt: $(cat "$T/shell")"
+
+# stop all and start all.
+sctl stop all > "$T/got" || lg_fail "stop all: $(cat "$T/got")"
+grep -qx 'web: stopped' "$T/got" && ! grep -q worker "$T/got" || lg_fail "stop all: $(cat "$T/got")"
 rc=0
-"$INIT" ctl -s "$T/nothing.sock" status 2> /dev/null || rc=$?
-[ $rc = 3 ] || lg_fail "ctl without a supervisor exited $rc, want 3"
+sctl status > /dev/null || rc=$?
+[ $rc = 3 ] || lg_fail "status after stop all: $rc"
+sctl start all > "$T/got" || lg_fail "start all: $(cat "$T/got")"
+grep -qx 'worker: started' "$T/got" || lg_fail "start all: $(cat "$T/got")"
 
 # Orphans: reaped, none left a zombie.
 lg_wait 10 "orphans forked" test -e "$T/forked"
-lg_wait 5 "orphans reaped" sh -c "[ \$(ps -o stat= --ppid $INIT_PID | grep -c Z) = 0 ] && [ \$(ps -o pid= --ppid $INIT_PID | wc -l) -le 5 ]"
+lg_wait 5 "orphans reaped" sh -c "[ \$(ps -o stat= --ppid $INIT_PID | grep -c Z) = 0 ] && [ \$(ps -o pid= --ppid $INIT_PID | wc -l) -le 6 ]"
 
 # Output: prefixed lines, the file, and our own lines in one shape.
 grep -qx 'talker | out-line' "$T/init.log" || lg_fail "no prefixed stdout line"
 grep -qx 'talker | err-line' "$T/init.log" || lg_fail "no prefixed stderr line"
-lg_wait 5 "file log" grep -qx err-to-file "$T/filer.log"
-grep -qx to-file "$T/filer.log" || lg_fail "stdout_logfile: $(cat "$T/filer.log")"
 bad=$(grep -Ev '^(legate-init: (error|warn|info): |talker \| )' "$T/init.log" || true)
 [ -z "$bad" ] || lg_fail "lines of another shape: $bad"
 
-kill -INT "$INIT_PID"
-rc=0
-wait $NS || rc=$?
-[ "$rc" = 130 ] || lg_fail "exit code $rc after SIGINT, want 130"
+# shutdown: the answer, then legate-init stops everything and exits 0.
+expect 0 "Shut down" sctl shutdown
+wait_init
+[ "$RC" = 0 ] || lg_fail "exit code $RC after shutdown, want 0"
 echo ok

@@ -46,7 +46,7 @@ type=oneshot
 priority=50
 EOF
 t0=$(date +%s%N)
-start_init -s "$T/ctl.sock" -c "$T/deps.conf"
+start_init -S "$T/ctl.sock" -c "$T/deps.conf"
 lg_wait 15 "app started" test -s "$T/app"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$(cat "$T/app")" = started ] || lg_fail "app started too early: $(cat "$T/app")"
@@ -59,10 +59,8 @@ grep -q '^legate-init: info: setup: oneshot finished (exit 0)' "$T/init.log" || 
 last_ready=$(grep -n 'ready (RUNNING)\|oneshot finished' "$T/init.log" | grep -v 'app:' | tail -1 | cut -d: -f1)
 app_line=$(grep -n 'app: started' "$T/init.log" | cut -d: -f1)
 [ "$app_line" -gt "$last_ready" ] || lg_fail "app started before its dependencies were ready"
-kill -TERM "$INIT_PID"
-rc=0
-wait $NS || rc=$?
-[ "$rc" = 143 ] || lg_fail "exit code $rc after SIGTERM, want 143"
+stop_init TERM
+[ "$RC" = 0 ] || lg_fail "exit code $RC after SIGTERM, want 0"
 
 # --- a failing oneshot -------------------------------------------------------
 rm -f "$T/app"
@@ -76,14 +74,15 @@ ready_fd=3
 command=sh -c 'echo migration failed >&2; exit 9'
 type=oneshot
 priority=2
+on_fatal=exit
 
 [program:app]
 command=sh -c 'echo started >> $T/app; exec sleep 100'
 depends_on=migrate
 EOF
-start_init -s "$T/ctl.sock" -c "$T/fail.conf"
-rc=0
-wait $NS || rc=$?
+start_init -S "$T/ctl.sock" -c "$T/fail.conf"
+wait_init
+rc=$RC
 [ "$rc" = 9 ] || lg_fail "exit code $rc, want the oneshot's 9"
 [ ! -e "$T/app" ] || lg_fail "app started although migrate failed"
 grep -q '^legate-init: error: migrate: oneshot failed (exit 9)' "$T/init.log" || lg_fail "no clear error"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # legate-init allocates only while it loads its configuration: once the
-# programs run, restarts, backoff, ctl commands, SIGHUP, relayed output and
-# reaping orphans make no malloc, calloc, realloc or free in PID 1.
+# programs run, restarts, backoff, ctl commands (those that do not read
+# the file again), SIGHUP, relayed and rotated output, events to a listener
+# and reaping orphans make no malloc, calloc, realloc or free in PID 1.
 # legate-test: timeout=60
 . "$LEGATE_ROOT/tests/lib.sh"
 . "$LEGATE_ROOT/tests/init/init.bash"
@@ -26,12 +27,20 @@ startretries=1000
 [program:orphans]
 command=sh -c 'while :; do (sleep 0.05 &); sleep 0.05; done'
 startsecs=0
+
+[program:rotated]
+command=sh -c 'while :; do echo 0123456789012345678901234567890123456789; sleep 0.01; done'
+stdout_logfile=$T/rotated.log
+stdout_logfile_maxbytes=1KB
+stdout_logfile_backups=2
+startsecs=0
+
+[eventlistener:watch]
+command=python3 -u $LEGATE_ROOT/tests/init/listener.py $T/events.log
+events=PROCESS_STATE,TICK_5
+startsecs=0
 EOF
-LG_MALLOC_LOG=$T/mallocs LD_PRELOAD=$SHIM \
-	unshare --pid --fork --mount-proc --kill-child "$INIT" -s "$T/ctl.sock" -c "$T/noalloc.conf" > "$T/init.log" 2>&1 &
-NS=$!
-LG_PIDS+=($NS)
-LG_LOGS+=("$T/init.log")
+start_init_env "LG_MALLOC_LOG=$T/mallocs LD_PRELOAD=$SHIM" -S "$T/ctl.sock" -c "$T/noalloc.conf"
 lg_wait 10 "web running" sh -c "\"$INIT\" ctl -s '$T/ctl.sock' status web | grep -q RUNNING"
 [ -s "$T/mallocs" ] || lg_fail "the shim saw no allocation at all: is it loaded?"
 before=$(wc -l < "$T/mallocs")
@@ -41,18 +50,26 @@ ctl restart web
 ctl stop web
 ctl start web
 ctl reload web
-ctl signal web USR1
-ctl status nosuch 2> /dev/null && lg_fail "status nosuch succeeded"
-kill -HUP "$(pgrep -P $NS)"
+ctl signal USR1 web
+ctl status nosuch > /dev/null && lg_fail "status nosuch succeeded"
+ctl stop web > /dev/null
+ctl status > /dev/null || true     # a stopped program's time of day
+ctl start web worker > /dev/null || true
+ctl pid all > /dev/null
+ctl avail > /dev/null
+ctl tail rotated > /dev/null
+ctl clear rotated > /dev/null
+kill -HUP "$INIT_PID"
 sleep 1.5   # flaky backs off and restarts, orphans come and go, talker talks
 lg_wait 5 "backoff" grep -q 'flaky: exited too quickly' "$T/init.log"
 grep -q '^talker | tick' "$T/init.log" || lg_fail "no relayed output"
+lg_wait 8 "a tick" grep -q 'eventname:TICK_5' "$T/events.log"
+lg_wait 10 "rotated.log rotated" test -e "$T/rotated.log.1"
 
 after=$(wc -l < "$T/mallocs")
 if [ "$after" != "$before" ]; then
 	sort "$T/mallocs" | uniq -c >&2
 	lg_fail "PID 1 allocated $((after - before)) times in its steady state"
 fi
-kill -TERM "$(pgrep -P $NS)"
-wait $NS || true
+stop_init TERM
 echo ok

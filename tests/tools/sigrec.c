@@ -15,7 +15,10 @@
 static const struct { int sig; const char *name; } names[] = {
 	{ SIGHUP, "HUP" }, { SIGINT, "INT" }, { SIGQUIT, "QUIT" }, { SIGUSR1, "USR1" },
 	{ SIGUSR2, "USR2" }, { SIGTERM, "TERM" }, { SIGALRM, "ALRM" }, { SIGWINCH, "WINCH" },
-	{ SIGCONT, "CONT" }, { SIGPIPE, "PIPE" },
+	{ SIGCONT, "CONT" }, { SIGPIPE, "PIPE" }, { SIGSEGV, "SEGV" }, { SIGABRT, "ABRT" },
+	{ SIGBUS, "BUS" }, { SIGFPE, "FPE" }, { SIGILL, "ILL" }, { SIGTRAP, "TRAP" },
+	{ SIGSYS, "SYS" }, { SIGTSTP, "TSTP" }, { SIGTTIN, "TTIN" }, { SIGTTOU, "TTOU" },
+	{ SIGURG, "URG" }, { SIGXCPU, "XCPU" }, { SIGPROF, "PROF" },
 };
 
 static int parse(const char *s)

@@ -72,6 +72,26 @@ int main(void)
 	check(cv_environment("NOVALUE", buf, list, err) < 0);
 	check(cv_environment("=x", buf, list, err) < 0);
 
+	/* Sizes and octal modes, as supervisord writes them. */
+	long long size;
+	check_int(cv_size("50MB", &size), 0);
+	check(size == 50LL * 1024 * 1024);
+	check_int(cv_size("1kb", &size), 0);
+	check(size == 1024);
+	check_int(cv_size("0", &size), 0);
+	check(size == 0);
+	check_int(cv_size("2GB", &size), 0);
+	check(size == 2LL << 30);
+	check(cv_size("50XB", &size) < 0);
+	check(cv_size("-1", &size) < 0);
+	check(cv_size("MB", &size) < 0);
+	check_int(cv_octal("022", &v), 0);
+	check_int(v, 022);
+	check_int(cv_octal("0700", &v), 0);
+	check_int(v, 0700);
+	check(cv_octal("0789", &v) < 0);
+	check(cv_octal("01777", &v) < 0);
+
 	/* Exit codes. */
 	check_int(cv_exitcodes("0, 2,255", bits, err), 0);
 	check(bits[0] == 0x05 && bits[31] == 0x80 && bits[1] == 0);
