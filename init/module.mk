@@ -29,29 +29,9 @@ $(INIT_UNITS): $(O)/tests/unit/%: tests/unit/%.c $(INIT_UNIT_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS)
 test-bins: $(INIT_UNITS)
 
-# The supervisord.conf reader's libFuzzer target (see make fuzz).  Until the
-# Makefile runs every fuzzer listed in FUZZERS, make fuzz runs this one
-# through the rule below, in the same way.
-ifeq ($(origin FUZZERS),undefined)
-INIT_FUZZ_RULE := 1
-endif
+# The supervisord.conf reader's libFuzzer target (see make fuzz).
 FUZZERS                += init_conf
 FUZZ_init_conf_SRCS    := init/fuzz/conf_fuzz.c init/conf.c init/confkeys.c init/confinc.c init/confglobal.c \
                           init/confcheck.c init/confval.c init/user.c init/sigs.c common/log.c
 FUZZ_init_conf_CORPUS  := init/fuzz/corpus
 FUZZ_init_conf_FLAGS   := -max_len=4096 -dict=init/fuzz/conf.dict
-ifdef INIT_FUZZ_RULE
-FUZZ_SECONDS ?= 60
-FUZZ_CC      ?= clang
-fuzz: fuzz-init_conf
-.PHONY: fuzz-init_conf
-build/fuzz/init_conf: $(FUZZ_init_conf_SRCS) init/conf.h init/conf_int.h init/confval.h
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -I. $(WARN) -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ $(FUZZ_init_conf_SRCS)
-fuzz-init_conf: build/fuzz/init_conf
-	@mkdir -p build/fuzz/corpus/init_conf
-	build/fuzz/init_conf -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=1024 \
-		-print_final_stats=1 -artifact_prefix=build/fuzz/init_conf- $(FUZZ_init_conf_FLAGS) \
-		build/fuzz/corpus/init_conf $(FUZZ_init_conf_CORPUS)
-endif
