@@ -90,18 +90,6 @@ bad:
 	return NULL;
 }
 
-/* Does the catalog's tag list carry tag? */
-static int has_tag(const json_t *tags, const char *tag)
-{
-	size_t i;
-	json_t *t;
-
-	json_array_foreach(tags, i, t)
-		if (json_is_string(t) && strcmp(json_string_value(t), tag) == 0)
-			return 1;
-	return 0;
-}
-
 /* {"name": [tags]} into [{name, tags}]; with tag, only the services
  * carrying it (the catalog's services call cannot filter by tag). */
 static json_t *shape_services(const json_t *in, const char *tag)
@@ -112,7 +100,7 @@ static json_t *shape_services(const json_t *in, const char *tag)
 	if (!json_is_object(in))
 		goto bad;
 	json_object_foreach((json_t *)in, k, v) {
-		if (tag && !has_tag(v, tag))
+		if (tag && !data_has_string(v, tag))
 			continue;
 		if (json_array_append_new(out, json_pack("{s:s, s:o}", "name", k,
 							 "tags", data_tags(v))) < 0)
@@ -247,6 +235,25 @@ json_t *consul_shape(const struct watch *w, const json_t *in, long status)
 	return NULL;
 }
 
+/* Keeps the worst status per node's own checks ("") and per service
+ * instance, for the catalog sweep. */
+static void note_status(json_t *map, const json_t *check)
+{
+	const char *node = data_str(check, "Node"), *sid = data_str(check, "ServiceID");
+	const char *st = data_str(check, "Status"), *old;
+	json_t *n = json_object_get(map, node);
+
+	if (strcmp(st, "passing") != 0 && strcmp(st, "warning") != 0)
+		st = "critical";   /* critical, maintenance, anything unknown */
+	if (!n) {
+		n = json_object();
+		json_object_set_new(map, node, n);
+	}
+	old = json_string_value(json_object_get(n, sid));
+	if (!old || strcmp(st, "critical") == 0 || (strcmp(st, "warning") == 0 && strcmp(old, "passing") == 0))
+		json_object_set_new(n, sid, json_string(st));
+}
+
 /* The health trigger's answer lists every check.  A service's checks are
  * summed up as "highest ModifyIndex/count"; checks of no service (the
  * node's own, like serfHealth) as one more entry under "".  Only services
@@ -263,11 +270,16 @@ static int health_narrow(struct watch *w, const json_t *in)
 		json_decref(sig);
 		return -1;
 	}
+	json_t *old_status = w->wr->check_status;
+
+	w->wr->check_status = json_object();
 	json_array_foreach(in, i, c) {
 		const char *svc = data_str(c, "ServiceName");
 		json_t *mi = json_object_get(c, "ModifyIndex");
 		json_int_t m = json_is_integer(mi) ? json_integer_value(mi) : 0;
 		json_t *cur = json_object_get(sig, svc);
+
+		note_status(w->wr->check_status, c);
 
 		if (!cur) {
 			json_object_set_new(sig, svc, json_pack("[I, I]", m, (json_int_t)1));
@@ -278,6 +290,14 @@ static int health_narrow(struct watch *w, const json_t *in)
 			json_array_set_new(cur, 1, json_integer(json_integer_value(json_array_get(cur, 1)) + 1));
 		}
 	}
+	/* nodes whose statuses moved: the sweep works them out again */
+	json_object_foreach(w->wr->check_status, k, v)
+		if (!json_equal(v, json_object_get(old_status, k)))
+			sweep_forget_node(w->wr, k);
+	json_object_foreach(old_status, k, v)
+		if (!json_object_get(w->wr->check_status, k))
+			sweep_forget_node(w->wr, k);
+	json_decref(old_status);
 	json_decref(w->fire_only);
 	w->fire_only = NULL;
 	if (w->kv && json_equal(json_object_get(w->kv, ""), json_object_get(sig, ""))) {

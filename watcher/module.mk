@@ -1,6 +1,6 @@
 # watcher/: the event loop, libcurl multi glue, Consul and etcd watches.
 LIB_SRCS   += watcher/http.c watcher/name.c watcher/data.c watcher/watch.c \
-              watcher/consul.c watcher/etcd.c
+              watcher/consul.c watcher/etcd.c watcher/sweep.c
 UNIT_TESTS += tests/unit/test_data.c tests/unit/test_watch.c
 TEST_TOOLS += tests/tools/faultproxy.c
 

@@ -30,30 +30,45 @@ static double jitter(double lo)
 
 /* --- data and status ---------------------------------------------------- */
 
+static uint64_t text_hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	while (n--)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
 void watch_deliver(struct watch *w, json_t *data)
 {
 	char *text;
+	size_t len;
+	uint64_t h;
 
 	if (!data)
 		return;
+	/* Only a hash of the canonical text is kept: memory stays that of the
+	 * data, at any catalog size. */
 	text = json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 	if (!text) {
 		json_decref(data);
 		return;
 	}
-	if (w->text && strcmp(text, w->text) == 0) {
+	len = strlen(text);
+	h = text_hash(text, len);
+	if (w->data && h == w->text_hash && len == w->text_len) {
 		free(text);
 		json_decref(data);
 		return;
 	}
 	json_decref(w->data);
-	free(w->text);
 	w->data = data;
-	w->text = text;
+	w->text_hash = h;
+	w->text_len = len;
 	w->changes++;
 	w->fresh = 1;
 	w->last_change = clock_wall();
-	log_debug("%s: changed (%zu bytes)", w->name, strlen(text));
+	log_debug("%s: changed (%zu bytes)", w->name, len);
+	free(text);
 	/* Reported from the loop, outside any curl or backend call, so the
 	 * callback may add and remove watches, this one included. */
 	if (!w->notify_pending) {
@@ -131,7 +146,10 @@ void watch_set_index(struct watch *w, uint64_t index, int present)
 }
 
 const json_t *watch_data(const struct watch *w) { return w->data; }
-const char *watch_text(const struct watch *w) { return w->text; }
+char *watch_text(const struct watch *w)
+{
+	return w->data ? json_dumps(w->data, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+}
 const char *watch_name(const struct watch *w) { return w->name; }
 
 json_t *watch_status(const struct watch *w)
@@ -202,11 +220,13 @@ static void dequeue(struct watch *w)
 	}
 }
 
-/* Starts queued triggered watches while sweep slots are free. */
+/* Starts queued triggered watches while sweep slots are free (a catalog
+ * sweep first). */
 static void pump(struct watcher *wr)
 {
 	struct watch *w;
 
+	sweep_pump(wr);
 	while (wr->sweeping < wr->sweep_cap && (w = wr->qhead)) {
 		dequeue(w);
 		step(w, EV_SLOT);
@@ -231,19 +251,38 @@ static void call(struct watch *w)
 		watch_call_failed(w, "%s", err.text);
 }
 
+static int triggers_ready(struct watch *w);
+
 /* Wakes the triggered watches of class tc; with `only` (an object keyed by
  * service name), just the service watches it names. */
 static void fire(struct watcher *wr, enum trigger_class tc, const json_t *only)
 {
 	struct watch *w;
+	bool sweep = false;
 
 	for (w = wr->watches; w; w = w->next) {
 		if (!w->triggered || w->tclass != tc)
 			continue;
 		if (only && (w->n.kind != WK_SERVICE || !json_object_get(only, w->n.arg)))
 			continue;
+		if (!only && sweep_covers(w) && w->state == WS_PARKED && triggers_ready(w)) {
+			sweep = true;   /* one sweep reads them all */
+			continue;
+		}
 		step(w, EV_TRIGGER);
 	}
+	if (sweep)
+		sweep_request(wr);
+	pump(wr);
+}
+
+void watch_wake(struct watch *w)
+{
+	step(w, EV_TRIGGER);
+}
+
+void watcher_pump(struct watcher *wr)
+{
 	pump(wr);
 }
 
@@ -411,7 +450,6 @@ static void watch_free(struct watch *w)
 	json_decref(w->kv);
 	json_decref(w->fire_only);
 	json_decref(w->data);
-	free(w->text);
 	free(w);
 }
 
@@ -654,6 +692,7 @@ void watcher_free(struct watcher *wr)
 {
 	if (!wr)
 		return;
+	sweep_free(wr);
 	/* Requests first, so no callback reaches a freed watch. */
 	http_free(wr->consul_http);
 	http_free(wr->etcd_http);
@@ -665,6 +704,7 @@ void watcher_free(struct watcher *wr)
 		wr->watches = w->next;
 		watch_free(w);
 	}
+	json_decref(wr->check_status);
 	free(wr->consul_base);
 	free(wr->etcd_base);
 	free(wr->token_header);
