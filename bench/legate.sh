@@ -9,16 +9,8 @@
 N=${BENCH_CHANGES:-200}
 SERVICES=${BENCH_SERVICES:-1000}
 IDLE=${BENCH_IDLE:-60}
-peers=$LEGATE_ROOT/build/peers/bin
-CT=$peers/consul-template
-if [ ! -x "$CT" ]; then
-	GO=$(command -v go || echo /usr/local/go/bin/go)
-	if [ -x "$GO" ]; then
-		echo "# building consul-template v0.39.1 with $GO (module proxy)"
-		GOBIN=$peers "$GO" install github.com/hashicorp/consul-template@v0.39.1 >/dev/null 2>&1 || true
-	fi
-fi
-[ -x "$CT" ] || { echo "# consul-template not available: its columns are empty"; CT=; }
+. "$LEGATE_ROOT/bench/peers.bash"
+bench_consul_template
 
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 anon_kb() { awk '/^RssAnon/ { print $2 }' "/proc/$1/status"; }

@@ -183,6 +183,11 @@ unsigned long watcher_calls(const struct watcher *wr)
 	return http_started(wr->consul_http) + http_started(wr->etcd_http);
 }
 
+unsigned long watcher_sweeps(const struct watcher *wr)
+{
+	return sweep_count(wr);
+}
+
 int watcher_requests(const struct watcher *wr)
 {
 	return (wr->consul_http ? http_active(wr->consul_http) : 0) +

@@ -91,4 +91,7 @@ int watcher_requests(const struct watcher *wr);
 /* HTTP requests the watcher has started since it was made. */
 unsigned long watcher_calls(const struct watcher *wr);
 
+/* Catalog sweeps started (each reads the node list and every node once). */
+unsigned long watcher_sweeps(const struct watcher *wr);
+
 #endif
