@@ -5,8 +5,9 @@
  * each node holds, and works out again only the services on the nodes
  * whose answer changed (with the check statuses the health trigger last
  * saw): a registration costs 2 + nodes requests and the work of the
- * services it touches, however many are watched.  A sweep that fails wakes
- * the watches instead, each to read for itself. */
+ * services it touches, however many are watched.  Watches started while
+ * the triggers are ready get their first data from a sweep too.  A sweep
+ * that fails wakes the watches instead, each to read for itself. */
 #include "watcher/watch_int.h"
 
 #include <stdint.h>
@@ -29,7 +30,10 @@ struct sweep {
 	json_t *dirty;          /* service -> true: changed in this sweep */
 	bool first;             /* no sweep has delivered yet: every watch gets its data */
 	int failed;
-	struct http_req **reqs; /* in flight, for cancelling */
+	struct sweep_req {
+		struct http_req *r;
+		size_t node;    /* its index in nodes (the node list's read: none) */
+	} *reqs;                /* in flight, for cancelling */
 	size_t nreqs, capreqs;
 	unsigned long sweeps, failures;
 };
@@ -41,15 +45,18 @@ bool sweep_covers(const struct watch *w)
 	return w->triggered && w->backend == WB_CONSUL && w->n.kind == WK_SERVICE && !w->n.dc;
 }
 
-static int get(struct sweep *s, const char *path, http_done_cb done);
+static int get(struct sweep *s, const char *path, http_done_cb done, size_t node);
 
-static void forget_req(struct sweep *s, struct http_req *r)
+/* Request r is done: out of the list; returns the node it read. */
+static size_t forget_req(struct sweep *s, struct http_req *r)
 {
 	for (size_t i = 0; i < s->nreqs; i++)
-		if (s->reqs[i] == r) {
+		if (s->reqs[i].r == r) {
+			size_t node = s->reqs[i].node;
 			s->reqs[i] = s->reqs[--s->nreqs];
-			return;
+			return node;
 		}
+	return SIZE_MAX;
 }
 
 /* The worst status of a node's own checks and of its service sid. */
@@ -81,7 +88,8 @@ static json_t *instances_of(const struct sweep *s, const char *svc)
 	return out;
 }
 
-/* Delivers what changed to the watches the sweep covers. */
+/* Delivers what changed to the watches the sweep covers, and their first
+ * data to those that have none yet. */
 static void deliver(struct sweep *s)
 {
 	struct watcher *wr = s->wr;
@@ -90,7 +98,7 @@ static void deliver(struct sweep *s)
 		json_t *all, *out, *inst;
 		size_t i;
 
-		if (!sweep_covers(w) || (!s->first && !json_object_get(s->dirty, w->n.arg)))
+		if (!sweep_covers(w) || (!s->first && w->data && !json_object_get(s->dirty, w->n.arg)))
 			continue;
 		all = instances_of(s, w->n.arg);
 		out = json_array();
@@ -170,10 +178,11 @@ void sweep_pump(struct watcher *wr)
 
 	while (s && s->running && s->nodes && !s->failed && s->next < json_array_size(s->nodes) &&
 	       wr->sweeping < wr->sweep_cap) {
-		const char *node = json_string_value(json_array_get(s->nodes, s->next++));
+		size_t i = s->next++;
+		const char *node = json_string_value(json_array_get(s->nodes, i));
 		buf_reset(&path);
 		if (buf_puts(&path, "/v1/catalog/node/") < 0 || url_escape(&path, node, 0) < 0 ||
-		    get(s, buf_cstr(&path), NULL) < 0) {
+		    get(s, buf_cstr(&path), NULL, i) < 0) {
 			s->failed = 1;
 			break;
 		}
@@ -243,16 +252,16 @@ static void replace_holding(struct sweep *s, const char *node, json_t *now, uint
 	json_object_set_new(s->held, node, json_pack("{s:I, s:o}", "hash", (json_int_t)hash, "svc", now));
 }
 
-/* One node's answer: worked out again only when it differs from the last
- * one (or its checks moved since). */
+/* One node's answer: parsed and worked out again only when its bytes
+ * differ from the last answer's (or its checks moved since). */
 static void on_node(struct http_req *r, const struct http_result *res, void *arg)
 {
 	struct sweep *s = arg;
 	const char *body, *node;
 	json_t *in = NULL, *now, *old;
 	uint64_t h;
+	size_t idx = forget_req(s, r);
 
-	forget_req(s, r);
 	s->inflight--;
 	s->wr->sweeping--;
 	if (!res->ok || res->status != 200) {
@@ -268,17 +277,19 @@ static void on_node(struct http_req *r, const struct http_result *res, void *arg
 	}
 	body = res->body->data ? res->body->data : "";
 	h = fnv(body, res->body->len);
+	old = json_object_get(s->held, json_string_value(json_array_get(s->nodes, idx)));
+	if (old && json_integer_value(json_object_get(old, "hash")) == (json_int_t)h) {
+		sweep_pump(s->wr);   /* the same answer as last time */
+		return;
+	}
 	if (!(in = json_loadb(body, res->body->len, 0, NULL)) ||
 	    !(node = data_str(json_object_get(in, "Node"), "Node"))[0]) {
 		s->failed = 1;
 	} else {
-		old = json_object_get(s->held, node);
-		if (!old || json_integer_value(json_object_get(old, "hash")) != (json_int_t)h) {
-			if ((now = holding(s, in)))
-				replace_holding(s, node, now, h);
-			else
-				s->failed = 1;
-		}
+		if ((now = holding(s, in)))
+			replace_holding(s, node, now, h);
+		else
+			s->failed = 1;
 	}
 	json_decref(in);
 	sweep_pump(s->wr);
@@ -291,7 +302,7 @@ static void on_nodes(struct http_req *r, const struct http_result *res, void *ar
 	json_t *in, *n;
 	size_t i;
 
-	forget_req(s, r);
+	(void)forget_req(s, r);
 	s->inflight--;
 	s->wr->sweeping--;
 	in = res->ok && res->status == 200 ?
@@ -308,7 +319,7 @@ static void on_nodes(struct http_req *r, const struct http_result *res, void *ar
 	sweep_pump(s->wr);
 }
 
-static int get(struct sweep *s, const char *path, http_done_cb done)
+static int get(struct sweep *s, const char *path, http_done_cb done, size_t node)
 {
 	struct watcher *wr = s->wr;
 	const char *hdrs[2] = { wr->token_header, NULL };
@@ -321,7 +332,7 @@ static int get(struct sweep *s, const char *path, http_done_cb done)
 		return -1;
 	if (s->nreqs == s->capreqs) {
 		size_t n = s->capreqs ? s->capreqs * 2 : 16;
-		struct http_req **nr = realloc(s->reqs, n * sizeof *nr);
+		struct sweep_req *nr = realloc(s->reqs, n * sizeof *nr);
 		if (!nr) {
 			buf_free(&url);
 			return -1;
@@ -340,7 +351,8 @@ static int get(struct sweep *s, const char *path, http_done_cb done)
 	buf_free(&url);
 	if (!r)
 		return -1;
-	s->reqs[s->nreqs++] = r;
+	s->reqs[s->nreqs].r = r;
+	s->reqs[s->nreqs++].node = node;
 	s->inflight++;
 	wr->sweeping++;
 	return 0;
@@ -370,7 +382,7 @@ void sweep_request(struct watcher *wr)
 		s->first = true;
 	}
 	if (!(s->dirty = json_object()) || !s->held || !s->where ||
-	    get(s, "/v1/catalog/nodes", on_nodes) < 0) {
+	    get(s, "/v1/catalog/nodes", on_nodes, SIZE_MAX) < 0) {
 		s->failed = 1;
 		finish(s);
 	}
@@ -383,7 +395,7 @@ void sweep_free(struct watcher *wr)
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->nreqs; i++)
-		http_cancel(wr->consul_http, s->reqs[i]);
+		http_cancel(wr->consul_http, s->reqs[i].r);
 	free(s->reqs);
 	json_decref(s->nodes);
 	json_decref(s->held);

@@ -268,12 +268,16 @@ static void fire(struct watcher *wr, enum trigger_class tc, const json_t *only)
 	for (w = wr->watches; w; w = w->next) {
 		if (!w->triggered || w->tclass != tc)
 			continue;
-		if (only && (w->n.kind != WK_SERVICE || !json_object_get(only, w->n.arg)))
-			continue;
-		if (!only && sweep_covers(w) && w->state == WS_PARKED && triggers_ready(w)) {
-			sweep = true;   /* one sweep reads them all */
+		/* One sweep reads them all: every watch it serves when the
+		 * catalog moved, and those still waiting for their first data
+		 * whatever moved; a few named services read for themselves. */
+		if (sweep_covers(w) && w->state == WS_PARKED && (!only || !w->data)) {
+			/* before every trigger's first answer, it waits */
+			sweep = sweep || triggers_ready(w);
 			continue;
 		}
+		if (only && (w->n.kind != WK_SERVICE || !json_object_get(only, w->n.arg)))
+			continue;
 		step(w, EV_TRIGGER);
 	}
 	if (sweep)
@@ -370,6 +374,13 @@ static void step(struct watch *w, enum watch_event ev)
 		if (w->triggered) {
 			if (ev == EV_START && !triggers_ready(w)) {
 				w->state = WS_PARKED;
+				return;
+			}
+			if (ev == EV_START && sweep_covers(w)) {
+				/* its first data from a sweep, with every other
+				 * watch started now: not a read each */
+				w->state = WS_PARKED;
+				sweep_request(w->wr);
 				return;
 			}
 			enqueue(w);
