@@ -9,13 +9,14 @@
 #                                    subcommands legate/commands.h declares)
 #   init/                            init/ and common/log.h only
 #
-# A module's fuzz/ folder is in its module's layer; tests/ may include any
-# layer.  A folder of C files missing from the table fails until it gets a
-# layer here.  Then the include graph must have no cycle, of files or of
-# modules: foo.c and foo.h are one module, and a header with no .c of its
-# own (watch_int.h, renderer/internal.h, source.h, commands.h) belongs to
-# no module: including it counts as including what it includes.  Each
-# cycle is printed with the include behind each step.
+# A private header (NAME_int.h, internal.h) is included only from its own
+# folder.  A module's fuzz/ folder is in its module's layer; tests/ may
+# include anything.  A folder of C files missing from the table fails
+# until it gets a layer here.  Then the include graph must have no cycle,
+# of files or of modules: foo.c and foo.h are one module, and a header
+# with no .c of its own (watch_int.h, renderer/internal.h, source.h,
+# commands.h) belongs to no module: including it counts as including what
+# it includes.  Each cycle is printed with the include behind each step.
 . "$LEGATE_ROOT/tests/lib.sh"
 
 # check_tree ROOT: prints each problem of the tree under ROOT (a new file
@@ -135,6 +136,9 @@ BEGIN {
 		} else if (d == "init" && to == "common" && !(inc in init_common)) {
 			printf "%s: #include \"%s\": init/ may include only common/log.h of common/\n", file, $2
 			bad++
+		} else if (d != to && inc ~ /(_int|\/internal)\.h$/) {
+			printf "%s: #include \"%s\": a private header of %s/\n", file, $2, to
+			bad++
 		}
 	}
 	if (inc != file && !((file, inc) in fedge)) {
@@ -166,7 +170,7 @@ fake=$T/fake
 mkdir -p "$fake"/common "$fake"/watcher "$fake"/mustache "$fake"/renderer "$fake"/init \
 	"$fake"/legate "$fake"/extra "$fake"/watcher/fuzz "$fake"/tests/unit
 put() { printf '#include "%s"\n' "${@:2}" > "$fake/$1"; }
-put common/log.h      common/log.h
+: > "$fake/common/log.h"
 put common/buf.c      common/buf.h renderer/runner.h
 put common/buf.h      common/log.h
 put watcher/watch.c   watcher/watch.h watcher/watch_int.h common/buf.h
@@ -183,7 +187,7 @@ put mustache/b.h      mustache/a.h
 put renderer/runner.h watcher/watch.h mustache/mustache.h
 put init/main.c       init/sup.h common/log.h common/buf.h
 put init/sup.h        common/log.h
-put legate/main.c     renderer/runner.h
+put legate/main.c     renderer/runner.h watcher/watch_int.h
 put extra/x.c         common/log.h
 put tests/unit/test_x.c legate/commands.h init/sup.h
 set +e
@@ -194,6 +198,7 @@ cat > "$T/fake.want" <<'WANT'
 extra/x.c: folder extra/ has no layer: give it one in tests/structure/layers.sh
 common/buf.c: #include "renderer/runner.h": common/ may include only from common
 init/main.c: #include "common/buf.h": init/ may include only common/log.h of common/
+legate/main.c: #include "watcher/watch_int.h": a private header of watcher/
 watcher/fuzz/f.c: #include "mustache/mustache.h": watcher/ may include only from common watcher
 cycle of files: mustache/a.h -> mustache/b.h -> mustache/a.h
 cycle of modules: common/buf -> watcher/watch -> common/buf
