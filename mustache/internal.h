@@ -1,5 +1,5 @@
-/* mustache_int: the compiled form of a template, shared by the compiler,
- * the renderer and the partial cache; nothing outside renderer/mustache*.c
+/* mustache/internal: the compiled form of a template, shared by the
+ * compiler, the renderer and the partial cache; nothing outside mustache/
  * includes it. */
 #ifndef LEGATE_MUSTACHE_INT_H
 #define LEGATE_MUSTACHE_INT_H

@@ -1,5 +1,5 @@
-/* mustache_parse: compiles Mustache source into the flat node array of
- * mustache_int.h: tags and delimiters, nesting checks, standalone lines. */
+/* mustache/parse: compiles Mustache source into the flat node array of
+ * mustache/internal.h: tags and delimiters, nesting checks, standalone lines. */
 #include "mustache/internal.h"
 
 #include <stdio.h>

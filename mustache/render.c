@@ -1,4 +1,4 @@
-/* mustache_render: walks a compiled template against a context stack of
+/* mustache/render: walks a compiled template against a context stack of
  * jansson values and writes the result: escaping, indentation of partials
  * and blocks, inheritance, and the limits that keep a render bounded. */
 #include "mustache/internal.h"

@@ -1,4 +1,4 @@
-# watcher/: the event loop, libcurl multi glue, Consul and etcd watches.
+# watcher/: libcurl multi glue, data names, Consul and etcd watches, the catalog sweep.
 LIB_SRCS   += watcher/http.c watcher/name.c watcher/data.c watcher/watch.c \
               watcher/consul.c watcher/etcd.c watcher/sweep.c
 UNIT_TESTS += tests/unit/test_data.c tests/unit/test_watch.c

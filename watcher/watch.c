@@ -401,6 +401,7 @@ static void step(struct watch *w, enum watch_event ev)
 			json_t *only = w->fire_only;
 
 			w->fire_only = NULL;
+			w->last_success = clock_wall();   /* it counts as ready in fire() */
 			fire(w->wr, w->tclass, only);
 			json_decref(only);
 		}

@@ -40,7 +40,7 @@ kill -TERM "$WPID"; wait "$WPID" || lg_fail "watchctl exited $?"
 # comes after the handshake: an alert, or a reset on a busy machine).
 wl_watchctl -consul-addr "$HTTPS" -ca-file "$CA" -backoff-min 0.2 -backoff-max 0.5 service.web
 lg_wait 15 "a refused handshake" grep -q 'retry 2' "$T/watchctl.log"
-grep -q 'alert\|SSL\|getpeername\|reset by peer' "$T/watchctl.log" || lg_fail "failed for another reason"
+grep -q 'alert\|SSL\|getpeername\|reset by peer' "$T/watchctl.log" || lg_fail "failed for another reason: $(grep retry "$T/watchctl.log" | tail -n 2)"
 [ -s "$OUT" ] && lg_fail "data without a client certificate"
 kill -TERM "$WPID"; wait "$WPID" || lg_fail "watchctl exited $?"
 
