@@ -192,6 +192,7 @@ static void reload_config(struct daemon *d)
 	char etext[1100];
 	struct runner *nr;
 	enum log_level lvl;
+	enum log_format fmt;
 	struct lg_error err;
 	int rc;
 
@@ -230,6 +231,8 @@ static void reload_config(struct daemon *d)
 	d->reloads++;
 	if (log_level_parse(d->cfg->log_level, &lvl) == 0)
 		log_set_level(lvl);
+	if (d->cfg->log_format && log_format_parse(d->cfg->log_format, &fmt) == 0)
+		log_set_format(fmt);
 	return;
 refuse:
 	config_free(ncfg);
@@ -275,6 +278,16 @@ int daemon_main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(lvl);
+	if (d.cfg->log_format) {
+		enum log_format fmt;
+		if (log_format_parse(d.cfg->log_format, &fmt) < 0) {
+			log_error("-log-format \"%s\": want text or json", d.cfg->log_format);
+			config_free(d.cfg);
+			free(d.cfg);
+			return 2;
+		}
+		log_set_format(fmt);
+	}
 	if (d.cfg->consul_server_name)
 		log_warn("-consul-ssl-server-name is not applied yet: the certificate is checked "
 			 "against the host in -consul-addr");

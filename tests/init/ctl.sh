@@ -177,7 +177,7 @@ lg_wait 5 "orphans reaped" sh -c "[ \$(ps -o stat= --ppid $INIT_PID | grep -c Z)
 # Output: prefixed lines, the file, and our own lines in one shape.
 grep -qx 'talker | out-line' "$T/init.log" || lg_fail "no prefixed stdout line"
 grep -qx 'talker | err-line' "$T/init.log" || lg_fail "no prefixed stderr line"
-bad=$(grep -Ev '^(legate-init: (error|warn|info): |talker \| )' "$T/init.log" || true)
+bad=$(grep -Ev '^(([0-9TZ:.-]+ )?legate-init: (error|warn|info): |talker \| )' "$T/init.log" || true)
 [ -z "$bad" ] || lg_fail "lines of another shape: $bad"
 
 # shutdown: the answer, then legate-init stops everything and exits 0.
