@@ -57,7 +57,10 @@ static void on_ready(struct runner *r, void *arg)
 	if (d->ready)
 		return;
 	d->ready = true;
-	log_info("every template is in place");
+	/* -once says how it went at its end, once every check and command ran. */
+	if (!d->cfg->once)
+		log_info("%s", d->cfg->dry ? "-dry: every template rendered to stdout; nothing installed"
+					   : "every template is in place");
 	if (d->cfg->ready_file) {
 		int fd = open(d->cfg->ready_file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 		if (fd < 0)
@@ -79,7 +82,13 @@ static void on_done(struct runner *r, bool ok, void *arg)
 	struct daemon *d = arg;
 	(void)r;
 	d->exit_code = ok ? 0 : 1;
-	if (!ok)
+	if (ok && d->cfg->dry)
+		log_info("-once -dry: every template rendered to stdout; nothing installed");
+	else if (ok)
+		log_info("-once: every template is in place");
+	else if (d->cfg->dry)
+		log_error("-once -dry: not every template could be rendered");
+	else
 		log_error("-once: not every template could be rendered and installed");
 	loop_stop(d->loop);
 }

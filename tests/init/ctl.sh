@@ -154,8 +154,11 @@ expect 0 "filer: cleared" sctl clear filer
 
 # Commands it does not know, and no supervisor at the socket.
 expect 1 "*** Unknown syntax: frob" sctl frob
-expect 7 "unix://$T/nothing.sock no such file" "$INIT" ctl -s "unix://$T/nothing.sock" stop web
-expect 4 "unix://$T/nothing.sock no such file" "$INIT" ctl -s "$T/nothing.sock" status
+hint='(is legate-init running with this control socket? -s unix:///PATH or -c FILE names another; $LEGATE_INIT_SOCKET too)'
+expect 7 "unix://$T/nothing.sock no such file
+$hint" "$INIT" ctl -s "unix://$T/nothing.sock" stop web
+expect 4 "unix://$T/nothing.sock no such file
+$hint" "$INIT" ctl -s "$T/nothing.sock" status
 
 # The prompt: one command a line, status first.
 printf 'pid\nquit\n' | sctl > "$T/shell" || true
