@@ -5,7 +5,7 @@
 #   make check SANITIZE=1   the same tests against an ASan+UBSan build
 #   make check LEGATE_CONSUL=old|new|PATH   Consul tests against one agent only
 #                        (default: Debian's 1.8.7, then the 1.14.11 build)
-#   make bench | demo | fuzz | static-init | install | deps | clean
+#   make bench | demo | fuzz | static-init | install | uninstall | deps | clean
 #
 # Each directory adds its sources through DIR/*.mk fragments:
 #   LIB_SRCS    linked into bin/legate and into every unit test
@@ -63,7 +63,7 @@ INIT_OBJS  := $(INIT_SRCS:%.c=$(O)/init-objs/%.o)
 UNIT_BINS  := $(UNIT_TESTS:%.c=$(O)/%)
 TOOL_BINS  := $(TEST_TOOLS:%.c=$(O)/%)
 
-.PHONY: all check bench demo fuzz static-init install clean deps test-bins
+.PHONY: all check bench demo fuzz static-init install uninstall clean deps test-bins
 all: $(BINDIR)/legate $(BINDIR)/legate-init
 
 # The newer Consul is built once into a cache outside the checkout; a failed
@@ -155,10 +155,36 @@ fuzz: $(addprefix build/fuzz/,$(filter $(FUZZERS),$(FUZZ_RUN)))
 	@$(if $(filter-out $(FUZZERS),$(FUZZ_RUN)),echo "no fuzzer $(filter-out $(FUZZERS),$(FUZZ_RUN)); there are: $(FUZZERS)" >&2 && false,true)
 	$(foreach f,$(FUZZ_RUN),$(call fuzz_run,$(f)) && ) true
 
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binaries (stripped;
+# INSTALL_STRIP= keeps their symbols, as debhelper wants them), the
+# templates, the image's configurations as examples, the manual pages, and
+# the supervisorctl link to legate-init in SUPERVISORCTL_DIR.
+INSTALL_STRIP     ?= -s
+SHARE_DIR          = $(PREFIX)/share/legate
+MAN_DIR            = $(PREFIX)/share/man
+SUPERVISORCTL_DIR ?= $(PREFIX)/bin
+MAN_PAGES         := man/legate.1 man/legate.hcl.5 man/legate-init.8
+EXAMPLES          := compose/legate.hcl compose/init.conf
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/legate/templates
-	install -m 755 $(BINDIR)/legate $(BINDIR)/legate-init $(DESTDIR)$(PREFIX)/bin/
-	cp -R templates/. $(DESTDIR)$(PREFIX)/share/legate/templates/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SHARE_DIR)/templates $(DESTDIR)$(SHARE_DIR)/examples \
+		$(DESTDIR)$(MAN_DIR)/man1 $(DESTDIR)$(MAN_DIR)/man5 $(DESTDIR)$(MAN_DIR)/man8 \
+		$(DESTDIR)$(SUPERVISORCTL_DIR)
+	install -m 755 $(INSTALL_STRIP) $(BINDIR)/legate $(BINDIR)/legate-init $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 templates/*.mustache $(DESTDIR)$(SHARE_DIR)/templates/
+	install -m 644 $(EXAMPLES) $(DESTDIR)$(SHARE_DIR)/examples/
+	$(foreach m,$(MAN_PAGES),install -m 644 $(m) $(DESTDIR)$(MAN_DIR)/man$(subst .,,$(suffix $(m)))/ && ) true
+	ln -sf $(if $(filter $(PREFIX)/bin,$(SUPERVISORCTL_DIR)),legate-init,$(PREFIX)/bin/legate-init) \
+		$(DESTDIR)$(SUPERVISORCTL_DIR)/supervisorctl
+
+# Only what install put there; directories are removed when left empty.
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/legate $(DESTDIR)$(PREFIX)/bin/legate-init
+	[ ! -L $(DESTDIR)$(SUPERVISORCTL_DIR)/supervisorctl ] || rm -f $(DESTDIR)$(SUPERVISORCTL_DIR)/supervisorctl
+	rm -f $(addprefix $(DESTDIR)$(SHARE_DIR)/templates/,$(notdir $(wildcard templates/*.mustache)))
+	rm -f $(addprefix $(DESTDIR)$(SHARE_DIR)/examples/,$(notdir $(EXAMPLES)))
+	$(foreach m,$(MAN_PAGES),rm -f $(DESTDIR)$(MAN_DIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)) && ) true
+	-rmdir $(DESTDIR)$(SHARE_DIR)/templates $(DESTDIR)$(SHARE_DIR)/examples $(DESTDIR)$(SHARE_DIR) 2>/dev/null
 
 clean:
 	rm -rf build bin
