@@ -5,7 +5,7 @@
 #   make check SANITIZE=1   the same tests against an ASan+UBSan build
 #   make check LEGATE_CONSUL=old|new|PATH   Consul tests against one agent only
 #                        (default: Debian's 1.8.7, then the 1.14.11 build)
-#   make bench | demo | fuzz | static-init | install | uninstall | deps | clean
+#   make bench | demo | fuzz | static-init | install | uninstall | deb | deps | clean
 #
 # Each directory adds its sources through DIR/*.mk fragments:
 #   LIB_SRCS    linked into bin/legate and into every unit test
@@ -63,7 +63,7 @@ INIT_OBJS  := $(INIT_SRCS:%.c=$(O)/init-objs/%.o)
 UNIT_BINS  := $(UNIT_TESTS:%.c=$(O)/%)
 TOOL_BINS  := $(TEST_TOOLS:%.c=$(O)/%)
 
-.PHONY: all check bench demo fuzz static-init install uninstall clean deps test-bins
+.PHONY: all check bench demo fuzz static-init install uninstall deb clean deps test-bins
 all: $(BINDIR)/legate $(BINDIR)/legate-init
 
 # The newer Consul is built once into a cache outside the checkout; a failed
@@ -185,6 +185,19 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(SHARE_DIR)/examples/,$(notdir $(EXAMPLES)))
 	$(foreach m,$(MAN_PAGES),rm -f $(DESTDIR)$(MAN_DIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)) && ) true
 	-rmdir $(DESTDIR)$(SHARE_DIR)/templates $(DESTDIR)$(SHARE_DIR)/examples $(DESTDIR)$(SHARE_DIR) 2>/dev/null
+
+# make deb: the Debian package (debian/), built with dpkg-buildpackage from a
+# copy of the tracked files in DEB_DIR (build/deb), then checked by lintian (an error
+# fails the target).  The .deb lands in DEB_DIR.
+DEB_VERSION = $(shell dpkg-parsechangelog -l debian/changelog -S Version 2>/dev/null)
+DEB_DIR ?= build/deb
+deb:
+	@sh scripts/deps.sh
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/legate-$(DEB_VERSION)
+	git ls-files -z -c -o --exclude-standard | xargs -0 tar -cf - | tar -xf - -C $(DEB_DIR)/legate-$(DEB_VERSION)
+	cd $(DEB_DIR)/legate-$(DEB_VERSION) && dpkg-buildpackage -b -us -uc
+	lintian --fail-on error $(DEB_DIR)/legate_$(DEB_VERSION)_*.changes
+	@ls $(DEB_DIR)/*.deb
 
 clean:
 	rm -rf build bin
