@@ -43,6 +43,20 @@ BINDIR  := bin
 endif
 
 O := build/$(FLAVOR)
+
+# Quiet build, as kbuild does it: one short line per step; V=1 shows the
+# commands.  QUIET=1 (make demo) leaves out the short lines too.
+V ?= 0
+ifeq ($(V),1)
+Q   :=
+msg  =
+else ifeq ($(QUIET),1)
+Q   := @
+msg  =
+else
+Q   := @
+msg  = @printf '  %-6s %s\n' '$(1)' '$(2)'
+endif
 override CFLAGS  := $(BASE_CFLAGS) $(OPT) $(CFLAGS)
 override LDFLAGS := $(BASE_LDFLAGS) $(LDFLAGS)
 DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -77,24 +91,29 @@ deps:
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEP_CFLAGS) -MMD -MP -c -o $@ $<
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEP_CFLAGS) -MMD -MP -c -o $@ $<
 
 # legate-init is built with no library but libc; its objects stay apart.
 $(O)/init-objs/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(O)/liblegate.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BINDIR)/legate: $(O)/$(LEGATE_MAIN:.c=.o) $(O)/liblegate.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
 $(BINDIR)/legate-init: $(INIT_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^
 
 static-init: $(INIT_OBJS)
 	@mkdir -p bin
@@ -102,11 +121,13 @@ static-init: $(INIT_OBJS)
 
 $(O)/tests/unit/%: tests/unit/%.c $(O)/liblegate.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $^ $(LDFLAGS) $(DEP_LIBS)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $^ $(LDFLAGS) $(DEP_LIBS)
 
 $(O)/tests/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(LDFLAGS) $(DEP_LIBS)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(LDFLAGS) $(DEP_LIBS)
 
 test-bins: all $(UNIT_BINS) $(TOOL_BINS)
 
@@ -129,7 +150,8 @@ bench:
 
 demo:
 	@sh scripts/deps.sh
-	@$(MAKE) --no-print-directory all
+	@echo "demo: building bin/legate and bin/legate-init (make demo V=1 shows the commands)"
+	@$(MAKE) --no-print-directory all QUIET=$(if $(filter 1,$(V)),0,1)
 	@$(TEST_ENV) scripts/demo.sh
 
 # make fuzz [FUZZ_SECONDS=60] [FUZZER=name]: every fuzzer (or one) in turn,
