@@ -442,7 +442,7 @@ static int consul_start(struct watch *w, int blocking, struct lg_error *err)
 	c.timeout = (blocking ? wr->o.wait * 17 / 16 : 0) + wr->o.timeout;
 	c.on_done = on_done;
 	c.arg = w;
-	log_debug("%s: GET %s", w->name, c.url);
+	log_debug_at("watch", w->name, "GET %s", c.url);
 	w->req = http_start(wr->consul_http, &c, err);
 	buf_free(&url);
 	return w->req ? 0 : -1;

@@ -59,7 +59,7 @@ static json_t *shape(const struct watch *w)
 static void full_read_done(struct watch *w, json_t *map, uint64_t rev, const char *what)
 {
 	if (rev < w->index)
-		log_info("%s: %s went backwards (%llu -> %llu)", w->name, what,
+		log_info_at("watch", w->name, "%s went backwards (%llu -> %llu)", what,
 			 (unsigned long long)w->index, (unsigned long long)rev);
 	w->index = rev;
 	w->need_read = 0;
@@ -183,25 +183,25 @@ static int v3_message(struct watch *w, const json_t *m)
 	if (!json_is_object(res)) {
 		const char *e = json_string_value(json_object_get(json_object_get(m, "error"), "message"));
 
-		log_warn("%s: etcd watch error: %s", w->name, e ? e : "unexpected message");
+		log_warn_at("watch", w->name, "etcd watch error: %s", e ? e : "unexpected message");
 		return -1;
 	}
 	rev = num(json_object_get(json_object_get(res, "header"), "revision"));
 	compact = num(json_object_get(res, "compact_revision"));
 	if (compact) {
-		log_info("%s: etcd compacted past revision %llu (now %llu); reading again",
-			 w->name, (unsigned long long)w->index + 1, (unsigned long long)compact);
+		log_info_at("watch", w->name, "etcd compacted past revision %llu (now %llu); reading again",
+			 (unsigned long long)w->index + 1, (unsigned long long)compact);
 		w->need_read = w->restart = 1;
 		return -1;
 	}
 	if (json_is_true(json_object_get(res, "canceled"))) {
-		log_info("%s: etcd canceled the watch; reading again", w->name);
+		log_info_at("watch", w->name, "etcd canceled the watch; reading again");
 		w->need_read = w->restart = 1;
 		return -1;
 	}
 	if (json_is_true(json_object_get(res, "created")) && rev && rev < w->index) {
-		log_info("%s: etcd revision went backwards (%llu -> %llu); reading again",
-			 w->name, (unsigned long long)w->index, (unsigned long long)rev);
+		log_info_at("watch", w->name, "etcd revision went backwards (%llu -> %llu); reading again",
+			 (unsigned long long)w->index, (unsigned long long)rev);
 		w->need_read = w->restart = 1;
 		return -1;
 	}
@@ -242,7 +242,7 @@ static int v3_data(struct http_req *r, struct buf *body, void *arg)
 		if (n > 0) {
 			m = json_loadb(body->data + used, n, 0, &jerr);
 			if (!m) {
-				log_warn("%s: etcd watch: malformed JSON: %s", w->name, jerr.text);
+				log_warn_at("watch", w->name, "etcd watch: malformed JSON: %s", jerr.text);
 				rc = -1;
 			} else {
 				rc = v3_message(w, m);
@@ -313,7 +313,7 @@ static int v3_start(struct watch *w, struct lg_error *err)
 	} else {
 		c.url = buf_cstr(&url);
 		c.body = buf_cstr(&body);
-		log_debug("%s: POST %s %s", w->name, c.url, c.body);
+		log_debug_at("watch", w->name, "POST %s %s", c.url, c.body);
 		w->req = http_start(wr->etcd_http, &c, err);
 	}
 	buf_free(&url);
@@ -401,7 +401,7 @@ static void v2_wait_done(struct http_req *r, const struct http_result *res, void
 	if (res->status == 200) {
 		w->need_read = 1;      /* something changed: read the whole tree */
 	} else if (num(json_object_get(in, "errorCode")) == 401) {
-		log_info("%s: etcd index %llu outdated; reading again", w->name,
+		log_info_at("watch", w->name, "etcd index %llu outdated; reading again",
 			 (unsigned long long)w->index + 1);
 		w->need_read = 1;
 	} else {
@@ -439,7 +439,7 @@ static int v2_start(struct watch *w, struct lg_error *err)
 		w->req = NULL;
 	} else {
 		c.url = buf_cstr(&url);
-		log_debug("%s: GET %s", w->name, c.url);
+		log_debug_at("watch", w->name, "GET %s", c.url);
 		w->req = http_start(wr->etcd_http, &c, err);
 	}
 	buf_free(&url);

@@ -67,7 +67,7 @@ void watch_deliver(struct watch *w, json_t *data)
 	w->changes++;
 	w->fresh = 1;
 	w->last_change = clock_wall();
-	log_debug("%s: changed (%zu bytes)", w->name, len);
+	log_debug_at("watch", w->name, "changed (%zu bytes)", len);
 	free(text);
 	/* Reported from the loop, outside any curl or backend call, so the
 	 * callback may add and remove watches, this one included. */
@@ -126,14 +126,14 @@ void watch_set_index(struct watch *w, uint64_t index, int present)
 	if (!present || index == 0) {
 		/* No index to block on: the next call must not block on a
 		 * stale one, and the spacing keeps it from spinning. */
-		log_debug("%s: no usable index; next call does not block", w->name);
+		log_debug_at("watch", w->name, "no usable index; next call does not block");
 		w->index = 0;
 		w->still++;     /* spaced further each time, like a stuck index */
 		return;
 	}
 	if (index < w->index) {
-		log_info("%s: index went backwards (%llu -> %llu); reading afresh",
-			 w->name, (unsigned long long)w->index, (unsigned long long)index);
+		log_info_at("watch", w->name, "index went backwards (%llu -> %llu); reading afresh",
+			 (unsigned long long)w->index, (unsigned long long)index);
 		w->index = 0;
 		w->need_read = 1;
 		return;
@@ -357,7 +357,7 @@ static void after_error(struct watch *w)
 	}
 	delay = wr->o.backoff_min * pow(2, fmin(w->retries - 1, 30));
 	delay = fmin(delay, wr->o.backoff_max) * jitter(0.5);
-	log_warn("%s: %s; retry %u in %.1fs", w->name, w->last_error, w->retries, delay);
+	log_warn_at("watch", w->name, "%s; retry %u in %.1fs", w->last_error, w->retries, delay);
 	w->state = WS_BACKOFF;
 	loop_add_timer(wr->loop, &w->timer, delay);
 	if (w->triggered)
@@ -367,7 +367,7 @@ static void after_error(struct watch *w)
 /* The transition function: every change of state goes through here. */
 static void step(struct watch *w, enum watch_event ev)
 {
-	log_trace("%s: %s + event %d", w->name, state_names[w->state], (int)ev);
+	log_trace_at("watch", w->name, "%s + event %d", state_names[w->state], (int)ev);
 	switch (ev) {
 	case EV_START:
 	case EV_TIMER:
