@@ -28,6 +28,7 @@ struct sweep {
 	json_t *held;           /* node -> {"hash": body hash, "svc": {service -> [instances]}} */
 	json_t *where;          /* service -> {node: true}: the nodes holding it */
 	json_t *dirty;          /* service -> true: changed in this sweep */
+	json_t *pool;           /* canonical text -> value shared by the instances */
 	bool first;             /* no sweep has delivered yet: every watch gets its data */
 	int failed;
 	struct sweep_req {
@@ -132,6 +133,8 @@ static void drop_node(struct sweep *s, const char *node)
 	json_object_del(s->held, node);
 }
 
+static void prune_pool(struct sweep *s);
+
 static void finish(struct sweep *s)
 {
 	struct watcher *wr = s->wr;
@@ -163,6 +166,7 @@ static void finish(struct sweep *s)
 	}
 	json_decref(s->dirty);
 	s->dirty = NULL;
+	prune_pool(s);
 	if (s->again) {
 		s->again = false;
 		sweep_request(wr);
@@ -201,8 +205,43 @@ static uint64_t fnv(const char *p, size_t n)
 	return h;
 }
 
+/* The instances of a catalog repeat most of their values (the node's name,
+ * address and datacenter, the status, the service's name, tags and meta):
+ * one shared value each, by canonical text, keeps 10,000 services in a few
+ * MB less.  Nothing changes data once it is delivered, so sharing is safe;
+ * values only the pool holds go at the end of a sweep. */
+static const char *const shared_keys[] = {
+	"name", "address", "node", "node_address", "datacenter", "status", "tags", "meta", NULL
+};
+
+static void share_values(struct sweep *s, json_t *inst)
+{
+	for (const char *const *k = shared_keys; *k; k++) {
+		json_t *v = json_object_get(inst, *k), *same;
+		char *text;
+
+		if (!v || !(text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)))
+			continue;
+		if ((same = json_object_get(s->pool, text)))
+			json_object_set(inst, *k, same);
+		else
+			json_object_set(s->pool, text, v);
+		free(text);
+	}
+}
+
+static void prune_pool(struct sweep *s)
+{
+	const char *k;
+	json_t *v, *tmp;
+
+	json_object_foreach_safe(s->pool, tmp, k, v)
+		if (v->refcount == 1)
+			json_object_del(s->pool, k);
+}
+
 /* What node holds, by service; NULL when the answer is not a node's. */
-static json_t *holding(const struct sweep *s, const json_t *in)
+static json_t *holding(struct sweep *s, const json_t *in)
 {
 	json_t *node = json_object_get(in, "Node"), *svcs = json_object_get(in, "Services"), *svc;
 	json_t *out = json_object();
@@ -221,8 +260,10 @@ static json_t *holding(const struct sweep *s, const json_t *in)
 			json_object_set_new(out, name, list);
 		}
 		inst = consul_instance(node, svc, status_of(s->wr, data_str(node, "Node"), data_str(svc, "ID")));
-		if (inst)
+		if (inst) {
+			share_values(s, inst);
 			json_array_append_new(list, inst);
+		}
 	}
 	return out;
 }
@@ -379,9 +420,10 @@ void sweep_request(struct watcher *wr)
 	if (!s->held) {
 		s->held = json_object();
 		s->where = json_object();
+		s->pool = json_object();
 		s->first = true;
 	}
-	if (!(s->dirty = json_object()) || !s->held || !s->where ||
+	if (!(s->dirty = json_object()) || !s->held || !s->where || !s->pool ||
 	    get(s, "/v1/catalog/nodes", on_nodes, SIZE_MAX) < 0) {
 		s->failed = 1;
 		finish(s);
@@ -400,6 +442,7 @@ void sweep_free(struct watcher *wr)
 	json_decref(s->nodes);
 	json_decref(s->held);
 	json_decref(s->where);
+	json_decref(s->pool);
 	json_decref(s->dirty);
 	free(s);
 	wr->sweep = NULL;
