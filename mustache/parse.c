@@ -139,7 +139,7 @@ static int check_name(struct parser *ps, const char *s, size_t n, unsigned line,
 	if (n == 0)
 		return mu_err(ps->err, ps->name, line, col, "empty tag name");
 	for (size_t i = 0; i < n; i++) {
-		if (dotted && s[i] == '"')
+		if (s[i] == '"')
 			q = !q;
 		if ((!q && is_space(s[i])) || s[i] == '\0')
 			return mu_err(ps->err, ps->name, line, col,
@@ -658,6 +658,9 @@ static int name_add_expr(struct parser *ps, const char *s, size_t n, unsigned li
 		(void)refs;
 		t->names[*idx].dyn = 1;
 		t->names[*idx].nref = (uint8_t)nref;
+	} else if (p == 1 && s[0] == '.') {
+		if (name_add(ps, s, 1, idx) < 0)
+			return -1;
 	} else {
 		if (p == 0 || s[0] == '.' || s[p - 1] == '.' || memmem(s, p, "..", 2))
 			return mu_err(ps->err, ps->name, line, col,

@@ -486,8 +486,12 @@ static int lookup_dyn(struct rs *st, const struct mustache_tpl *t, const struct 
 	{
 		size_t len = st->dyn.len - 1;
 
-		if (len == 0 || buf_append(&st->dyn, st->dyn.data, len + 1) < 0)
-			return len ? fail(st, "name too long") : 0;
+		if (len == 0)
+			return 0;
+		if (buf_reserve(&st->dyn, len + 1) < 0)   /* the copy must not move its source */
+			return fail(st, "name too long");
+		memcpy(st->dyn.data + len + 1, st->dyn.data, len + 1);
+		st->dyn.len += len + 1;
 		segs = st->dyn.data + len + 1;
 		for (size_t b = 0; b <= len;) {
 			char *d = memchr(segs + b, '.', len - b);
