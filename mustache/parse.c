@@ -903,3 +903,41 @@ void mustache_foreach_name(const struct mustache_tpl *t,
 			fn(ud, t->pool + t->names[nd->a + 1 + r].full, 0);
 	}
 }
+
+void mustache_foreach_tag(const struct mustache_tpl *t,
+			  void (*fn)(void *ud, const struct mustache_tag *tag), void *ud)
+{
+	static const int sig[] = { 0, 0, '&', '#', '^', '>', '<', '$' };
+	uint32_t end[MUSTACHE_MAX_NESTING + 1];
+	unsigned depth = 0;
+
+	for (uint32_t i = 0; i < t->nnodes; i++) {
+		const struct mu_node *nd = &t->nodes[i];
+		struct mustache_tag tag;
+
+		while (depth && i >= end[depth - 1])
+			depth--;
+		if (nd->op == MU_TEXT)
+			continue;
+		if (!((nd->op == MU_PARTIAL || nd->op == MU_PARENT || nd->op == MU_BLOCK) &&
+		      !nd->dynamic)) {
+			tag.name = t->pool + t->names[nd->a].full;
+			tag.kind = sig[nd->op];
+			tag.line = nd->line;
+			tag.col = nd->col;
+			tag.depth = depth;
+			tag.ref = 0;
+			tag.built = t->names[nd->a].dyn;
+			fn(ud, &tag);
+			for (uint32_t r = 0; r < t->names[nd->a].nref; r++) {
+				tag.name = t->pool + t->names[nd->a + 1 + r].full;
+				tag.kind = 0;
+				tag.ref = 1;
+				tag.built = 0;
+				fn(ud, &tag);
+			}
+		}
+		if (nd->next > i + 1 && depth <= MUSTACHE_MAX_NESTING)
+			end[depth++] = nd->next;
+	}
+}

@@ -148,6 +148,43 @@ static const char *enclosing_service(const struct render_ctx *c, const struct mu
 	return NULL;
 }
 
+enum runner_name runner_name_watch(const char *name, char *watch, size_t wlen, size_t *consumed)
+{
+	const char *dot = strchr(name, '.');
+	size_t rl = dot ? (size_t)(dot - name) : strlen(name);
+	const char *seg1 = dot ? dot + 1 : NULL;
+	int n;
+
+	*consumed = 1;
+	if (rl == 3 && memcmp(name, "env", 3) == 0)
+		return seg1 ? RN_ENV : RN_NONE;
+	if (rl == 9 && memcmp(name, "instances", 9) == 0)
+		return RN_INSTANCES;
+	if ((rl == 8 && memcmp(name, "services", 8) == 0) || strncmp(name, "services~", 9) == 0 ||
+	    strncmp(name, "services@", 9) == 0 || (rl == 5 && memcmp(name, "nodes", 5) == 0)) {
+		n = snprintf(watch, wlen, "%.*s", (int)rl, name);
+	} else if ((rl == 7 && memcmp(name, "service", 7) == 0) ||
+		   (rl == 4 && memcmp(name, "node", 4) == 0)) {
+		const char *e = seg1 ? strchr(seg1, '.') : NULL;
+
+		if (!seg1 || !*seg1)
+			return RN_NONE;
+		n = snprintf(watch, wlen, "%.*s.%.*s", (int)rl, name,
+			     (int)(e ? (size_t)(e - seg1) : strlen(seg1)), seg1);
+		*consumed = 2;
+	} else if ((rl == 3 && memcmp(name, "key", 3) == 0) ||
+		   (rl == 4 && memcmp(name, "tree", 4) == 0)) {
+		/* A key path may hold dots: everything after "key." is the path. */
+		if (!seg1 || !*seg1)
+			return RN_NONE;
+		n = snprintf(watch, wlen, "%s", name);
+		*consumed = 0;
+	} else {
+		return RN_NONE;
+	}
+	return n < 0 || (size_t)n >= wlen ? RN_TOO_LONG : RN_WATCH;
+}
+
 int runner_lookup(void *ud, const struct mustache_lookup *q, struct mustache_found *out,
 		  char *errtext, size_t errlen)
 {
@@ -169,27 +206,14 @@ int runner_lookup(void *ud, const struct mustache_lookup *q, struct mustache_fou
 		}
 		return 0;
 	}
-	if (strcmp(root, "services") == 0 || strncmp(root, "services~", 9) == 0 ||
-	    strncmp(root, "services@", 9) == 0 || strcmp(root, "nodes") == 0) {
-		snprintf(name, sizeof name, "%.1000s", root);
-	} else if (strcmp(root, "service") == 0 || strcmp(root, "node") == 0) {
-		if (q->nseg < 2)
-			return 0;
-		if (snprintf(name, sizeof name, "%s.%s", root, q->seg[1].s) >= (int)sizeof name) {
-			snprintf(errtext, errlen, "name too long: %.60s...", q->name);
-			return -1;
-		}
-		out->consumed = 2;
-	} else if (strcmp(root, "key") == 0 || strcmp(root, "tree") == 0) {
-		/* A key path may hold dots: everything after "key." is the path. */
-		if (q->nseg < 2)
-			return 0;
-		if (snprintf(name, sizeof name, "%s", q->name) >= (int)sizeof name) {
-			snprintf(errtext, errlen, "name too long: %.60s...", q->name);
-			return -1;
-		}
-		out->consumed = 0;
-	} else if (strcmp(root, "instances") == 0) {
+	switch (runner_name_watch(q->name, name, sizeof name, &out->consumed)) {
+	case RN_NONE:
+	case RN_ENV:
+		return 0;   /* not a data name: missing, renders empty */
+	case RN_TOO_LONG:
+		snprintf(errtext, errlen, "name too long: %.60s...", q->name);
+		return -1;
+	case RN_INSTANCES: {
 		const char *filters = "";
 		const char *svc = enclosing_service(c, q, &filters);
 		if (!svc)
@@ -198,8 +222,10 @@ int runner_lookup(void *ud, const struct mustache_lookup *q, struct mustache_fou
 			snprintf(errtext, errlen, "service name too long");
 			return -1;
 		}
-	} else {
-		return 0;   /* not a data name: missing, renders empty */
+		break;
+	}
+	case RN_WATCH:
+		break;
 	}
 	if (ctx_use(c, name, &e, &le) < 0) {
 		snprintf(errtext, errlen, "%s", le.text);
