@@ -64,7 +64,7 @@ static json_t *nomem(char *errtext, size_t errlen)
 
 static json_t *take(struct buf *b, char *errtext, size_t errlen)
 {
-	json_t *r = json_stringn(b->data ? b->data : "", b->len);
+	json_t *r = json_stringn_nocheck(b->data ? b->data : "", b->len);
 
 	buf_free(b);
 	return r ? r : nomem(errtext, errlen);
@@ -128,7 +128,7 @@ static json_t *format(const char *spec, size_t slen, json_t *v, const char *s, s
 	}
 	if (w < 0 || (size_t)w >= sizeof out)
 		return NULL;
-	return json_stringn(out, (size_t)w) ?: nomem(errtext, errlen);
+	return json_stringn_nocheck(out, (size_t)w) ?: nomem(errtext, errlen);
 }
 
 json_t *mu_filter_apply(const struct mustache_tpl *t, const struct mu_filter *f, json_t *v,
@@ -143,7 +143,7 @@ json_t *mu_filter_apply(const struct mustache_tpl *t, const struct mu_filter *f,
 	if (f->fn == MF_DEFAULT) {
 		if (v && !json_is_null(v) && !(json_is_string(v) && json_string_length(v) == 0))
 			return v;
-		return json_stringn(a, f->alen) ?: nomem(errtext, errlen);
+		return json_stringn_nocheck(a, f->alen) ?: nomem(errtext, errlen);
 	}
 	if (f->fn == MF_JOIN && json_is_array(v)) {
 		size_t i;
@@ -187,12 +187,12 @@ json_t *mu_filter_apply(const struct mustache_tpl *t, const struct mu_filter *f,
 		return take(&out, errtext, errlen);
 	case MF_TRIMPREFIX:
 		if (n >= f->alen && memcmp(s, a, f->alen) == 0)
-			return json_stringn(s + f->alen, n - f->alen) ?: nomem(errtext, errlen);
-		return json_is_string(v) ? v : json_stringn(s, n);
+			return json_stringn_nocheck(s + f->alen, n - f->alen) ?: nomem(errtext, errlen);
+		return json_is_string(v) ? v : json_stringn_nocheck(s, n);
 	case MF_TRIMSUFFIX:
 		if (n >= f->alen && memcmp(s + n - f->alen, a, f->alen) == 0)
-			return json_stringn(s, n - f->alen) ?: nomem(errtext, errlen);
-		return json_is_string(v) ? v : json_stringn(s, n);
+			return json_stringn_nocheck(s, n - f->alen) ?: nomem(errtext, errlen);
+		return json_is_string(v) ? v : json_stringn_nocheck(s, n);
 	case MF_SPLIT: {
 		json_t *arr = json_array();
 		size_t i = 0;
@@ -203,7 +203,7 @@ json_t *mu_filter_apply(const struct mustache_tpl *t, const struct mu_filter *f,
 			const char *e = n - i >= f->alen ? memmem(s + i, n - i, a, f->alen) : NULL;
 			size_t end = e ? (size_t)(e - s) : n;
 
-			if (json_array_append_new(arr, json_stringn(s + i, end - i)) < 0) {
+			if (json_array_append_new(arr, json_stringn_nocheck(s + i, end - i)) < 0) {
 				json_decref(arr);
 				return nomem(errtext, errlen);
 			}

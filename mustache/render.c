@@ -569,8 +569,10 @@ static __attribute__((noinline)) int lookup_ext(struct rs *st, const struct must
 
 		etext[0] = '\0';
 		nv = mu_filter_apply(t, &t->filters[nm->filt + i], out->v, etext, sizeof etext);
-		if (!nv && etext[0])
+		if (!nv && etext[0]) {
+			release(st, out);
 			return fail(st, "%s: %s", t->pool + nm->full, etext);
+		}
 		if (nv == out->v)
 			continue;
 		release(st, out);
