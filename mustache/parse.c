@@ -626,8 +626,8 @@ static int name_add_expr(struct parser *ps, const char *s, size_t n, unsigned li
 	}
 	if (memchr(s, '[', p)) {
 		/* [ref] parts: the path is kept whole; each ref is a name. */
-		uint32_t refs[16];
 		unsigned nref = 0;
+		uint32_t ref;
 		size_t i = 0;
 
 		if (name_add(ps, "", 0, idx) < 0)
@@ -650,12 +650,11 @@ static int name_add_expr(struct parser *ps, const char *s, size_t n, unsigned li
 					      "key.service/[name]/maxconn (at most 16)",
 					      (int)(p > 64 ? 64 : p), s);
 			if (check_name(ps, o + 1, (size_t)(c - o - 1), line, col, 1) < 0 ||
-			    name_add_expr(ps, o + 1, (size_t)(c - o - 1), line, col, &refs[nref]) < 0)
+			    name_add_expr(ps, o + 1, (size_t)(c - o - 1), line, col, &ref) < 0)
 				return -1;
 			nref++;
 			i = (size_t)(c - s) + 1;
 		}
-		(void)refs;
 		t->names[*idx].dyn = 1;
 		t->names[*idx].nref = (uint8_t)nref;
 	} else if (p == 1 && s[0] == '.') {

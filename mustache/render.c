@@ -439,7 +439,7 @@ static int lookup_dyn(struct rs *st, const struct mustache_tpl *t, const struct 
 	const char *p = t->pool + nm->full, *end = p + nm->len;
 	const struct mu_name *ref = nm + 1;
 	struct mustache_seg seg[MAX_DYN_SEGS];
-	size_t nseg = 0, k = 1;
+	size_t nseg = 0, k = 1, len;
 	char *segs;
 	json_t *v = NULL;
 
@@ -483,28 +483,25 @@ static int lookup_dyn(struct rs *st, const struct mustache_tpl *t, const struct 
 	if (buf_putc(&st->dyn, '\0') < 0)
 		return fail(st, "name too long");
 	/* The segments: a copy with '.' as NUL after the name itself. */
-	{
-		size_t len = st->dyn.len - 1;
+	len = st->dyn.len - 1;
+	if (len == 0)
+		return 0;
+	if (buf_reserve(&st->dyn, len + 1) < 0)   /* the copy must not move its source */
+		return fail(st, "name too long");
+	memcpy(st->dyn.data + len + 1, st->dyn.data, len + 1);
+	st->dyn.len += len + 1;
+	segs = st->dyn.data + len + 1;
+	for (size_t b = 0; b <= len;) {
+		char *d = memchr(segs + b, '.', len - b);
+		size_t e = d ? (size_t)(d - segs) : len;
 
-		if (len == 0)
-			return 0;
-		if (buf_reserve(&st->dyn, len + 1) < 0)   /* the copy must not move its source */
-			return fail(st, "name too long");
-		memcpy(st->dyn.data + len + 1, st->dyn.data, len + 1);
-		st->dyn.len += len + 1;
-		segs = st->dyn.data + len + 1;
-		for (size_t b = 0; b <= len;) {
-			char *d = memchr(segs + b, '.', len - b);
-			size_t e = d ? (size_t)(d - segs) : len;
-
-			if (nseg == MAX_DYN_SEGS)
-				return fail(st, "%s: more than %d segments", st->dyn.data, MAX_DYN_SEGS);
-			segs[e] = '\0';
-			seg[nseg].s = segs + b;
-			seg[nseg].len = e - b;
-			nseg++;
-			b = e + 1;
-		}
+		if (nseg == MAX_DYN_SEGS)
+			return fail(st, "%s: more than %d segments", st->dyn.data, MAX_DYN_SEGS);
+		segs[e] = '\0';
+		seg[nseg].s = segs + b;
+		seg[nseg].len = e - b;
+		nseg++;
+		b = e + 1;
 	}
 	for (size_t i = st->depth; i-- > 0;)
 		if (json_is_object(st->stack[i]) && (v = json_object_getn(st->stack[i], seg[0].s, seg[0].len)))
