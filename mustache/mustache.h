@@ -91,8 +91,10 @@ const char *mustache_name(const struct mustache_tpl *t);
 
 /* Calls fn once per tag name in the template (interpolations, sections,
  * partials, dynamic names), in source order, duplicates included: what a
- * template could use, without rendering it.  kind is the tag's sigil
- * ('#', '^', '>', '<', '$', '&' or 0 for {{name}}). */
+ * template could use, without rendering it.  A name is given as it is
+ * looked up (no filters, test or ".*"); a name with [ref] parts is
+ * followed by its refs.  kind is the tag's sigil ('#', '^', '>', '<',
+ * '$', '&' or 0 for {{name}}). */
 void mustache_foreach_name(const struct mustache_tpl *t,
 			   void (*fn)(void *ud, const char *name, int kind), void *ud);
 
