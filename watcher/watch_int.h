@@ -108,7 +108,7 @@ struct watcher {
 	struct sweep *sweep;            /* the catalog sweep (sweep.c), NULL until the first */
 	struct watch **index;           /* the watches added by name, hashed by it */
 	size_t index_cap, indexed;
-	json_t *check_status;           /* node -> {service id or "": worst status}, from the health trigger */
+	json_t *check_status;           /* node -> {service id or "": [its checks]}, from the health trigger */
 };
 
 /* Backends hand over new data (stolen); it is kept and reported only when
