@@ -25,6 +25,20 @@ void amb_usage(FILE *f)
 	      "  --public                      public_ip instead of private_ip\n"
 	      "  --etcd HOST[:PORT]            etcd (default $ETCDCTL_ENDPOINTS, else 127.0.0.1:2379)\n"
 	      "\n"
+	      "Credentials to the backends (before any BACKEND: for every forward; after\n"
+	      "one: for that BACKEND's forward):\n"
+	      "  --tls                         TLS to the backends, certificate verified (system CAs)\n"
+	      "  --tls-ca FILE|env:VAR         the CA the backends' certificates must chain to (PEM)\n"
+	      "  --tls-cert FILE|env:VAR       client certificate (PEM, with its key unless --tls-key)\n"
+	      "  --tls-key FILE|env:VAR        its private key (PEM)\n"
+	      "  --tls-server-name NAME        SNI, and the name the certificate must carry\n"
+	      "  --tls-verify required|none    check the backends' certificates (default required)\n"
+	      "  --auth redis                  AUTH (and SELECT) sent at connect time; other protocols\n"
+	      "                                are refused\n"
+	      "  --password SECRET|env:VAR|file:PATH   the password for --auth\n"
+	      "  --user NAME                   AUTH NAME PASSWORD (Redis 6 ACL users)\n"
+	      "  --db N                        SELECT N after AUTH\n"
+	      "\n"
 	      "legate's options:\n"
 	      "  --listen [ADDR:]PORT          listen here instead (one forward only)\n"
 	      "  --etcd-v2                     read etcd through the v2 API (default: v3)\n"
@@ -60,6 +74,7 @@ static struct amb_forward *new_forward(struct amb_spec *s, enum amb_kind kind, c
 	memset(f, 0, sizeof *f);
 	f->kind = kind;
 	f->arg = xstrdup(arg);
+	amb_creds_init(&f->creds);
 	return f;
 }
 
@@ -239,6 +254,8 @@ struct pending {
 	const char *prefix, *etcd, *listen;
 	int port;
 	bool master_only, public_ip, links;
+	struct amb_creds creds;     /* credentials before the first BACKEND */
+	bool backend_seen;          /* credentials now go to the latest BACKEND's forward */
 };
 
 /* How an option's value is taken: into a field of the spec (S) or of the
@@ -342,10 +359,11 @@ static char *default_etcd(void)
 int amb_args_parse(int argc, char **argv, struct amb_spec *s, struct lg_error *err)
 {
 	struct pending p = { 0 };
-	bool positional_only = false;
+	bool positional_only = false, cred_val;
 	struct lg_error e2;
 	int rc;
 
+	amb_creds_init(&p.creds);
 	memset(s, 0, sizeof *s);
 	s->srv_min_interval = 0.25;
 	/* Unit files of the originals name their program first
@@ -366,7 +384,8 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, struct lg_error *e
 
 		if (positional_only || a[0] != '-' || a[1] == '\0') {
 			if (parse_backend(s, a, err) < 0)
-				return -1;
+				goto fail;
+			p.backend_seen = true;
 			continue;
 		}
 		if (strcmp(a, "--") == 0) {
@@ -379,19 +398,40 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, struct lg_error *e
 		for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++)
 			if (strlen(opts[k].name) == nlen && strncmp(opts[k].name, name, nlen) == 0)
 				o = &opts[k];
+		if (!o && amb_creds_is_option(name, nlen, &cred_val)) {
+			char cname[32];
+			struct amb_creds *c = p.backend_seen ? &s->fwd[s->nfwd - 1].creds : &p.creds;
+			if (eq)
+				val = eq + 1;
+			else if (cred_val) {
+				if (i + 1 >= argc) {
+					lg_error_set(err, NULL, 0, 0, "%s needs a value", a);
+					goto fail;
+				}
+				val = argv[++i];
+			}
+			snprintf(cname, sizeof cname, "%.*s", (int)nlen, name);
+			if (amb_creds_set(c, cname, val, err) < 0)
+				goto fail;
+			continue;
+		}
 		if (!o) {
 			lg_error_set(err, NULL, 0, 0, "unknown option %s", a);
-			return -1;
+			goto fail;
 		}
 		if (eq)
 			val = eq + 1;
 		else if (takes_value(o->type)) {
-			if (i + 1 >= argc)
-				return lg_error_set(err, NULL, 0, 0, "%s needs a value", a);
+			if (i + 1 >= argc) {
+				lg_error_set(err, NULL, 0, 0, "%s needs a value", a);
+				goto fail;
+			}
 			val = argv[++i];
 		}
-		if ((rc = apply_opt(o, a, val, s, &p, err)) != 0)
+		if ((rc = apply_opt(o, a, val, s, &p, err)) != 0) {
+			amb_creds_free(&p.creds);
 			return rc;
+		}
 	}
 	if (p.prefix) {
 		struct amb_forward *f;
@@ -404,14 +444,14 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, struct lg_error *e
 		if (p.port == 0) {
 			free(ea);
 			lg_error_set(err, NULL, 0, 0, "--etcd-prefix needs --port");
-			return -1;
+			goto fail;
 		}
 		if (strncmp(bare, "http://", 7) == 0)
 			bare += 7;
 		if (amb_addr_parse(bare, 2379, host, &eport, &e2) < 0) {
 			lg_error_set(err, NULL, 0, 0, "--etcd %s: %s", ea, e2.text);
 			free(ea);
-			return -1;
+			goto fail;
 		}
 		free(ea);
 		while (*p.prefix == '/')
@@ -421,7 +461,7 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, struct lg_error *e
 			plen--;
 		if (plen == 0) {
 			lg_error_set(err, NULL, 0, 0, "--etcd-prefix: empty");
-			return -1;
+			goto fail;
 		}
 		f = new_forward(s, AMB_CREWJAM, "--etcd-prefix");
 		f->store = AMB_ETCD;
@@ -434,27 +474,27 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, struct lg_error *e
 		f->public_ip = p.public_ip;
 	} else if (p.port || p.master_only || p.public_ip || p.etcd) {
 		lg_error_set(err, NULL, 0, 0, "--port, --master-only, --public and --etcd go with --etcd-prefix");
-		return -1;
+		goto fail;
 	}
 	if (p.links && parse_links(s, err) < 0)
-		return -1;
+		goto fail;
 	if (s->nfwd == 0) {
 		lg_error_set(err, NULL, 0, 0, "nothing to proxy: give a BACKEND, --etcd-prefix or --links");
-		return -1;
+		goto fail;
 	}
 	if (p.listen) {
 		char host[AMB_HOST_MAX + 1];
 		int lp;
 		if (s->nfwd > 1) {
 			lg_error_set(err, NULL, 0, 0, "--listen: there are %zu forwards; it takes one", s->nfwd);
-			return -1;
+			goto fail;
 		}
 		if (amb_port_parse(p.listen) > 0) {
 			host[0] = '\0';
 			lp = amb_port_parse(p.listen);
 		} else if (amb_addr_parse(p.listen, 0, host, &lp, &e2) < 0) {
 			lg_error_set(err, NULL, 0, 0, "--listen: %s", e2.text);
-			return -1;
+			goto fail;
 		}
 		snprintf(s->fwd[0].bind_addr, sizeof s->fwd[0].bind_addr, "%s", host);
 		s->fwd[0].bind_port = lp;
@@ -464,13 +504,25 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, struct lg_error *e
 			if (s->fwd[i].bind_port == s->fwd[k].bind_port) {
 				lg_error_set(err, NULL, 0, 0, "%s and %s would both listen on port %d",
 					 s->fwd[i].arg, s->fwd[k].arg, s->fwd[i].bind_port);
-				return -1;
+				goto fail;
 			}
 	if (!s->run_dir)
 		s->run_dir = xstrdup("/run/legate-ambassador");
 	if (!s->haproxy)
 		s->haproxy = xstrdup("haproxy");
+	for (size_t i = 0; i < s->nfwd; i++) {
+		if (amb_creds_merge(&s->fwd[i].creds, &p.creds) < 0) {
+			lg_error_set(err, NULL, 0, 0, "out of memory");
+			goto fail;
+		}
+		if (amb_creds_check(&s->fwd[i].creds, s->fwd[i].arg, err) < 0)
+			goto fail;
+	}
+	amb_creds_free(&p.creds);
 	return 0;
+fail:
+	amb_creds_free(&p.creds);
+	return -1;
 }
 
 void amb_spec_free(struct amb_spec *s)
@@ -482,6 +534,7 @@ void amb_spec_free(struct amb_spec *s)
 		free(f->srv_name);
 		free(f->store_addr);
 		free(f->path);
+		amb_creds_free(&f->creds);
 	}
 	free(s->fwd);
 	free(s->dns_server);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "ambassador/backend.h"
+#include "ambassador/creds.h"
 #include "common/error.h"
 
 enum amb_kind {
@@ -33,6 +34,7 @@ struct amb_forward {
 	char *path;                 /* no leading or trailing '/' */
 	int port;                   /* AMB_CREWJAM: the instances' port */
 	bool master_only, public_ip;
+	struct amb_creds creds;     /* the defaults merged with its own */
 };
 
 #define AMB_DEFAULT_PORT 10000

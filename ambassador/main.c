@@ -343,7 +343,9 @@ int ambassador_main(int argc, char **argv)
 		goto out;
 	}
 	if (!(a.cfg = amb_config_new(&a.spec, &err))) {
+		/* A credential that cannot be read is the command line's fault. */
 		log_error("%s", err.text);
+		a.exit_code = 2;
 		goto out;
 	}
 	if (!a.spec.print_config && check_at_start(&a) < 0) {
@@ -365,7 +367,7 @@ int ambassador_main(int argc, char **argv)
 	 * fail; the master says so, the old workers go on, the driver tries
 	 * again. */
 	a.ao = (struct apply_opts){
-		.install = { a.cfg_path, 0644, (uid_t)-1, (gid_t)-1, false, true },
+		.install = { a.cfg_path, amb_config_secret(a.cfg) ? 0600 : 0644, (uid_t)-1, (gid_t)-1, false, true },
 		.label = a.cfg_path,
 	};
 	loop_timer_init(&a.render_timer, on_render_timer, &a);
