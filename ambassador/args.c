@@ -39,6 +39,15 @@ void amb_usage(FILE *f)
 	      "  --user NAME                   AUTH NAME PASSWORD (Redis 6 ACL users)\n"
 	      "  --db N                        SELECT N after AUTH\n"
 	      "\n"
+	      "progrium/ambassadord's omni mode:\n"
+	      "  --omnimode                    every container's BACKEND_<PORT>=<BACKEND> variables: a\n"
+	      "                                connection from it to port PORT goes to its BACKEND;\n"
+	      "                                listens on port 10000 (--listen to change)\n"
+	      "  --setup-iptables              REDIRECT every incoming TCP port to it (this network\n"
+	      "                                namespace; removed on exit)\n"
+	      "  --docker unix:///PATH         the Docker engine (default $DOCKER_HOST, else\n"
+	      "                                unix:///var/run/docker.sock)\n"
+	      "\n"
 	      "legate's options:\n"
 	      "  --listen [ADDR:]PORT          listen here instead (one forward only)\n"
 	      "  --etcd-v2                     read etcd through the v2 API (default: v3)\n"
@@ -79,13 +88,12 @@ static struct amb_forward *new_forward(struct amb_spec *s, enum amb_kind kind, c
 }
 
 /* "HOST:PORT/PATH" after the scheme of etcd:// or consul://. */
-static int parse_kv(struct amb_spec *s, const char *arg, enum amb_store store,
+static int parse_kv(struct amb_forward *f, const char *arg, enum amb_store store,
 		    const char *rest, struct lg_error *err)
 {
 	const char *slash = strchr(rest, '/');
 	char host[AMB_HOST_MAX + 1], addr[AMB_HOST_MAX + 16];
 	struct lg_error e2;
-	struct amb_forward *f;
 	size_t plen;
 	int port;
 
@@ -107,7 +115,7 @@ static int parse_kv(struct amb_spec *s, const char *arg, enum amb_store store,
 		lg_error_set(err, NULL, 0, 0, "%s: no path", arg);
 		return -1;
 	}
-	f = new_forward(s, AMB_KV, arg);
+	f->kind = AMB_KV;
 	f->store = store;
 	snprintf(addr, sizeof addr, amb_host_is_v6(host) ? "[%s]:%d" : "%s:%d", host, port);
 	f->store_addr = xstrdup(addr);
@@ -116,18 +124,16 @@ static int parse_kv(struct amb_spec *s, const char *arg, enum amb_store store,
 	return f->path ? 0 : -1;
 }
 
-/* A positional BACKEND argument. */
-static int parse_backend(struct amb_spec *s, const char *arg, struct lg_error *err)
+int amb_forward_parse(struct amb_forward *f, const char *arg, struct lg_error *err)
 {
 	char host[AMB_HOST_MAX + 1];
 	struct lg_error e2;
-	struct amb_forward *f;
 	int port;
 
 	if (strncmp(arg, "etcd://", 7) == 0)
-		return parse_kv(s, arg, AMB_ETCD, arg + 7, err);
+		return parse_kv(f, arg, AMB_ETCD, arg + 7, err);
 	if (strncmp(arg, "consul://", 9) == 0)
-		return parse_kv(s, arg, AMB_CONSUL, arg + 9, err);
+		return parse_kv(f, arg, AMB_CONSUL, arg + 9, err);
 	if (strstr(arg, "://")) {
 		lg_error_set(err, NULL, 0, 0, "%s: unknown scheme (etcd:// or consul://)", arg);
 		return -1;
@@ -138,12 +144,12 @@ static int parse_backend(struct amb_spec *s, const char *arg, struct lg_error *e
 			lg_error_set(err, NULL, 0, 0, "%s: not a DNS name", arg);
 			return -1;
 		}
-		f = new_forward(s, AMB_SRV, arg);
+		f->kind = AMB_SRV;
 		f->srv_name = xstrdup(host);
 		f->bind_port = AMB_DEFAULT_PORT;
 		return 0;
 	}
-	f = new_forward(s, AMB_STATIC, arg);
+	f->kind = AMB_STATIC;
 	for (const char *p = arg; *p;) {
 		const char *comma = strchr(p, ',');
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
@@ -170,6 +176,23 @@ static int parse_backend(struct amb_spec *s, const char *arg, struct lg_error *e
 	}
 	amb_list_sort(&f->hosts);
 	return 0;
+}
+
+void amb_forward_free(struct amb_forward *f)
+{
+	free(f->arg);
+	amb_list_free(&f->hosts);
+	free(f->srv_name);
+	free(f->store_addr);
+	free(f->path);
+	amb_creds_free(&f->creds);
+	memset(f, 0, sizeof *f);
+}
+
+/* A positional BACKEND argument. */
+static int parse_backend(struct amb_spec *s, const char *arg, struct lg_error *err)
+{
+	return amb_forward_parse(new_forward(s, AMB_STATIC, arg), arg, err);
 }
 
 /* Docker links: NAME_PORT_N_TCP_ADDR and NAME_PORT_N_TCP_PORT; one forward
@@ -267,7 +290,6 @@ enum otype {
 	OT_DUP_S,      /* a copy of the value into the spec (replacing) */
 	OT_PORT_P,     /* a port number into pending */
 	OT_INTERVAL_S, /* seconds from 0.05 to 3600 into the spec */
-	OT_REFUSED,    /* an option of the originals legate does not do */
 	OT_HELP,
 };
 
@@ -283,8 +305,9 @@ static const struct opt {
 	{ "etcd", OT_VAL_P, offsetof(struct pending, etcd) },
 	{ "links", OT_BOOL_P, offsetof(struct pending, links) },
 	{ "listen", OT_VAL_P, offsetof(struct pending, listen) },
-	{ "omnimode", OT_REFUSED, 0 },
-	{ "setup-iptables", OT_REFUSED, 0 },
+	{ "omnimode", OT_BOOL_S, offsetof(struct amb_spec, omni) },
+	{ "setup-iptables", OT_BOOL_S, offsetof(struct amb_spec, setup_iptables) },
+	{ "docker", OT_DUP_S, offsetof(struct amb_spec, docker) },
 	{ "etcd-v2", OT_BOOL_S, offsetof(struct amb_spec, etcd_v2) },
 	{ "dns", OT_DUP_S, offsetof(struct amb_spec, dns_server) },
 	{ "srv-interval", OT_INTERVAL_S, offsetof(struct amb_spec, srv_min_interval) },
@@ -335,8 +358,6 @@ static int apply_opt(const struct opt *o, const char *a, const char *val, struct
 			return lg_error_set(err, NULL, 0, 0, "--%s %s: seconds between 0.05 and 3600", o->name, val);
 		*(double *)sf = d;
 		return 0;
-	case OT_REFUSED:
-		return lg_error_set(err, NULL, 0, 0, "%s: omni mode (iptables) is not supported", a);
 	case OT_HELP:
 		amb_usage(stdout);
 		return 1;
@@ -478,6 +499,28 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, struct lg_error *e
 	}
 	if (p.links && parse_links(s, err) < 0)
 		goto fail;
+	if (s->omni) {
+		if (s->nfwd > 0) {
+			lg_error_set(err, NULL, 0, 0, "--omnimode: the backends come from the containers' "
+				     "BACKEND_<PORT> variables, not from %s", s->fwd[0].arg);
+			goto fail;
+		}
+		/* The one listener, with the defaults every container's
+		 * backends get (their credentials included). */
+		new_forward(s, AMB_STATIC, "--omnimode");
+		s->fwd[0].bind_port = AMB_DEFAULT_PORT;
+		if (!s->docker) {
+			const char *dh = getenv("DOCKER_HOST");
+			s->docker = xstrdup(dh && *dh ? dh : "unix:///var/run/docker.sock");
+		}
+		if (strncmp(s->docker, "unix://", 7) != 0 || !s->docker[7]) {
+			lg_error_set(err, NULL, 0, 0, "--docker %s: expected unix:///PATH (the engine's socket)", s->docker);
+			goto fail;
+		}
+	} else if (s->setup_iptables || s->docker) {
+		lg_error_set(err, NULL, 0, 0, "--setup-iptables and --docker go with --omnimode");
+		goto fail;
+	}
 	if (s->nfwd == 0) {
 		lg_error_set(err, NULL, 0, 0, "nothing to proxy: give a BACKEND, --etcd-prefix or --links");
 		goto fail;
@@ -527,16 +570,10 @@ fail:
 
 void amb_spec_free(struct amb_spec *s)
 {
-	for (size_t i = 0; i < s->nfwd; i++) {
-		struct amb_forward *f = &s->fwd[i];
-		free(f->arg);
-		amb_list_free(&f->hosts);
-		free(f->srv_name);
-		free(f->store_addr);
-		free(f->path);
-		amb_creds_free(&f->creds);
-	}
+	for (size_t i = 0; i < s->nfwd; i++)
+		amb_forward_free(&s->fwd[i]);
 	free(s->fwd);
+	free(s->docker);
 	free(s->dns_server);
 	free(s->run_dir);
 	free(s->haproxy);

@@ -236,6 +236,11 @@ static int check_staged(struct amb_config *c, const char *label, const char *sta
 	return rc;
 }
 
+const struct amb_creds_cfg *amb_config_creds(const struct amb_config *c, size_t i)
+{
+	return &c->creds[i];
+}
+
 bool amb_config_secret(const struct amb_config *c)
 {
 	return c->secret;

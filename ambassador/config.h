@@ -28,6 +28,9 @@ void amb_config_free(struct amb_config *c);
 int amb_config_render(struct amb_config *c, const struct amb_list *const *lists,
 		      struct buf *out, struct lg_error *err);
 
+/* The prepared credentials of spec->fwd[i] (borrowed). */
+const struct amb_creds_cfg *amb_config_creds(const struct amb_config *c, size_t i);
+
 /* True when the config holds a secret (a Redis password): it is
  * installed mode 0600. */
 bool amb_config_secret(const struct amb_config *c);

@@ -1,7 +1,8 @@
 # ambassador/: "legate ambassador", the one-command ambassador (sources,
 # SRV resolver, built-in HAProxy config, HAProxy supervision).
 LIB_SRCS   += ambassador/main.c ambassador/args.c ambassador/backend.c ambassador/sources.c \
-              ambassador/srv.c ambassador/config.c ambassador/creds.c
+              ambassador/srv.c ambassador/config.c ambassador/creds.c \
+              ambassador/docker.c ambassador/omni.c ambassador/iptables.c
 UNIT_TESTS += tests/unit/test_ambassador.c
 
 # The command-line fuzzer (see make fuzz).
