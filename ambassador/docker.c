@@ -18,9 +18,11 @@
 
 #define RETRY_AFTER 1.0
 
-/* The events that change what a container asks for. */
+/* The events that change what a container asks for: {"type":
+ * ["container"], "event": ["start", "die", "destroy"]} ("kill" is not one:
+ * a signal may leave it running; "stop" always follows a "die"). */
 #define EVENTS_FILTER "%7B%22type%22%3A%5B%22container%22%5D%2C%22event%22%3A%5B%22start%22%2C" \
-	"%22die%22%2C%22stop%22%2C%22kill%22%2C%22destroy%22%5D%7D"
+	"%22die%22%2C%22destroy%22%5D%7D"
 
 struct amb_docker {
 	struct loop *loop;
@@ -133,6 +135,7 @@ struct inspect {
 	struct inspect *next, **pprev;  /* in d->inspections, freed with it */
 	char id[65];
 	bool first;                    /* part of the first listing */
+	bool stale;                    /* the container died meanwhile: its answer is old */
 };
 
 static void first_done(struct amb_docker *d)
@@ -153,7 +156,7 @@ static void on_inspect(struct http_req *r, const struct http_result *res, void *
 	(void)r;
 	if (res->ok && res->status == 200)
 		j = json_loadb(res->body->data ? res->body->data : "", res->body->len, 0, NULL);
-	if (res->ok && res->status == 404) {
+	if (in->stale || (res->ok && res->status == 404)) {
 		set_container(d, in->id, NULL);
 	} else if (!j) {
 		log_warn("docker: cannot inspect container %.12s: %s", in->id,
@@ -266,8 +269,13 @@ static void on_event(struct amb_docker *d, json_t *ev)
 	if (strcmp(status, "start") == 0) {
 		json_array_append_new(d->to_inspect, json_string(id));
 		loop_add_timer(d->loop, &d->kick, 0);
-	} else
+	} else {
+		/* An inspection under way may answer "running" from before. */
+		for (struct inspect *in = d->inspections; in; in = in->next)
+			if (strcmp(in->id, id) == 0)
+				in->stale = true;
 		set_container(d, id, NULL);
+	}
 }
 
 static int on_events_data(struct http_req *r, struct buf *body, void *arg)
