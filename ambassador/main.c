@@ -169,6 +169,8 @@ static void render(struct amb *a)
 		loop_stop(a->loop);
 		goto out;
 	}
+	if (a->spec.omni)
+		amb_omni_sync(a->omni, a->drv != NULL);
 	a->ao.hap = a->drv;
 	a->job_started = clock_mono();
 	a->job = apply_start(a->loop, &a->ao, out.data ? out.data : "", out.len, true, on_applied, a);
@@ -359,6 +361,10 @@ int ambassador_main(int argc, char **argv)
 		/* A credential that cannot be read is the command line's fault. */
 		log_error("%s", err.text);
 		a.exit_code = 2;
+		goto out;
+	}
+	if (a.spec.omni && !a.spec.print_config && amb_omni_map_init(&a.spec, &err) < 0) {
+		log_error("%s", err.text);
 		goto out;
 	}
 	if (!a.spec.print_config && check_at_start(&a) < 0) {

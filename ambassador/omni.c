@@ -1,8 +1,9 @@
 /* omni: turns the containers' BACKEND_<PORT> variables into routes
- * (container address and port -> backend), follows each distinct backend
- * with the standard mode's sources, and renders a frontend that picks the
- * backend from the connection's source address and original destination
- * port (the REDIRECT keeps it: HAProxy's dst_port reads SO_ORIGINAL_DST).
+ * (container address and port -> backend) kept in an HAProxy map, the file
+ * and, through the runtime API, the running copy; follows each distinct
+ * backend with the standard mode's sources; and renders a frontend that
+ * looks up the connection's source address and original destination port
+ * (the REDIRECT keeps it: HAProxy's dst_port reads SO_ORIGINAL_DST).
  * Every value from the engine is checked before it is written: addresses
  * are IPv4 literals, ports numbers, backend values only named in
  * comments with their control characters replaced. */
@@ -17,6 +18,11 @@
 #include "ambassador/docker.h"
 #include "ambassador/sources.h"
 #include "common/log.h"
+#include "haproxy/cli.h"
+#include "renderer/install.h"
+
+#define MAP_TIMEOUT 5.0
+#define MAP_RETRY 1.0
 
 /* One distinct BACKEND value, with its source; shared by every container
  * that names it. */
@@ -37,7 +43,16 @@ struct amb_omni {
 	int next_id;
 	amb_omni_cb cb;
 	void *arg;
+	char map_path[4200], master[4200];
+	json_t *written;               /* the routes in the map file: "IP:PORT" -> "bN" */
+	json_t *sent;                  /* the routes HAProxy has, NULL: unknown */
+	json_t *target;                /* the routes being pushed */
+	struct hap_cli *req;           /* map commands in flight */
+	struct loop_timer map_timer;   /* the next push: after a failure, or one in flight */
+	bool running;                  /* HAProxy runs and takes runtime commands */
 };
+
+static void on_map_timer(struct loop *l, void *arg);
 
 static void ob_free(struct ob *b)
 {
@@ -127,7 +142,14 @@ struct amb_omni *amb_omni_new(struct loop *l, const struct amb_spec *spec, amb_o
 	o->spec = spec;
 	o->cb = cb;
 	o->arg = arg;
-	if (!(o->docker = amb_docker_new(l, spec->docker + 7, on_docker, o, err))) {
+	amb_omni_map_path(spec, o->map_path, sizeof o->map_path);
+	snprintf(o->master, sizeof o->master, "%s/master.sock", spec->run_dir);
+	loop_timer_init(&o->map_timer, on_map_timer, o);
+	if (!(o->written = json_object()) ||
+	    !(o->docker = amb_docker_new(l, spec->docker + 7, on_docker, o, err))) {
+		if (!o->written)
+			lg_error_set(err, NULL, 0, 0, "out of memory");
+		json_decref(o->written);
 		free(o);
 		return NULL;
 	}
@@ -139,6 +161,11 @@ void amb_omni_free(struct amb_omni *o)
 	if (!o)
 		return;
 	amb_docker_free(o->docker);
+	hap_cli_cancel(o->req);
+	loop_del_timer(o->loop, &o->map_timer);
+	json_decref(o->written);
+	json_decref(o->sent);
+	json_decref(o->target);
 	while (o->obs) {
 		struct ob *b = o->obs;
 		o->obs = b->next;
@@ -171,25 +198,170 @@ static void haproxy_addr(const char *hostport, char *dst, size_t n)
 		snprintf(dst, n, "%s", hostport);
 }
 
-/* The routes of backend b (or, b NULL, of every backend) as
- * " IP:PORT IP:PORT"; returns how many. */
-static size_t routes(struct amb_omni *o, const struct ob *b, struct buf *out)
+/* The routes known now: "IP:PORT" -> "bN", for every container's
+ * BACKEND whose value parsed. */
+static json_t *route_map(struct amb_omni *o)
 {
 	const json_t *all = amb_docker_containers(o->docker), *c, *v, *ip;
 	const char *id, *port;
-	size_t n = 0, i;
+	json_t *m = json_object();
+	size_t i;
 
 	json_object_foreach((json_t *)all, id, c)
 		json_object_foreach(json_object_get(c, "backends"), port, v) {
-			struct ob *vb = ob_find(o, json_string_value(v));
-			if (!vb || vb->bad || (b && vb != b))
+			struct ob *b = ob_find(o, json_string_value(v));
+			char key[64], be[16];
+			if (!b || b->bad)
 				continue;
+			snprintf(be, sizeof be, "b%d", b->id);
 			json_array_foreach(json_object_get(c, "ips"), i, ip) {
-				buf_printf(out, " %s:%d", json_string_value(ip), amb_port_parse(port));
-				n++;
+				snprintf(key, sizeof key, "%s:%d", json_string_value(ip), amb_port_parse(port));
+				json_object_set_new(m, key, json_string(be));
 			}
 		}
-	return n;
+	return m;
+}
+
+void amb_omni_map_path(const struct amb_spec *spec, char *dst, size_t n)
+{
+	snprintf(dst, n, "%s/omni.map", spec->run_dir);
+}
+
+static int write_map(const char *path, const json_t *m, struct lg_error *err)
+{
+	struct install_opts io = { path, 0644, (uid_t)-1, (gid_t)-1, false, true };
+	struct install_staged st;
+	struct buf text = BUF_INIT;
+	const char *k;
+	json_t *v;
+	int rc = -1;
+
+	buf_puts(&text, "# omni mode's routes, written by legate ambassador: IP:PORT backend\n");
+	json_object_foreach((json_t *)m, k, v)
+		buf_printf(&text, "%s %s\n", k, json_string_value(v));
+	if (install_stage(&io, text.data, text.len, &st, err) == 0 && install_commit(&io, &st, err) == 0)
+		rc = 0;
+	buf_free(&text);
+	return rc;
+}
+
+int amb_omni_map_init(const struct amb_spec *spec, struct lg_error *err)
+{
+	char path[4200];
+	json_t *m = json_object();
+	int rc;
+
+	amb_omni_map_path(spec, path, sizeof path);
+	rc = m ? write_map(path, m, err) : lg_error_set(err, NULL, 0, 0, "out of memory");
+	json_decref(m);
+	return rc;
+}
+
+static void push(struct amb_omni *o);
+
+/* An answer with anything but white space is HAProxy saying no. */
+static bool cli_failed(int ok, const char *text)
+{
+	return !ok || text[strspn(text, " \r\n")] != '\0';
+}
+
+static void map_retry(struct amb_omni *o, const char *what, const char *text)
+{
+	log_warn("omni: %s: %.*s; again in %.0f s", what, (int)strcspn(text, "\n"), text, MAP_RETRY);
+	json_decref(o->target);
+	o->target = NULL;
+	loop_add_timer(o->loop, &o->map_timer, MAP_RETRY);
+}
+
+static void on_committed(int ok, const char *text, size_t len, void *arg)
+{
+	struct amb_omni *o = arg;
+
+	(void)len;
+	o->req = NULL;
+	if (cli_failed(ok, text)) {
+		map_retry(o, "the routes' map", text);
+		return;
+	}
+	log_info("omni: %zu routes in HAProxy's map (runtime API, no reload)", json_object_size(o->target));
+	json_decref(o->sent);
+	o->sent = o->target;
+	o->target = NULL;
+	push(o);
+}
+
+/* The whole map is replaced at once: a new version filled, then committed
+ * (prepare/commit map), so no connection sees it half made and HAProxy
+ * ends with exactly the routes of the file, whatever it had before. */
+static void on_prepared(int ok, const char *text, size_t len, void *arg)
+{
+	struct amb_omni *o = arg;
+	const char *ver = ok ? strstr(text, "New version created:") : NULL;
+	struct buf cmd = BUF_INIT;
+	const char *k;
+	json_t *v;
+	int n;
+
+	(void)len;
+	o->req = NULL;
+	if (!ver || sscanf(ver, "New version created: %d", &n) != 1) {
+		map_retry(o, "prepare map", ok ? text : "no answer");
+		return;
+	}
+	json_object_foreach(o->target, k, v)
+		buf_printf(&cmd, "@1 add map @%d %s %s %s; ", n, o->map_path, k, json_string_value(v));
+	buf_printf(&cmd, "@1 commit map @%d %s", n, o->map_path);
+	if (!(o->req = hap_cli_send(o->loop, o->master, buf_cstr(&cmd), MAP_TIMEOUT, on_committed, o)))
+		map_retry(o, "commit map", "cannot reach the master socket");
+	buf_free(&cmd);
+}
+
+/* Brings HAProxy's map to the file's routes, one exchange at a time. */
+static void push(struct amb_omni *o)
+{
+	char cmd[4300];
+
+	if (o->req || !o->running || (o->sent && json_equal(o->sent, o->written)))
+		return;
+	o->target = json_incref(o->written);
+	snprintf(cmd, sizeof cmd, "@1 prepare map %s", o->map_path);
+	if (!(o->req = hap_cli_send(o->loop, o->master, cmd, MAP_TIMEOUT, on_prepared, o)))
+		map_retry(o, "prepare map", "cannot reach the master socket");
+}
+
+static void on_map_timer(struct loop *l, void *arg)
+{
+	(void)l;
+	push(arg);
+}
+
+void amb_omni_sync(struct amb_omni *o, bool running)
+{
+	json_t *m = route_map(o);
+	struct lg_error err;
+
+	if (!m) {
+		log_error("out of memory");
+		return;
+	}
+	if (!json_equal(m, o->written)) {
+		if (write_map(o->map_path, m, &err) < 0) {
+			log_error("omni: %s", err.text);
+			json_decref(m);
+			return;
+		}
+		json_decref(o->written);
+		o->written = m;
+	} else {
+		json_decref(m);
+	}
+	if (!running) {
+		/* HAProxy starts (or restarts) on the file as it is now. */
+		json_decref(o->sent);
+		o->sent = json_incref(o->written);
+	}
+	o->running = running;
+	push(o);
 }
 
 int amb_omni_render(const struct amb_spec *spec, struct amb_omni *o, struct amb_config *cfg,
@@ -198,7 +370,7 @@ int amb_omni_render(const struct amb_spec *spec, struct amb_omni *o, struct amb_
 	const struct amb_forward *lf = &spec->fwd[0];
 	const struct amb_creds_cfg *cc = amb_config_creds(cfg, 0);
 	const struct amb_list **none = calloc(1, sizeof *none);
-	struct buf all = BUF_INIT, one = BUF_INIT;
+	char map[4200];
 	int rc;
 
 	if (!none)
@@ -208,6 +380,7 @@ int amb_omni_render(const struct amb_spec *spec, struct amb_omni *o, struct amb_
 	free(none);
 	if (rc < 0)
 		return -1;
+	amb_omni_map_path(spec, map, sizeof map);
 	buf_puts(out, "\n# omni mode: the backend is the connecting container's BACKEND_<PORT>\n"
 		      "frontend omni\n");
 	if (lf->bind_addr[0])
@@ -215,21 +388,15 @@ int amb_omni_render(const struct amb_spec *spec, struct amb_omni *o, struct amb_
 			   lf->bind_addr, lf->bind_port);
 	else
 		buf_printf(out, "    bind :%d\n", lf->bind_port);
-	buf_puts(out, "    tcp-request connection set-var(sess.dport) dst_port\n"
-		      "    tcp-request connection set-var(sess.route) src,concat(:,sess.dport)\n");
-	if (o && routes(o, NULL, &all) > 0) {
-		buf_printf(out, "    acl known var(sess.route) -m str%s\n", buf_cstr(&all));
-		/* A container with no BACKEND for the port: closed at once. */
-		buf_puts(out, "    tcp-request connection reject unless known\n");
-	} else {
-		buf_puts(out, "    tcp-request connection reject\n");
-	}
-	for (const struct ob *b = o ? o->obs : NULL; b; b = b->next) {
-		buf_reset(&one);
-		if (b->bad || routes(o, b, &one) == 0)
-			continue;
-		buf_printf(out, "    use_backend b%d if { var(sess.route) -m str%s }\n", b->id, buf_cstr(&one));
-	}
+	/* The route of a connection: its source address and the port it asked
+	 * for, looked up in the map the runtime API keeps current. */
+	buf_printf(out, "    tcp-request connection set-var(sess.dport) dst_port\n"
+			"    tcp-request connection set-var(sess.be) src,concat(:,sess.dport),map(%s)\n"
+			"    tcp-request connection reject unless { var(sess.be) -m found }\n"
+			"    use_backend %%[var(sess.be)]\n"
+			"    default_backend none\n"
+			"\n# a route whose backend is not loaded yet (a reload under way): closed at once\n"
+			"backend none\n", map);
 	for (const struct ob *b = o ? o->obs : NULL; b; b = b->next) {
 		const struct amb_list *l;
 		char addr[AMB_HOST_MAX + 24];
@@ -248,7 +415,5 @@ int amb_omni_render(const struct amb_spec *spec, struct amb_omni *o, struct amb_
 			buf_printf(out, "    server s%zu %s%s\n", k + 1, addr, cc->server_opts ? cc->server_opts : "");
 		}
 	}
-	buf_free(&all);
-	buf_free(&one);
 	return 0;
 }

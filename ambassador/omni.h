@@ -29,6 +29,20 @@ void amb_omni_free(struct amb_omni *o);
 /* True once the engine's containers have been listed. */
 bool amb_omni_ready(const struct amb_omni *o);
 
+/* Writes the routes known now into the map file the config names
+ * (RUN_DIR/omni.map) and, when HAProxy runs, replaces its copy through the
+ * runtime API (prepare map, add map, commit map on the master CLI, retried
+ * after a second when refused): a container that comes or goes is no
+ * reload.  Call after each render, before the config is applied. */
+void amb_omni_sync(struct amb_omni *o, bool running);
+
+/* Writes an empty map file, for the check at start and HAProxy's first
+ * start.  Returns 0, or -1 with err filled. */
+int amb_omni_map_init(const struct amb_spec *spec, struct lg_error *err);
+
+/* The map file's path: RUN_DIR/omni.map. */
+void amb_omni_map_path(const struct amb_spec *spec, char *dst, size_t n);
+
 /* Appends the config for the containers and backends known now (o may be
  * NULL: no container, for the check at start).  Returns 0, or -1 with err
  * filled. */

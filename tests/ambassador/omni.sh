@@ -93,6 +93,7 @@ out=$(docker exec "legate-omni-c1-$$" timeout 5 bash -c \
 case $out in *alpha* | *beta*) lg_fail "a port with no BACKEND was served: $out" ;; esac
 echo "a port with no BACKEND: refused ($out)"
 
+reloads=$(grep -c 'HAProxy reloaded' "$AMB_LOG" || true)
 # A client started now: served from its first attempts.  It tries every
 # 20 ms from its start and prints the time of its first answer.
 t0=$(date +%s%N)
@@ -106,11 +107,17 @@ echo "a client started after the ambassador: first proxied answer $ms ms after d
 [ "$ms" -le "$AMB_LIMIT_MS" ] || lg_fail "the new client waited $ms ms (limit $AMB_LIMIT_MS)"
 
 # A stopped client's routes go.
-grep -q "$C1IP:6379" "$T/run/haproxy.cfg" || lg_fail "client 1's route is not in the config"
+grep -q "^$C1IP:6379 " "$T/run/omni.map" || lg_fail "client 1's route is not in the map"
 docker rm -f "legate-omni-c1-$$" > /dev/null
-lg_wait 10 "client 1's route to go" sh -c "! grep -q '$C1IP:6379' '$T/run/haproxy.cfg'"
+lg_wait 10 "client 1's route to go" sh -c "! grep -q '^$C1IP:6379 ' '$T/run/omni.map'"
 [ "$(req "legate-omni-c2-$$" 6379)" = beta ] || lg_fail "client 2 after client 1 left: not beta"
 echo "a stopped client's route is gone; the others still served"
+# Clients of a backend that is there already come and go through the map
+# (runtime API), not a reload.
+grep -q "routes in HAProxy's map (runtime API, no reload)" "$AMB_LOG" || lg_fail "no map update through the runtime API"
+[ "$(grep -c 'HAProxy reloaded' "$AMB_LOG" || true)" = "$reloads" ] ||
+	lg_fail "a client of a known backend came or went with a reload"
+echo "clients of known backends: map updates, no reload"
 
 amb_alive
 amb_stop

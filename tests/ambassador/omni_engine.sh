@@ -105,13 +105,13 @@ lg_wait 10 "the second events request" test -s "$T/since.2"
 [ "$(cat "$T/since.2")" = "$(cat "$T/event.1")" ] ||
 	lg_fail "resumed with since=$(cat "$T/since.2"), the last event was at $(cat "$T/event.1")"
 grep -q 'the events stream ended' "$T/ambassador.log" || lg_fail "the drop is not logged"
-lg_wait 10 "container 2's route" grep -q "10.9.9.2:6379" "$T/run/haproxy.cfg"
+lg_wait 10 "container 2's route" grep -q "^10.9.9.2:6379 " "$T/run/omni.map"
 echo "the events stream resumed with since=$(cat "$T/since.2") (the last event's time); container 2 seen"
 
 # Container 1 dies: its route goes, the port rejects.
 t0=$(amb_now_ms)
 touch "$T/die.1"
-lg_wait 10 "container 1's route to go" sh -c "! grep -q 'var(sess.route).*127.0.0.1:$L' '$T/run/haproxy.cfg'"
+lg_wait 10 "container 1's route to go" sh -c "! grep -q '^127.0.0.1:$L ' '$T/run/omni.map'"
 # The file is installed before the reload it asks for is confirmed.
 lg_wait 10 "the port to reject container 1" sh -c "curl -s -m 2 -o /dev/null http://127.0.0.1:$L/; [ \$? = 56 ]"
 echo "container 1 gone after its die event: its port resets (curl exit 56) $(( $(amb_now_ms) - t0 )) ms after the event"
