@@ -202,6 +202,7 @@ struct http *http_new(struct loop *l, const struct http_opts *opts, struct lg_er
 	h->opts.ca_file = dup_or_null(opts->ca_file);
 	h->opts.cert_file = dup_or_null(opts->cert_file);
 	h->opts.key_file = dup_or_null(opts->key_file);
+	h->opts.unix_socket = dup_or_null(opts->unix_socket);
 	loop_timer_init(&h->timer, on_timer, h);
 	h->multi = curl_multi_init();
 	if (!h->multi) {
@@ -234,6 +235,7 @@ void http_free(struct http *h)
 	free((char *)h->opts.ca_file);
 	free((char *)h->opts.cert_file);
 	free((char *)h->opts.key_file);
+	free((char *)h->opts.unix_socket);
 	free(h);
 }
 
@@ -288,6 +290,8 @@ struct http_req *http_start(struct http *h, const struct http_call *c, struct lg
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "legate");
 	if (c->timeout > 0)
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(c->timeout * 1000));
+	if (h->opts.unix_socket)
+		curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, h->opts.unix_socket);
 	if (h->opts.ca_file)
 		curl_easy_setopt(e, CURLOPT_CAINFO, h->opts.ca_file);
 	if (h->opts.cert_file)

@@ -37,6 +37,8 @@ struct http_opts {
 	const char *key_file;
 	int insecure;            /* skip TLS peer and host verification */
 	long max_conns;          /* hard cap on open connections; 0: 32 */
+	const char *unix_socket; /* every request through this unix socket (the
+	                          * Docker engine's), or NULL */
 };
 
 struct http_call {
