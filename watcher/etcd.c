@@ -324,6 +324,7 @@ static int read_answer(struct etcd_read *rd, const struct http_result *res, cons
 	if (!e)
 		e = json_string_value(json_object_get(*in, "message"));
 	if (res->status == 401 && etcd_auth_error(e)) {
+		log_info("etcd: %s: %s; signing in again", what, e);
 		json_decref(*in);
 		etcd_conn_unauthorized(hub->conn);
 		read_requeue(rd);
@@ -614,6 +615,7 @@ static int v3_message(struct etcd_hub *hub, const json_t *m)
 		const char *why = data_str(res, "cancel_reason");
 
 		if (etcd_auth_error(why)) {
+			snprintf(hub->stream_why, sizeof hub->stream_why, "etcd canceled the watch: %s", why);
 			hub->stream_end = SE_NOAUTH;
 		} else {
 			log_info("etcd canceled the watch (%s); reading again", why[0] ? why : "no reason given");
@@ -739,6 +741,7 @@ static void v3_stream_done(struct http_req *r, const struct http_result *res, vo
 		kick(hub);
 		return;
 	case SE_NOAUTH:
+		log_info("etcd: %s; signing in again", hub->stream_why);
 		etcd_conn_unauthorized(hub->conn);
 		stream_failed(hub, 0, hub->stream_why);
 		return;
