@@ -63,6 +63,7 @@ struct etcd_hub {
 	int nreads, read_cap;
 	struct http_req *stream;   /* the v3 watch stream or the v2 wait */
 	int stream_member;
+	int followed;              /* the member the last stream was created on */
 	enum stream_end stream_end;
 	char stream_why[200];
 	struct buf lo;             /* the prefix the stream covers */
@@ -632,6 +633,12 @@ static int v3_message(struct etcd_hub *hub, const json_t *m)
 			hub->stream_end = SE_REREAD;
 			return -1;
 		}
+		if (hub->retries || hub->stream_member != hub->followed) {
+			/* Said when it changes, so an operator sees which. */
+			log_info("etcd: following %s from revision %llu",
+				 etcd_conn_member(hub->conn, hub->stream_member), (unsigned long long)hub->rev + 1);
+			hub->followed = hub->stream_member;
+		}
 		hub->retries = 0;
 		subs_status(hub, NULL);
 	}
@@ -1111,6 +1118,7 @@ struct etcd_hub *etcd_hub_new(struct watcher *wr, const struct watcher_opts *o, 
 	hub->wr = wr;
 	hub->v2 = o->etcd_v2;
 	hub->read_cap = cap < 1 ? 1 : cap > 4 ? 4 : cap;
+	hub->followed = -1;
 	loop_timer_init(&hub->kick, on_kick, hub);
 	loop_timer_init(&hub->backoff, on_backoff, hub);
 	loop_timer_init(&hub->probe_timer, on_probe, hub);

@@ -212,6 +212,11 @@ struct http *etcd_conn_http(const struct etcd_conn *c)
 	return c->http;
 }
 
+const char *etcd_conn_member(const struct etcd_conn *c, int m)
+{
+	return m >= 0 && m < c->n ? c->m[m].base : "";
+}
+
 int etcd_conn_members(const struct etcd_conn *c)
 {
 	return c->n;

@@ -32,6 +32,9 @@ struct http *etcd_conn_http(const struct etcd_conn *c);
 /* Members in the list. */
 int etcd_conn_members(const struct etcd_conn *c);
 
+/* Member m's URL base, "http(s)://host:port" (borrowed). */
+const char *etcd_conn_member(const struct etcd_conn *c, int m);
+
 /* 1 when calls may start now; 0 while an authentication runs (started
  * here when none is): the ready callback tells when it ends. */
 int etcd_conn_ready(struct etcd_conn *c);
