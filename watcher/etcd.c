@@ -1,82 +1,19 @@
 /* etcd: key. and tree. watches on etcd, however many, on a bounded number
- * of calls: first reads (v3: up to 64 ranges in one txn; v2: one GET each)
- * with a few in flight, then one watch stream (v3 gateway) or one
- * recursive wait (v2) over the longest prefix every watched key shares,
- * whose events go to the watches they concern.  Each watch keeps a key ->
- * value map of what it covers, shaped like Consul KV. */
+ * of calls: the backend's calls, each watch's key -> value map shaped like
+ * Consul KV, and the first reads (v3: up to 64 ranges in one txn; v2: one
+ * GET each) with a few in flight; etcd_stream.c follows them afterwards. */
 #include "watcher/etcd.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/clock.h"
 #include "common/log.h"
 #include "watcher/data.h"
 #include "watcher/etcd_conn.h"
-#include "watcher/watch_int.h"
+#include "watcher/etcd_int.h"
 
-#define READ_BATCH 64          /* ranges per v3 txn (etcd allows 128 ops) */
-#define PROBE_EVERY 1.0        /* seconds between checks of the member in use */
-#define PROBE_TIMEOUT 1.5
-
-enum ew_where { EW_NONE, EW_QUEUED, EW_READING, EW_SUB };
-
-/* What the hub knows of one watch (w->be). */
-struct ew {
-	struct watch_be base;      /* first: w->be points here */
-	struct watch *w;
-	char *key;                 /* "/config/x": the key, or the tree's prefix */
-	size_t klen;
-	enum ew_where where;
-	struct ew *prev, *next;    /* in the read queue or among the subscribers */
-	struct etcd_read *read;    /* while EW_READING */
-	size_t slot;
-};
-
-struct ewlist {
-	struct ew *head, *tail;
-	size_t n;
-};
-
-/* One read call in flight: a txn of ranges (v3) or one GET (v2). */
-struct etcd_read {
-	struct etcd_hub *hub;
-	struct etcd_read *prev, *next;
-	struct http_req *req;
-	int member;
-	size_t n;
-	struct ew *ws[READ_BATCH]; /* NULL once that watch was removed */
-};
-
-/* Why the stream ended when legate ended it. */
-enum stream_end { SE_NONE, SE_RESTART, SE_REREAD, SE_FAIL, SE_NOAUTH };
-
-struct etcd_hub {
-	struct watcher *wr;
-	struct etcd_conn *conn;
-	int v2;
-	struct ewlist queue;       /* watches waiting for a read */
-	struct ewlist subs;        /* watches fed by the stream */
-	struct etcd_read *reads;
-	int nreads, read_cap;
-	struct http_req *stream;   /* the v3 watch stream or the v2 wait */
-	int stream_member;
-	int followed;              /* the member the last stream was created on */
-	enum stream_end stream_end;
-	char stream_why[200];
-	struct buf lo;             /* the prefix the stream covers */
-	int restart;               /* start the stream again (range or revision) */
-	uint64_t rev;              /* subscribers have every event up to here */
-	unsigned retries;          /* stream failures in a row */
-	int waiting;               /* backoff timer armed */
-	struct loop_timer kick, backoff, probe_timer;
-	struct http_req *probe;
-	int probe_member;
-};
-
-static void kick(struct etcd_hub *hub)
+void etcd_kick(struct etcd_hub *hub)
 {
 	if (!hub->kick.armed)
 		loop_add_timer(hub->wr->loop, &hub->kick, 0);
@@ -121,7 +58,7 @@ static json_t *shape(const struct watch *w)
 	return data_sort_by(out, "key", NULL);
 }
 
-static uint64_t num(const json_t *j)
+uint64_t etcd_num(const json_t *j)
 {
 	if (json_is_integer(j))
 		return (uint64_t)json_integer_value(j);
@@ -130,24 +67,14 @@ static uint64_t num(const json_t *j)
 	return 0;
 }
 
-static json_t *parse_body(const struct http_result *res, json_error_t *jerr)
+json_t *etcd_parse_body(const struct http_result *res, json_error_t *jerr)
 {
 	return json_loadb(res->body->data ? res->body->data : "", res->body->len, 0, jerr);
 }
 
-/* Does the event on key[0..n) concern the watch?  v2 also reports a
- * directory that holds the watched key (its deletion or expiry). */
-static int concerns(const struct ew *ew, const char *key, size_t n, int v2)
-{
-	if (n >= ew->klen && memcmp(key, ew->key, ew->klen) == 0)
-		return ew->w->n.kind == WK_TREE || n == ew->klen;
-	return v2 && n < ew->klen && memcmp(key, ew->key, n) == 0 &&
-	       (ew->key[n] == '/' || (n > 0 && key[n - 1] == '/'));
-}
-
 /* --- lists ---------------------------------------------------------------- */
 
-static void ewl_add(struct ewlist *l, struct ew *ew)
+void etcd_ewl_add(struct ewlist *l, struct ew *ew)
 {
 	ew->next = NULL;
 	ew->prev = l->tail;
@@ -159,7 +86,7 @@ static void ewl_add(struct ewlist *l, struct ew *ew)
 	l->n++;
 }
 
-static void ewl_del(struct ewlist *l, struct ew *ew)
+void etcd_ewl_del(struct ewlist *l, struct ew *ew)
 {
 	if (ew->prev)
 		ew->prev->next = ew->next;
@@ -177,9 +104,9 @@ static void ewl_del(struct ewlist *l, struct ew *ew)
 static void ew_detach(struct etcd_hub *hub, struct ew *ew)
 {
 	if (ew->where == EW_QUEUED)
-		ewl_del(&hub->queue, ew);
+		etcd_ewl_del(&hub->queue, ew);
 	else if (ew->where == EW_SUB)
-		ewl_del(&hub->subs, ew);
+		etcd_ewl_del(&hub->subs, ew);
 	else if (ew->where == EW_READING && ew->read)
 		ew->read->ws[ew->slot] = NULL;
 	ew->where = EW_NONE;
@@ -275,7 +202,7 @@ static void read_failed(struct etcd_read *rd, const char *what, const char *why)
 	read_free(hub, rd);
 	for (i = 0; i < n; i++)
 		watch_call_failed(ws[i], "etcd: %s: %s", what, why);
-	kick(hub);
+	etcd_kick(hub);
 }
 
 /* A read refused for its token goes back to the queue, to run after a
@@ -292,9 +219,9 @@ static void read_requeue(struct etcd_read *rd)
 	read_free(hub, rd);
 	for (i = 0; i < n; i++) {
 		ews[i]->where = EW_QUEUED;
-		ewl_add(&hub->queue, ews[i]);
+		etcd_ewl_add(&hub->queue, ews[i]);
 	}
-	kick(hub);
+	etcd_kick(hub);
 }
 
 /* Checks a read's answer for the common failures: 0 when it is a 200
@@ -313,7 +240,7 @@ static int read_answer(struct etcd_read *rd, const struct http_result *res, cons
 		read_failed(rd, what, res->error);
 		return -1;
 	}
-	*in = parse_body(res, &jerr);
+	*in = etcd_parse_body(res, &jerr);
 	if (res->status == 200 || (ok404 && res->status == 404)) {
 		if (*in)
 			return 0;
@@ -352,7 +279,7 @@ static void v3_read_done(struct http_req *r, const struct http_result *res, void
 	rd->req = NULL;
 	if (read_answer(rd, res, "range", 0, &in) < 0)
 		return;
-	rev = num(json_object_get(json_object_get(in, "header"), "revision"));
+	rev = etcd_num(json_object_get(json_object_get(in, "header"), "revision"));
 	resps = json_object_get(in, "responses");
 	if (rev == 0 || json_array_size(resps) != rd->n) {
 		json_decref(in);
@@ -380,7 +307,7 @@ static void v3_read_done(struct http_req *r, const struct http_result *res, void
 	read_free(hub, rd);
 	for (i = 0; i < n; i++)
 		full_read_done(ws[i], maps[i], rev, "revision");
-	kick(hub);
+	etcd_kick(hub);
 }
 
 static void v2_read_done(struct http_req *r, const struct http_result *res, void *arg)
@@ -402,7 +329,7 @@ static void v2_read_done(struct http_req *r, const struct http_result *res, void
 		read_failed(rd, "GET /v2/keys", "no X-Etcd-Index");
 		return;
 	}
-	if (res->status == 404 && num(json_object_get(in, "errorCode")) != 100) {
+	if (res->status == 404 && etcd_num(json_object_get(in, "errorCode")) != 100) {
 		json_decref(in);
 		read_failed(rd, "GET /v2/keys", "HTTP 404");
 		return;
@@ -417,7 +344,7 @@ static void v2_read_done(struct http_req *r, const struct http_result *res, void
 		full_read_done(w, map, index, "etcd index");
 	else
 		json_decref(map);
-	kick(hub);
+	etcd_kick(hub);
 }
 
 /* {"key": b64, "range_end": b64} for the watch, into b (no braces). */
@@ -457,7 +384,7 @@ static int read_start(struct etcd_hub *hub)
 	while (rd->n < max && hub->queue.head) {
 		struct ew *ew = hub->queue.head;
 
-		ewl_del(&hub->queue, ew);
+		etcd_ewl_del(&hub->queue, ew);
 		ew->where = EW_READING;
 		ew->read = rd;
 		ew->slot = rd->n;
@@ -497,495 +424,6 @@ static int read_start(struct etcd_hub *hub)
 	return 0;
 }
 
-/* --- the stream ----------------------------------------------------------- */
-
-/* Sends every subscriber back to a full read (compaction, a cancelled
- * watch, a revision that went backwards). */
-static void reread_all(struct etcd_hub *hub)
-{
-	struct ew *ew;
-
-	while ((ew = hub->subs.head)) {
-		ewl_del(&hub->subs, ew);
-		ew->where = EW_NONE;
-		ew->w->need_read = 1;
-		watch_call_ok(ew->w);
-	}
-	hub->rev = 0;
-}
-
-/* The status every subscriber shows while the stream is down or back. */
-static void subs_status(struct etcd_hub *hub, const char *error)
-{
-	struct ew *ew;
-
-	for (ew = hub->subs.head; ew; ew = ew->next) {
-		struct watch *w = ew->w;
-
-		if (error) {
-			snprintf(w->last_error, sizeof w->last_error, "%s", error);
-			w->errors++;
-			w->retries++;
-		} else if (w->retries || w->last_error[0]) {
-			w->last_error[0] = '\0';
-			w->retries = 0;
-			w->last_success = clock_wall();
-		}
-	}
-}
-
-/* Applies one event on key[0..kn) (value v, NULL: deleted) at revision mod
- * to every subscriber it concerns that has not seen it. */
-static void dispatch_v3(struct etcd_hub *hub, const char *key, size_t kn, json_t *ks,
-			json_t *v, uint64_t mod)
-{
-	struct ew *ew;
-
-	for (ew = hub->subs.head; ew; ew = ew->next) {
-		struct watch *w = ew->w;
-
-		if (mod <= w->index || !concerns(ew, key, kn, 0) || !w->kv)
-			continue;
-		if (v)
-			json_object_set(w->kv, json_string_value(ks), v);
-		else
-			json_object_del(w->kv, json_string_value(ks));
-		w->index = mod;
-		loop_add_timer(hub->wr->loop, &w->timer, 0);   /* etcd_flush */
-	}
-}
-
-static int v3_event(struct etcd_hub *hub, const json_t *ev)
-{
-	const json_t *kv = json_object_get(ev, "kv");
-	const char *k = json_string_value(json_object_get(kv, "key"));
-	const char *v = json_string_value(json_object_get(kv, "value"));
-	int del = strcmp(data_str(ev, "type"), "DELETE") == 0;
-	uint64_t mod = num(json_object_get(kv, "mod_revision"));
-	struct buf kb = BUF_INIT, vb = BUF_INIT;
-	json_t *ks = NULL, *vs = NULL;
-	int rc = -1;
-
-	if (!k || b64_decode(&kb, k, strlen(k)) < 0 || (v && b64_decode(&vb, v, strlen(v)) < 0))
-		goto out;
-	if (!(ks = data_string(kb.data, kb.len)) || (!del && !(vs = data_string(vb.data, vb.len))))
-		goto out;
-	dispatch_v3(hub, kb.data ? kb.data : "", kb.len, ks, vs, mod);
-	if (mod > hub->rev)
-		hub->rev = mod;
-	rc = 0;
-out:
-	json_decref(ks);
-	json_decref(vs);
-	buf_free(&kb);
-	buf_free(&vb);
-	return rc;
-}
-
-/* One message of the watch stream.  Returns 0, or -1 to end the stream
- * (hub->stream_end says why). */
-static int v3_message(struct etcd_hub *hub, const json_t *m)
-{
-	const json_t *res = json_object_get(m, "result"), *ev;
-	uint64_t rev, compact;
-	size_t i;
-	int created, events = 0;
-
-	if (!json_is_object(res)) {
-		const json_t *e = json_object_get(m, "error");
-		const char *t = json_string_value(json_object_get(e, "message"));
-
-		if (!t)
-			t = json_string_value(e);
-		snprintf(hub->stream_why, sizeof hub->stream_why, "etcd watch error: %s",
-			 t ? t : "unexpected message");
-		hub->stream_end = etcd_auth_error(t) ? SE_NOAUTH : SE_FAIL;
-		return -1;
-	}
-	rev = num(json_object_get(json_object_get(res, "header"), "revision"));
-	compact = num(json_object_get(res, "compact_revision"));
-	created = json_is_true(json_object_get(res, "created"));
-	if (compact) {
-		log_info("etcd compacted past revision %llu (now %llu); reading again",
-			 (unsigned long long)hub->rev + 1, (unsigned long long)compact);
-		reread_all(hub);
-		hub->stream_end = SE_REREAD;
-		return -1;
-	}
-	if (json_is_true(json_object_get(res, "canceled"))) {
-		const char *why = data_str(res, "cancel_reason");
-
-		if (etcd_auth_error(why)) {
-			snprintf(hub->stream_why, sizeof hub->stream_why, "etcd canceled the watch: %s", why);
-			hub->stream_end = SE_NOAUTH;
-		} else {
-			log_info("etcd canceled the watch (%s); reading again", why[0] ? why : "no reason given");
-			reread_all(hub);
-			hub->stream_end = SE_REREAD;
-		}
-		return -1;
-	}
-	if (created) {
-		if (rev && rev < hub->rev) {
-			log_info("etcd revision went backwards (%llu -> %llu); reading again",
-				 (unsigned long long)hub->rev, (unsigned long long)rev);
-			reread_all(hub);
-			hub->stream_end = SE_REREAD;
-			return -1;
-		}
-		if (hub->retries || hub->stream_member != hub->followed) {
-			/* Said when it changes, so an operator sees which. */
-			log_info("etcd: following %s from revision %llu",
-				 etcd_conn_member(hub->conn, hub->stream_member), (unsigned long long)hub->rev + 1);
-			hub->followed = hub->stream_member;
-		}
-		hub->retries = 0;
-		subs_status(hub, NULL);
-	}
-	json_array_foreach(json_object_get(res, "events"), i, ev) {
-		if (v3_event(hub, ev) < 0) {
-			log_warn("etcd watch: a bad key or value; reading again");
-			reread_all(hub);
-			hub->stream_end = SE_REREAD;
-			return -1;
-		}
-		events++;
-	}
-	/* A progress notice (no events, not the creation) vouches that
-	 * everything up to its revision was sent: resume from there. */
-	if (!events && !created && rev > hub->rev)
-		hub->rev = rev;
-	return 0;
-}
-
-static int v3_data(struct http_req *r, struct buf *body, void *arg)
-{
-	struct etcd_hub *hub = arg;
-	char *nl;
-	size_t used = 0;
-	json_error_t jerr;
-	json_t *m;
-	int rc = 0;
-
-	(void)r;
-	while (rc == 0 && (nl = memchr(body->data + used, '\n', body->len - used))) {
-		size_t n = (size_t)(nl - (body->data + used));
-
-		if (n > 0) {
-			m = json_loadb(body->data + used, n, 0, &jerr);
-			if (!m) {
-				snprintf(hub->stream_why, sizeof hub->stream_why,
-					 "etcd watch: malformed JSON: %s", jerr.text);
-				hub->stream_end = SE_FAIL;
-				rc = -1;
-			} else {
-				rc = v3_message(hub, m);
-				json_decref(m);
-			}
-		}
-		used += n + 1;
-	}
-	if (used) {
-		memmove(body->data, body->data + used, body->len - used);
-		body->len -= used;
-		if (body->data)
-			body->data[body->len] = '\0';
-	}
-	return rc;
-}
-
-static void on_backoff(struct loop *l, void *arg)
-{
-	struct etcd_hub *hub = arg;
-
-	(void)l;
-	hub->waiting = 0;
-	kick(hub);
-}
-
-/* The stream failed: the member is left when it is the cause, the
- * subscribers show the error, and the stream starts again after a
- * backoff (at once, on the next member, the first time). */
-static void stream_failed(struct etcd_hub *hub, int member_fault, const char *why)
-{
-	struct watcher_opts *o = &hub->wr->o;
-	double delay = 0;
-
-	if (member_fault)
-		etcd_conn_failed(hub->conn, hub->stream_member, why);
-	hub->retries++;
-	if (!(member_fault && hub->retries == 1 && etcd_conn_members(hub->conn) > 1)) {
-		delay = o->backoff_min * pow(2, fmin(hub->retries - 1, 30));
-		delay = fmin(delay, o->backoff_max) * (0.5 + 0.5 * drand48());
-	}
-	log_warn("etcd: %s: %s; retry %u in %.1fs", hub->v2 ? "wait" : "watch stream", why,
-		 hub->retries, delay);
-	subs_status(hub, why);
-	hub->waiting = 1;
-	loop_add_timer(hub->wr->loop, &hub->backoff, delay);
-}
-
-static void stream_gone(struct etcd_hub *hub)
-{
-	hub->stream = NULL;
-	loop_del_timer(hub->wr->loop, &hub->probe_timer);
-	if (hub->probe) {
-		http_cancel(etcd_conn_http(hub->conn), hub->probe);
-		hub->probe = NULL;
-	}
-}
-
-static void v3_stream_done(struct http_req *r, const struct http_result *res, void *arg)
-{
-	struct etcd_hub *hub = arg;
-	char why[256];
-
-	(void)r;
-	stream_gone(hub);
-	switch (hub->stream_end) {
-	case SE_RESTART:
-	case SE_REREAD:
-		kick(hub);
-		return;
-	case SE_NOAUTH:
-		log_info("etcd: %s; signing in again", hub->stream_why);
-		etcd_conn_unauthorized(hub->conn);
-		stream_failed(hub, 0, hub->stream_why);
-		return;
-	case SE_FAIL:
-		stream_failed(hub, 1, hub->stream_why);
-		return;
-	case SE_NONE:
-		break;
-	}
-	if (res->ok && res->status == 401) {
-		etcd_conn_unauthorized(hub->conn);
-		stream_failed(hub, 0, "etcd refused the token");
-	} else if (res->ok && res->status != 200) {
-		snprintf(why, sizeof why, "etcd: watch: HTTP %ld", res->status);
-		stream_failed(hub, res->status >= 500, why);
-	} else {
-		snprintf(why, sizeof why, "etcd: watch stream ended: %s",
-			 res->ok ? "closed by the server" : res->error);
-		stream_failed(hub, 1, why);
-	}
-}
-
-/* The v2 wait ended: an event (the watches it concerns read again), a
- * timeout (wait again) or an error. */
-static void v2_wait_done(struct http_req *r, const struct http_result *res, void *arg)
-{
-	struct etcd_hub *hub = arg;
-	json_error_t jerr;
-	json_t *in;
-	char why[256];
-
-	(void)r;
-	stream_gone(hub);
-	if (!res->ok && res->timed_out) {
-		kick(hub);      /* nothing happened within the wait */
-		return;
-	}
-	if (!res->ok) {
-		snprintf(why, sizeof why, "etcd: wait /v2/keys: %s", res->error);
-		stream_failed(hub, 1, why);
-		return;
-	}
-	in = parse_body(res, &jerr);
-	if (!in) {
-		snprintf(why, sizeof why, "etcd: wait /v2/keys: malformed JSON: %s", jerr.text);
-		stream_failed(hub, 0, why);
-		return;
-	}
-	if (res->status == 200) {
-		const json_t *node = json_object_get(in, "node");
-		const char *key = data_str(node, "key");
-		uint64_t idx = num(json_object_get(node, "modifiedIndex"));
-		struct ew *ew, *next;
-
-		for (ew = hub->subs.head; ew; ew = next) {
-			next = ew->next;
-			if (idx > ew->w->index && concerns(ew, key, strlen(key), 1)) {
-				ewl_del(&hub->subs, ew);
-				ew->where = EW_NONE;
-				ew->w->need_read = 1;
-				watch_call_ok(ew->w);
-			}
-		}
-		if (idx > hub->rev)
-			hub->rev = idx;
-		if (hub->retries) {
-			hub->retries = 0;
-			subs_status(hub, NULL);
-		}
-	} else if (num(json_object_get(in, "errorCode")) == 401) {
-		log_info("etcd index %llu outdated; reading again", (unsigned long long)hub->rev + 1);
-		reread_all(hub);
-	} else {
-		json_decref(in);
-		snprintf(why, sizeof why, "etcd: wait /v2/keys: HTTP %ld", res->status);
-		stream_failed(hub, res->status >= 500, why);
-		return;
-	}
-	json_decref(in);
-	kick(hub);
-}
-
-/* The longest prefix shared by every watched key. */
-static int common_prefix(struct etcd_hub *hub, struct buf *out)
-{
-	const struct watch *w;
-	const struct ew *first = NULL;
-	size_t n = 0;
-
-	for (w = hub->wr->watches; w; w = w->next) {
-		const struct ew *ew = (const struct ew *)w->be;
-		size_t i;
-
-		if (w->ops != &etcd_ops || !ew || ew->where == EW_NONE)
-			continue;
-		if (!first) {
-			first = ew;
-			n = ew->klen;
-			continue;
-		}
-		for (i = 0; i < n && i < ew->klen && ew->key[i] == first->key[i]; i++)
-			;
-		n = i;
-	}
-	buf_reset(out);
-	return first ? buf_append(out, first->key, n) : buf_puts(out, "/");
-}
-
-static void on_probe(struct loop *l, void *arg);
-
-static void stream_start(struct etcd_hub *hub)
-{
-	struct buf url = BUF_INIT, body = BUF_INIT, path = BUF_INIT, e = BUF_INIT;
-	struct lg_error err = { .text = "" };
-	struct http_call c;
-	const char *hdrs[4];
-	int rc = common_prefix(hub, &hub->lo);
-
-	memset(&c, 0, sizeof c);
-	c.arg = hub;
-	if (hub->v2) {
-		/* The directory the prefix lies in. */
-		char *slash = memrchr(hub->lo.data, '/', hub->lo.len);
-
-		if (slash) {
-			hub->lo.len = (size_t)(slash - hub->lo.data) + 1;
-			hub->lo.data[hub->lo.len] = '\0';
-		}
-		rc |= buf_puts(&path, "/v2/keys") | url_escape(&path, buf_cstr(&hub->lo), 1) |
-		      buf_printf(&path, "?wait=true&recursive=true&waitIndex=%llu",
-				 (unsigned long long)hub->rev + 1);
-		c.timeout = hub->wr->o.wait;
-		c.on_done = v2_wait_done;
-	} else {
-		rc |= buf_puts(&path, "/v3/watch");
-		rc |= buf_puts(&body, "{\"create_request\":{\"key\":\"");
-		if (hub->lo.len) {
-			rc |= b64_encode(&body, hub->lo.data, hub->lo.len) |
-			      etcd_prefix_end(&e, hub->lo.data, hub->lo.len);
-		} else {
-			rc |= buf_puts(&body, "AA==") | buf_append(&e, "", 1);
-		}
-		rc |= buf_puts(&body, "\",\"range_end\":\"") | b64_encode(&body, e.data, e.len) |
-		      buf_printf(&body, "\",\"start_revision\":\"%llu\",\"progress_notify\":true}}",
-				 (unsigned long long)hub->rev + 1);
-		c.body = buf_cstr(&body);
-		c.on_data = v3_data;
-		c.on_done = v3_stream_done;
-	}
-	hub->stream_end = SE_NONE;
-	hub->stream_why[0] = '\0';
-	hub->restart = 0;
-	if (!rc)
-		/* A member cut off from the others ends the stream rather than
-		 * keep it open and silent. */
-		hub->stream_member = etcd_conn_prepare(hub->conn, &c, &url, buf_cstr(&path),
-						       hub->v2 ? NULL : "Grpc-Metadata-hasleader: true", hdrs);
-	if (rc || hub->stream_member < 0) {
-		lg_error_set(&err, NULL, 0, 0, "out of memory");
-	} else {
-		log_debug("etcd: %s from %llu over \"%s\": %s", hub->v2 ? "wait" : "stream",
-			  (unsigned long long)hub->rev + 1, buf_cstr(&hub->lo), c.url);
-		hub->stream = http_start(etcd_conn_http(hub->conn), &c, &err);
-	}
-	buf_free(&url);
-	buf_free(&body);
-	buf_free(&path);
-	buf_free(&e);
-	if (!hub->stream) {
-		stream_failed(hub, 0, err.text);
-		return;
-	}
-	if (etcd_conn_members(hub->conn) > 1 && !hub->v2)
-		loop_add_timer(hub->wr->loop, &hub->probe_timer, PROBE_EVERY);
-}
-
-/* With several members, the one the stream is on is asked for a
- * linearizable read every second: a member that lost the others (or
- * stopped answering) cannot serve one, and the stream moves on. */
-static void probe_done(struct http_req *r, const struct http_result *res, void *arg)
-{
-	struct etcd_hub *hub = arg;
-	char why[256];
-
-	(void)r;
-	hub->probe = NULL;
-	if (!hub->stream || hub->probe_member != hub->stream_member)
-		return;
-	if (res->ok && res->status == 200) {
-		loop_add_timer(hub->wr->loop, &hub->probe_timer, PROBE_EVERY);
-		return;
-	}
-	if (res->ok)
-		snprintf(why, sizeof why, "a read check answered HTTP %ld", res->status);
-	else
-		snprintf(why, sizeof why, "a read check failed: %s", res->error);
-	if (res->ok && res->status == 401) {
-		etcd_conn_unauthorized(hub->conn);
-		loop_add_timer(hub->wr->loop, &hub->probe_timer, PROBE_EVERY);
-		return;
-	}
-	http_cancel(etcd_conn_http(hub->conn), hub->stream);
-	stream_gone(hub);
-	stream_failed(hub, 1, why);
-}
-
-static void on_probe(struct loop *l, void *arg)
-{
-	struct etcd_hub *hub = arg;
-	struct buf url = BUF_INIT, body = BUF_INIT;
-	struct lg_error err = { .text = "" };
-	struct http_call c;
-	const char *hdrs[4];
-
-	(void)l;
-	if (!hub->stream || hub->probe || !etcd_conn_ready(hub->conn))
-		return;
-	memset(&c, 0, sizeof c);
-	c.arg = hub;
-	c.timeout = PROBE_TIMEOUT;
-	c.on_done = probe_done;
-	buf_puts(&body, "{\"key\":\"");
-	if (hub->lo.len)
-		b64_encode(&body, hub->lo.data, hub->lo.len);
-	else
-		buf_puts(&body, "AA==");
-	buf_puts(&body, "\",\"limit\":1,\"keys_only\":true}");
-	c.body = buf_cstr(&body);
-	hub->probe_member = etcd_conn_prepare(hub->conn, &c, &url, "/v3/kv/range", NULL, hdrs);
-	if (hub->probe_member == hub->stream_member)
-		hub->probe = http_start(etcd_conn_http(hub->conn), &c, &err);
-	buf_free(&url);
-	buf_free(&body);
-	if (!hub->probe)
-		loop_add_timer(hub->wr->loop, &hub->probe_timer, PROBE_EVERY);
-}
-
 /* Starts what can start: reads while slots are free, and the stream when
  * watches wait for it (again, when its range or revision must change). */
 static void on_kick(struct loop *l, void *arg)
@@ -1001,11 +439,10 @@ static void on_kick(struct loop *l, void *arg)
 	if (hub->stream && hub->restart) {
 		log_debug("etcd: restarting the %s from %llu", hub->v2 ? "wait" : "stream",
 			  (unsigned long long)hub->rev + 1);
-		http_cancel(etcd_conn_http(hub->conn), hub->stream);
-		stream_gone(hub);
+		etcd_stream_stop(hub);
 	}
 	if (!hub->stream && !hub->waiting && hub->subs.head)
-		stream_start(hub);
+		etcd_stream_start(hub);
 }
 
 static void on_ready(void *arg, const char *error)
@@ -1019,15 +456,15 @@ static void on_ready(void *arg, const char *error)
 
 		while (hub->queue.head) {
 			ew = hub->queue.head;
-			ewl_del(&hub->queue, ew);
+			etcd_ewl_del(&hub->queue, ew);
 			ew->where = EW_NONE;
 			watch_call_failed(ew->w, "%s", error);
 		}
 		if (hub->subs.head && !hub->stream && !hub->waiting)
-			stream_failed(hub, 0, error);
+			etcd_stream_failed(hub, 0, error);
 		return;
 	}
-	kick(hub);
+	etcd_kick(hub);
 }
 
 /* --- the backend ----------------------------------------------------------- */
@@ -1066,10 +503,10 @@ static int etcd_start(struct watch *w, int blocking, struct lg_error *err)
 	w->req = NULL;
 	if (w->need_read || w->index == 0) {
 		ew->where = EW_QUEUED;
-		ewl_add(&hub->queue, ew);
+		etcd_ewl_add(&hub->queue, ew);
 	} else {
 		ew->where = EW_SUB;
-		ewl_add(&hub->subs, ew);
+		etcd_ewl_add(&hub->subs, ew);
 		/* The stream must cover the key and hold every event since
 		 * the watch's read. */
 		if (hub->stream && (ew->klen < hub->lo.len || memcmp(ew->key, hub->lo.data, hub->lo.len)))
@@ -1082,7 +519,7 @@ static int etcd_start(struct watch *w, int blocking, struct lg_error *err)
 				hub->restart = 1;
 		}
 	}
-	kick(hub);
+	etcd_kick(hub);
 	return 0;
 }
 
@@ -1120,8 +557,8 @@ struct etcd_hub *etcd_hub_new(struct watcher *wr, const struct watcher_opts *o, 
 	hub->read_cap = cap < 1 ? 1 : cap > 4 ? 4 : cap;
 	hub->followed = -1;
 	loop_timer_init(&hub->kick, on_kick, hub);
-	loop_timer_init(&hub->backoff, on_backoff, hub);
-	loop_timer_init(&hub->probe_timer, on_probe, hub);
+	loop_timer_init(&hub->backoff, etcd_on_backoff, hub);
+	loop_timer_init(&hub->probe_timer, etcd_on_probe, hub);
 	hub->conn = etcd_conn_new(wr->loop, o, hub->v2, on_ready, hub, err);
 	if (!hub->conn) {
 		free(hub);
