@@ -65,6 +65,7 @@ struct etcd_hub {
 	uint64_t rev;              /* subscribers have every event up to here */
 	unsigned retries;          /* stream failures in a row */
 	int waiting;               /* backoff timer armed */
+	int no_leader;             /* the last failure: a member without a leader (503) */
 	struct loop_timer kick, backoff, probe_timer;
 	struct http_req *probe;
 	int probe_member;

@@ -238,10 +238,15 @@ void etcd_stream_failed(struct etcd_hub *hub, int member_fault, const char *why)
 	if (member_fault)
 		etcd_conn_failed(hub->conn, hub->stream_member, why);
 	hub->retries++;
-	if (!(member_fault && hub->retries == 1 && etcd_conn_members(hub->conn) > 1)) {
+	if (hub->no_leader && hub->retries <= 10 && etcd_conn_members(hub->conn) > 1) {
+		/* The members are electing a leader: that takes about a
+		 * second, and the next one may be the winner already. */
+		delay = fmin(o->backoff_min, 0.5) * (0.5 + 0.5 * drand48());
+	} else if (!(member_fault && hub->retries == 1 && etcd_conn_members(hub->conn) > 1)) {
 		delay = o->backoff_min * pow(2, fmin(hub->retries - 1, 30));
 		delay = fmin(delay, o->backoff_max) * (0.5 + 0.5 * drand48());
 	}
+	hub->no_leader = 0;
 	log_warn("etcd: %s: %s; retry %u in %.1fs", hub->v2 ? "wait" : "watch stream", why,
 		 hub->retries, delay);
 	subs_status(hub, why);
@@ -287,6 +292,7 @@ static void v3_stream_done(struct http_req *r, const struct http_result *res, vo
 		etcd_stream_failed(hub, 0, "etcd refused the token");
 	} else if (res->ok && res->status != 200) {
 		snprintf(why, sizeof why, "etcd: watch: HTTP %ld", res->status);
+		hub->no_leader = res->status == 503;
 		etcd_stream_failed(hub, res->status >= 500, why);
 	} else {
 		snprintf(why, sizeof why, "etcd: watch stream ended: %s",
@@ -467,6 +473,7 @@ static void probe_done(struct http_req *r, const struct http_result *res, void *
 		snprintf(why, sizeof why, "a read check answered HTTP %ld", res->status);
 	else
 		snprintf(why, sizeof why, "a read check failed: %s", res->error);
+	hub->no_leader = res->ok && res->status == 503;
 	if (res->ok && res->status == 401) {
 		etcd_conn_unauthorized(hub->conn);
 		loop_add_timer(hub->wr->loop, &hub->probe_timer, PROBE_EVERY);
