@@ -236,7 +236,7 @@ static int read_answer(struct etcd_read *rd, const struct http_result *res, cons
 
 	*in = NULL;
 	if (!res->ok) {
-		etcd_conn_failed(hub->conn, rd->member, res->error);
+		etcd_conn_failed(hub->conn, rd->member, 1, res->error);
 		read_failed(rd, what, res->error);
 		return -1;
 	}
@@ -259,7 +259,7 @@ static int read_answer(struct etcd_read *rd, const struct http_result *res, cons
 		return -1;
 	}
 	if (res->status >= 500)
-		etcd_conn_failed(hub->conn, rd->member, e ? e : "server error");
+		etcd_conn_failed(hub->conn, rd->member, 0, e ? e : "server error");
 	snprintf(why, sizeof why, "HTTP %ld%s%s", res->status, e ? ": " : "", e ? e : "");
 	json_decref(*in);
 	read_failed(rd, what, why);

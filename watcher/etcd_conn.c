@@ -8,11 +8,16 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "watcher/data.h"
 
+/* A member that did not answer is passed over this long while others do. */
+#define DOWN_FOR 5.0
+
 struct member {
 	char *base;           /* "http(s)://host:port", what URLs start with */
+	double down_until;    /* monotonic: skipped until then (it did not answer) */
 	char *connect_to;     /* "NAME:PORT:HOST:PORT" with a server name, or NULL */
 };
 
@@ -241,11 +246,27 @@ int etcd_conn_prepare(struct etcd_conn *c, struct http_call *call, struct buf *u
 	return c->cur;
 }
 
-void etcd_conn_failed(struct etcd_conn *c, int m, const char *why)
+void etcd_conn_failed(struct etcd_conn *c, int m, int down, const char *why)
 {
+	double now = clock_mono();
+	int i, next;
+
+	if (m < 0 || m >= c->n)
+		return;
+	if (down)
+		c->m[m].down_until = now + DOWN_FOR;
 	if (m != c->cur || c->n < 2)
 		return;
-	c->cur = (c->cur + 1) % c->n;
+	/* The next member that answered lately; the next one at all when
+	 * none did. */
+	next = (m + 1) % c->n;
+	for (i = 1; i < c->n; i++) {
+		if (c->m[(m + i) % c->n].down_until <= now) {
+			next = (m + i) % c->n;
+			break;
+		}
+	}
+	c->cur = next;
 	log_warn("etcd: %s: %s; now talking to %s", c->m[m].base, why, c->m[c->cur].base);
 }
 
@@ -274,7 +295,7 @@ static void auth_done(struct http_req *r, const struct http_result *res, void *a
 	c->auth_req = NULL;
 	if (!res->ok) {
 		snprintf(msg, sizeof msg, "etcd: authenticate: %s", res->error);
-		etcd_conn_failed(c, c->auth_member, res->error);
+		etcd_conn_failed(c, c->auth_member, 1, res->error);
 	} else {
 		in = json_loadb(res->body->data ? res->body->data : "", res->body->len, 0, NULL);
 		tok = json_string_value(json_object_get(in, "token"));
@@ -296,7 +317,7 @@ static void auth_done(struct http_req *r, const struct http_result *res, void *a
 			if (e)
 				strncat(msg, ")", sizeof msg - strlen(msg) - 1);
 			if (res->status >= 500 || res->status == 0)
-				etcd_conn_failed(c, c->auth_member, "authentication failed");
+				etcd_conn_failed(c, c->auth_member, 0, "authentication failed");
 		}
 		json_decref(in);
 	}

@@ -45,9 +45,10 @@ int etcd_conn_ready(struct etcd_conn *c);
 int etcd_conn_prepare(struct etcd_conn *c, struct http_call *call, struct buf *url,
 		      const char *path, const char *extra, const char *hdrs[4]);
 
-/* A call to member m failed without an answer from etcd (or with one that
- * says it cannot serve): the next member is used from now on. */
-void etcd_conn_failed(struct etcd_conn *c, int m, const char *why);
+/* A call to member m failed: without an answer (down: then m is passed
+ * over for a few seconds while others answer), or with one that says it
+ * cannot serve.  When m is the member in use, the next is from now on. */
+void etcd_conn_failed(struct etcd_conn *c, int m, int down, const char *why);
 
 /* etcd refused the token: authenticate again before the next call. */
 void etcd_conn_unauthorized(struct etcd_conn *c);

@@ -13,7 +13,7 @@
 
 #define READ_BATCH 64          /* ranges per v3 txn (etcd allows 128 ops) */
 #define PROBE_EVERY 1.0        /* seconds between checks of the member in use */
-#define PROBE_TIMEOUT 1.5
+#define PROBE_TIMEOUT 1.0
 
 enum ew_where { EW_NONE, EW_QUEUED, EW_READING, EW_SUB };
 
@@ -94,7 +94,8 @@ void etcd_stream_start(struct etcd_hub *hub);
 void etcd_stream_stop(struct etcd_hub *hub);
 
 /* The stream failed or could not start: leaves the member when it is the
- * cause, shows why on every subscriber, retries after a backoff. */
+ * cause (member_fault 1: it answered but cannot serve; 2: no answer),
+ * shows why on every subscriber, retries after a backoff. */
 void etcd_stream_failed(struct etcd_hub *hub, int member_fault, const char *why);
 
 /* The hub's backoff and probe timers. */

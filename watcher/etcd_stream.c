@@ -236,7 +236,7 @@ void etcd_stream_failed(struct etcd_hub *hub, int member_fault, const char *why)
 	double delay = 0;
 
 	if (member_fault)
-		etcd_conn_failed(hub->conn, hub->stream_member, why);
+		etcd_conn_failed(hub->conn, hub->stream_member, member_fault == 2, why);
 	hub->retries++;
 	if (hub->no_leader && hub->retries <= 10 && etcd_conn_members(hub->conn) > 1) {
 		/* The members are electing a leader: that takes about a
@@ -297,7 +297,7 @@ static void v3_stream_done(struct http_req *r, const struct http_result *res, vo
 	} else {
 		snprintf(why, sizeof why, "etcd: watch stream ended: %s",
 			 res->ok ? "closed by the server" : res->error);
-		etcd_stream_failed(hub, 1, why);
+		etcd_stream_failed(hub, res->ok ? 1 : 2, why);
 	}
 }
 
@@ -318,7 +318,7 @@ static void v2_wait_done(struct http_req *r, const struct http_result *res, void
 	}
 	if (!res->ok) {
 		snprintf(why, sizeof why, "etcd: wait /v2/keys: %s", res->error);
-		etcd_stream_failed(hub, 1, why);
+		etcd_stream_failed(hub, 2, why);
 		return;
 	}
 	in = etcd_parse_body(res, &jerr);
@@ -481,7 +481,7 @@ static void probe_done(struct http_req *r, const struct http_result *res, void *
 	}
 	http_cancel(etcd_conn_http(hub->conn), hub->stream);
 	stream_gone(hub);
-	etcd_stream_failed(hub, 1, why);
+	etcd_stream_failed(hub, res->ok ? 1 : 2, why);
 }
 
 void etcd_on_probe(struct loop *l, void *arg)

@@ -3,7 +3,8 @@
 # nothing outside), legate in a fourth with all three members listed.
 # Cases: the leader killed; the member legate reads from killed; the member
 # legate reads from cut off (its link down: its stream falls silent, and
-# the read check legate makes every second fails).  After each, a value written through the
+# the read check legate makes every second fails); the member legate reads
+# from cut off from its peers only (legate still reaches it).  After each, a value written through the
 # rest of the cluster reaches the file; the time from the write to the file
 # is printed as a figure.  Every version of the file is kept aside by the
 # template's command, and none may be empty or partial.
@@ -94,7 +95,9 @@ ctl put /cfg/pool/a 10.0.0.1 > /dev/null
 ctl put /cfg/pool/b 10.0.0.2 > /dev/null
 ctl put /cfg/value 0 > /dev/null
 
-printf 'begin\nvalue {{key.cfg/value}}\n{{#tree.cfg/pool/}}server {{key}} {{value}}\n{{/tree.cfg/pool/}}end\n' \
+# Each case writes a key of its own under /cfg/steps/: a write that timed
+# out on the client may still land later, and must not undo a later one.
+printf 'begin\nvalue {{key.cfg/value}}\nsteps{{#tree.cfg/steps/}} {{key}}{{/tree.cfg/steps/}}\n{{#tree.cfg/pool/}}server {{key}} {{value}}\n{{/tree.cfg/pool/}}end\n' \
 	> "$T/t.mustache"
 mkdir -p "$T/versions"
 printf 'cp "%s/t.cfg" "%s/versions/$(date +%%s%%N)"\n' "$T" "$T" > "$T/keep.sh"
@@ -111,9 +114,9 @@ follow() {
 	local label=$1 v=$2 victim=${3:-} eps="" n tw tf
 	for n in "${MEMBERS[@]}"; do [ "$n" = "$victim" ] || eps+=${eps:+,}http://${ADDR[$n]}:2379; done
 	lg_wait 30 "a write ($label)" nx cli env ETCDCTL_API=3 etcdctl --endpoints="$eps" \
-		--command-timeout=1s put /cfg/value "$v"
+		--command-timeout=1s put "/cfg/steps/$v" "$v"
 	tw=$(now_ms)
-	lg_wait 30 "value $v in the file ($label)" grep -qx "value $v" "$T/t.cfg"
+	lg_wait 30 "step $v in the file ($label)" grep -qE "^steps( [0-9]+)* $v( |\$)" "$T/t.cfg"
 	tf=$(now_ms)
 	FIGURES+=("$label: written $((tw - T0)) ms after, in the file $((tf - T0)) ms after")
 	lg_alive "$LEGATE_PID" || lg_fail "legate exited"
@@ -153,17 +156,30 @@ ip -n "$P-$victim" link set eth0 up
 T0=$(now_ms)
 follow "after healing" 5
 
+# 4. The member legate reads from cut off from its peers only: legate still
+# reaches it, but it serves no current data.
+lg_wait 10 "legate's stream" test -n "$(reading)"
+victim=$(reading)
+lg_log "legate reads from $victim; cutting it off from its peers"
+T0=$(now_ms)
+nx "$victim" iptables -A INPUT -p tcp --dport 2380 -j DROP
+nx "$victim" iptables -A INPUT -p tcp --sport 2380 -j DROP
+follow "member $victim (legate's) cut off from its peers" 6 "$victim"
+[ "$(reading)" != "$victim" ] || lg_fail "legate still on $victim"
+nx "$victim" iptables -F
+
 for f in "${FIGURES[@]}"; do lg_log "$f"; done
 
-# Every version: the whole template, a value, both servers.
+# Every version: the whole template, the value, the steps, both servers.
 n=0
 for f in "$T"/versions/*; do
 	n=$((n + 1))
 	[ "$(head -1 "$f")" = begin ] && [ "$(tail -1 "$f")" = end ] &&
-		grep -qx 'value [0-9]' "$f" && grep -qx 'server a 10.0.0.1' "$f" && grep -qx 'server b 10.0.0.2' "$f" ||
+		grep -qx 'value 0' "$f" && grep -qE '^steps( [0-9])*$' "$f" &&
+		grep -qx 'server a 10.0.0.1' "$f" && grep -qx 'server b 10.0.0.2' "$f" ||
 		{ cat "$f"; lg_fail "a partial version: ${f##*/}"; }
 done
 lg_log "versions of the file: $n, every one complete"
-[ "$n" -ge 5 ] || lg_fail "only $n versions"
+[ "$n" -ge 6 ] || lg_fail "only $n versions"
 grep -q 'Sanitizer' "$T/legate.log" && lg_fail "sanitizer report"
 echo ok
