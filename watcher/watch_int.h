@@ -79,7 +79,6 @@ struct watch {
 	int fresh;                      /* the last call brought a real change */
 	int need_read;                  /* etcd: read everything before watching */
 	int retrigger;                  /* trigger fired while queued or in flight */
-	int restart;                    /* etcd3: stream ended on purpose */
 	json_t *kv;                     /* etcd: key -> value of what is watched;
 					 * health trigger: service -> check signature */
 	json_t *fire_only;              /* trigger: service names to wake, NULL: all */
