@@ -452,6 +452,10 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, struct lg_error *e
 		if (amb_port_parse(p.listen) > 0) {
 			host[0] = '\0';
 			lp = amb_port_parse(p.listen);
+		} else if (p.listen[strspn(p.listen, "0123456789")] == '\0') {
+			/* Only digits: a port, but not one that exists. */
+			lg_error_set(err, NULL, 0, 0, "--listen \"%.20s\": not a port (1 to 65535)", p.listen);
+			return -1;
 		} else if (amb_addr_parse(p.listen, 0, host, &lp, &e2) < 0) {
 			lg_error_set(err, NULL, 0, 0, "--listen: %s", e2.text);
 			return -1;

@@ -207,6 +207,7 @@ static const struct flag flags[] = {
 	{ "dry", F_BOOL, OFF(dry), "print rendered templates to stdout, install nothing" },
 	{ "config", F_CONFIG, 0, "HCL configuration file, repeatable" },
 	{ "log-level", F_STR, OFF(log_level), "error, warn, info, debug or trace" },
+	{ "log-format", F_STR, OFF(log_format), "text (default) or json: one object per line" },
 	{ "status-addr", F_STR, OFF(status_addr), "serve /health, /status, /metrics on host:port" },
 	{ "pid-file", F_STR, OFF(pid_file), "write legate's pid here" },
 	{ "ready-file", F_STR, OFF(ready_file), "create this file after the first complete render" },
@@ -405,6 +406,7 @@ void config_free(struct config *cfg)
 	free(cfg->etcd_user);
 	free(cfg->etcd_password);
 	free(cfg->log_level);
+	free(cfg->log_format);
 	free(cfg->status_addr);
 	free(cfg->pid_file);
 	free(cfg->ready_file);

@@ -33,6 +33,7 @@ struct config {
 	long wait_min_ms, wait_max_ms;
 	bool once, dry;
 	char *log_level;
+	char *log_format;        /* "text" or "json"; NULL: text */
 	char *status_addr;       /* host:port for /health, /status, /metrics */
 	char *pid_file;
 	char *ready_file;        /* touched after the first complete render */

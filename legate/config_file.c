@@ -483,6 +483,7 @@ static const struct key top_keys[] = {
 	{ "etcd", K_BLOCK, 0, &etcd_block },
 	{ "wait", K_WAIT, 0, NULL },
 	{ "log_level", K_STR, CF(log_level), NULL },
+	{ "log_format", K_STR, CF(log_format), NULL },
 	{ "pid_file", K_STR, CF(pid_file), NULL },
 	{ "max_stale", K_DURATION, CF(max_stale_ms), NULL },
 	{ "status_addr", K_STR, CF(status_addr), NULL },

@@ -57,7 +57,10 @@ static void on_ready(struct runner *r, void *arg)
 	if (d->ready)
 		return;
 	d->ready = true;
-	log_info("every template is in place");
+	/* -once says how it went at its end, once every check and command ran. */
+	if (!d->cfg->once)
+		log_info("%s", d->cfg->dry ? "-dry: every template rendered to stdout; nothing installed"
+					   : "every template is in place");
 	if (d->cfg->ready_file) {
 		int fd = open(d->cfg->ready_file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 		if (fd < 0)
@@ -79,7 +82,13 @@ static void on_done(struct runner *r, bool ok, void *arg)
 	struct daemon *d = arg;
 	(void)r;
 	d->exit_code = ok ? 0 : 1;
-	if (!ok)
+	if (ok && d->cfg->dry)
+		log_info("-once -dry: every template rendered to stdout; nothing installed");
+	else if (ok)
+		log_info("-once: every template is in place");
+	else if (d->cfg->dry)
+		log_error("-once -dry: not every template could be rendered");
+	else
 		log_error("-once: not every template could be rendered and installed");
 	loop_stop(d->loop);
 }
@@ -132,6 +141,8 @@ static void metrics(void *arg, struct buf *out)
 		   "# TYPE legate_watch_changes_total counter\nlegate_watch_changes_total %ld\n", changes);
 	buf_printf(out, "# HELP legate_requests_total HTTP requests sent to Consul or etcd.\n"
 		   "# TYPE legate_requests_total counter\nlegate_requests_total %lu\n", watcher_calls(d->wr));
+	buf_printf(out, "# HELP legate_catalog_sweeps_total Catalog sweeps (the node list, then each node) for the service watches without a long-poll.\n"
+		   "# TYPE legate_catalog_sweeps_total counter\nlegate_catalog_sweeps_total %lu\n", watcher_sweeps(d->wr));
 	buf_printf(out, "# HELP legate_connections Connections open to Consul or etcd.\n"
 		   "# TYPE legate_connections gauge\nlegate_connections %d\n", watcher_requests(d->wr));
 	buf_printf(out, "# HELP legate_config_reloads_total Configuration reloads (SIGHUP).\n"
@@ -192,6 +203,7 @@ static void reload_config(struct daemon *d)
 	char etext[1100];
 	struct runner *nr;
 	enum log_level lvl;
+	enum log_format fmt;
 	struct lg_error err;
 	int rc;
 
@@ -230,6 +242,8 @@ static void reload_config(struct daemon *d)
 	d->reloads++;
 	if (log_level_parse(d->cfg->log_level, &lvl) == 0)
 		log_set_level(lvl);
+	if (d->cfg->log_format && log_format_parse(d->cfg->log_format, &fmt) == 0)
+		log_set_format(fmt);
 	return;
 refuse:
 	config_free(ncfg);
@@ -275,6 +289,16 @@ int daemon_main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(lvl);
+	if (d.cfg->log_format) {
+		enum log_format fmt;
+		if (log_format_parse(d.cfg->log_format, &fmt) < 0) {
+			log_error("-log-format \"%s\": want text or json", d.cfg->log_format);
+			config_free(d.cfg);
+			free(d.cfg);
+			return 2;
+		}
+		log_set_format(fmt);
+	}
 	if (d.cfg->consul_server_name)
 		log_warn("-consul-ssl-server-name is not applied yet: the certificate is checked "
 			 "against the host in -consul-addr");

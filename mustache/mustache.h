@@ -91,10 +91,27 @@ const char *mustache_name(const struct mustache_tpl *t);
 
 /* Calls fn once per tag name in the template (interpolations, sections,
  * partials, dynamic names), in source order, duplicates included: what a
- * template could use, without rendering it.  kind is the tag's sigil
- * ('#', '^', '>', '<', '$', '&' or 0 for {{name}}). */
+ * template could use, without rendering it.  A name is given as it is
+ * looked up (no filters, test or ".*"); a name with [ref] parts is
+ * followed by its refs.  kind is the tag's sigil ('#', '^', '>', '<',
+ * '$', '&' or 0 for {{name}}). */
 void mustache_foreach_name(const struct mustache_tpl *t,
 			   void (*fn)(void *ud, const char *name, int kind), void *ud);
+
+/* One tag as mustache_foreach_tag() reports it (borrowed for the call). */
+struct mustache_tag {
+	const char *name;    /* the name it looks up: no filters, test or ".*" */
+	int kind;            /* as for mustache_foreach_name */
+	unsigned line, col;
+	unsigned depth;      /* sections around it (0: at the template's root) */
+	int ref;             /* 1: a [ref] part of the name reported just before */
+	int built;           /* 1: the name has [ref] parts, resolved at render */
+};
+
+/* Like mustache_foreach_name, with each tag's place and nesting, and the
+ * [ref] parts of names built at render reported after their name. */
+void mustache_foreach_tag(const struct mustache_tpl *t,
+			  void (*fn)(void *ud, const struct mustache_tag *tag), void *ud);
 
 /* Where partials come from: templates added from memory, then files in a
  * directory (NAME.mustache, then NAME).  Partials are compiled on first use

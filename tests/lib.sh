@@ -28,6 +28,10 @@ LG_LOGS=()        # logs to show on failure
 
 lg_log() { printf '# %s\n' "$*" >&2; }
 
+# lg_untime: a filter that drops the RFC 3339 time opening legate's and
+# legate-init's log lines, for tests that compare whole lines.
+lg_untime() { sed -E 's/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}) //'; }
+
 lg_fail() {
 	printf 'FAIL: %s\n' "$*" >&2
 	exit 1

@@ -120,7 +120,7 @@ static void ew_detach(struct etcd_hub *hub, struct ew *ew)
 static void full_read_done(struct watch *w, json_t *map, uint64_t rev, const char *what)
 {
 	if (rev < w->index)
-		log_info("%s: %s went backwards (%llu -> %llu)", w->name, what,
+		log_info_at("watch", w->name, "%s went backwards (%llu -> %llu)", what,
 			 (unsigned long long)w->index, (unsigned long long)rev);
 	w->index = rev;
 	w->need_read = 0;

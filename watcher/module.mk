@@ -1,6 +1,6 @@
-# watcher/: the event loop, libcurl multi glue, Consul and etcd watches.
+# watcher/: libcurl multi glue, data names, Consul and etcd watches, the catalog sweep.
 LIB_SRCS   += watcher/http.c watcher/name.c watcher/data.c watcher/watch.c \
-              watcher/consul.c watcher/etcd.c watcher/etcd_stream.c watcher/etcd_conn.c
+              watcher/consul.c watcher/etcd.c watcher/etcd_stream.c watcher/etcd_conn.c watcher/sweep.c
 UNIT_TESTS += tests/unit/test_data.c tests/unit/test_watch.c
 TEST_TOOLS += tests/tools/faultproxy.c
 

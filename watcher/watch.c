@@ -31,30 +31,45 @@ static double jitter(double lo)
 
 /* --- data and status ---------------------------------------------------- */
 
+static uint64_t text_hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	while (n--)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
 void watch_deliver(struct watch *w, json_t *data)
 {
 	char *text;
+	size_t len;
+	uint64_t h;
 
 	if (!data)
 		return;
+	/* Only a hash of the canonical text is kept: memory stays that of the
+	 * data, at any catalog size. */
 	text = json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 	if (!text) {
 		json_decref(data);
 		return;
 	}
-	if (w->text && strcmp(text, w->text) == 0) {
+	len = strlen(text);
+	h = text_hash(text, len);
+	if (w->data && h == w->text_hash && len == w->text_len) {
 		free(text);
 		json_decref(data);
 		return;
 	}
 	json_decref(w->data);
-	free(w->text);
 	w->data = data;
-	w->text = text;
+	w->text_hash = h;
+	w->text_len = len;
 	w->changes++;
 	w->fresh = 1;
 	w->last_change = clock_wall();
-	log_debug("%s: changed (%zu bytes)", w->name, strlen(text));
+	log_debug_at("watch", w->name, "changed (%zu bytes)", len);
+	free(text);
 	/* Reported from the loop, outside any curl or backend call, so the
 	 * callback may add and remove watches, this one included. */
 	if (!w->notify_pending) {
@@ -112,14 +127,14 @@ void watch_set_index(struct watch *w, uint64_t index, int present)
 	if (!present || index == 0) {
 		/* No index to block on: the next call must not block on a
 		 * stale one, and the spacing keeps it from spinning. */
-		log_debug("%s: no usable index; next call does not block", w->name);
+		log_debug_at("watch", w->name, "no usable index; next call does not block");
 		w->index = 0;
 		w->still++;     /* spaced further each time, like a stuck index */
 		return;
 	}
 	if (index < w->index) {
-		log_info("%s: index went backwards (%llu -> %llu); reading afresh",
-			 w->name, (unsigned long long)w->index, (unsigned long long)index);
+		log_info_at("watch", w->name, "index went backwards (%llu -> %llu); reading afresh",
+			 (unsigned long long)w->index, (unsigned long long)index);
 		w->index = 0;
 		w->need_read = 1;
 		return;
@@ -132,7 +147,10 @@ void watch_set_index(struct watch *w, uint64_t index, int present)
 }
 
 const json_t *watch_data(const struct watch *w) { return w->data; }
-const char *watch_text(const struct watch *w) { return w->text; }
+char *watch_text(const struct watch *w)
+{
+	return w->data ? json_dumps(w->data, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+}
 const char *watch_name(const struct watch *w) { return w->name; }
 
 json_t *watch_status(const struct watch *w)
@@ -164,6 +182,11 @@ json_t *watcher_status(const struct watcher *wr)
 unsigned long watcher_calls(const struct watcher *wr)
 {
 	return http_started(wr->consul_http) + http_started(wr->etcd_http);
+}
+
+unsigned long watcher_sweeps(const struct watcher *wr)
+{
+	return sweep_count(wr);
 }
 
 int watcher_requests(const struct watcher *wr)
@@ -203,11 +226,13 @@ static void dequeue(struct watch *w)
 	}
 }
 
-/* Starts queued triggered watches while sweep slots are free. */
+/* Starts queued triggered watches while sweep slots are free (a catalog
+ * sweep first). */
 static void pump(struct watcher *wr)
 {
 	struct watch *w;
 
+	sweep_pump(wr);
 	while (wr->sweeping < wr->sweep_cap && (w = wr->qhead)) {
 		dequeue(w);
 		step(w, EV_SLOT);
@@ -232,19 +257,42 @@ static void call(struct watch *w)
 		watch_call_failed(w, "%s", err.text);
 }
 
+static int triggers_ready(struct watch *w);
+
 /* Wakes the triggered watches of class tc; with `only` (an object keyed by
  * service name), just the service watches it names. */
 static void fire(struct watcher *wr, enum trigger_class tc, const json_t *only)
 {
 	struct watch *w;
+	bool sweep = false;
 
 	for (w = wr->watches; w; w = w->next) {
 		if (!w->triggered || w->tclass != tc)
 			continue;
+		/* One sweep reads them all: every watch it serves when the
+		 * catalog moved, and those still waiting for their first data
+		 * whatever moved; a few named services read for themselves. */
+		if (sweep_covers(w) && w->state == WS_PARKED && (!only || !w->data)) {
+			/* before every trigger's first answer, it waits */
+			sweep = sweep || triggers_ready(w);
+			continue;
+		}
 		if (only && (w->n.kind != WK_SERVICE || !json_object_get(only, w->n.arg)))
 			continue;
 		step(w, EV_TRIGGER);
 	}
+	if (sweep)
+		sweep_request(wr);
+	pump(wr);
+}
+
+void watch_wake(struct watch *w)
+{
+	step(w, EV_TRIGGER);
+}
+
+void watcher_pump(struct watcher *wr)
+{
 	pump(wr);
 }
 
@@ -310,7 +358,7 @@ static void after_error(struct watch *w)
 	}
 	delay = wr->o.backoff_min * pow(2, fmin(w->retries - 1, 30));
 	delay = fmin(delay, wr->o.backoff_max) * jitter(0.5);
-	log_warn("%s: %s; retry %u in %.1fs", w->name, w->last_error, w->retries, delay);
+	log_warn_at("watch", w->name, "%s; retry %u in %.1fs", w->last_error, w->retries, delay);
 	w->state = WS_BACKOFF;
 	loop_add_timer(wr->loop, &w->timer, delay);
 	if (w->triggered)
@@ -320,13 +368,20 @@ static void after_error(struct watch *w)
 /* The transition function: every change of state goes through here. */
 static void step(struct watch *w, enum watch_event ev)
 {
-	log_trace("%s: %s + event %d", w->name, state_names[w->state], (int)ev);
+	log_trace_at("watch", w->name, "%s + event %d", state_names[w->state], (int)ev);
 	switch (ev) {
 	case EV_START:
 	case EV_TIMER:
 		if (w->triggered) {
 			if (ev == EV_START && !triggers_ready(w)) {
 				w->state = WS_PARKED;
+				return;
+			}
+			if (ev == EV_START && sweep_covers(w)) {
+				/* its first data from a sweep, with every other
+				 * watch started now: not a read each */
+				w->state = WS_PARKED;
+				sweep_request(w->wr);
 				return;
 			}
 			enqueue(w);
@@ -347,6 +402,7 @@ static void step(struct watch *w, enum watch_event ev)
 			json_t *only = w->fire_only;
 
 			w->fire_only = NULL;
+			w->last_success = clock_wall();   /* it counts as ready in fire() */
 			fire(w->wr, w->tclass, only);
 			json_decref(only);
 		}
@@ -412,7 +468,6 @@ static void watch_free(struct watch *w)
 	json_decref(w->kv);
 	json_decref(w->fire_only);
 	json_decref(w->data);
-	free(w->text);
 	free(w);
 }
 
@@ -475,14 +530,74 @@ struct watch *watcher_add(struct watcher *wr, const char *name,
 	return w;
 }
 
+/* --- the index by name: adding the Nth watch does not walk N-1 others --- */
+
+static size_t name_slot(const struct watcher *wr, const char *name)
+{
+	return text_hash(name, strlen(name)) & (wr->index_cap - 1);
+}
+
+static struct watch *index_find(const struct watcher *wr, const char *name)
+{
+	struct watch *w;
+
+	if (!wr->index)
+		return NULL;
+	for (w = wr->index[name_slot(wr, name)]; w; w = w->hnext)
+		if (strcmp(w->name, name) == 0)
+			return w;
+	return NULL;
+}
+
+static int index_add(struct watcher *wr, struct watch *w)
+{
+	if (wr->indexed + 1 > wr->index_cap / 2) {
+		size_t cap = wr->index_cap ? wr->index_cap * 2 : 64;
+		struct watch **t = calloc(cap, sizeof *t), *v, *next;
+
+		if (!t)
+			return -1;
+		for (size_t i = 0; i < wr->index_cap; i++)
+			for (v = wr->index[i]; v; v = next) {
+				size_t k = text_hash(v->name, strlen(v->name)) & (cap - 1);
+				next = v->hnext;
+				v->hnext = t[k];
+				t[k] = v;
+			}
+		free(wr->index);
+		wr->index = t;
+		wr->index_cap = cap;
+	}
+	size_t k = name_slot(wr, w->name);
+	w->hnext = wr->index[k];
+	wr->index[k] = w;
+	w->indexed = true;
+	wr->indexed++;
+	return 0;
+}
+
+static void index_del(struct watcher *wr, struct watch *w)
+{
+	struct watch **p;
+
+	if (!w->indexed)
+		return;
+	for (p = &wr->index[name_slot(wr, w->name)]; *p; p = &(*p)->hnext)
+		if (*p == w) {
+			*p = w->hnext;
+			break;
+		}
+	w->indexed = false;
+	wr->indexed--;
+}
+
 struct watch *watcher_add_name(struct watcher *wr, const char *name, const struct watch_name *n,
 			       watch_changed_cb cb, void *arg, struct lg_error *err)
 {
 	struct watch *w;
 
-	for (w = wr->watches; w; w = w->next)
-		if (w->n.kind != WK_TRIGGER && strcmp(w->name, name) == 0)
-			return w;
+	if ((w = index_find(wr, name)))
+		return w;
 	w = watch_link(wr, name);
 	if (!w) {
 		lg_error_set(err, NULL, 0, 0, "out of memory");
@@ -522,6 +637,10 @@ struct watch *watcher_add_name(struct watcher *wr, const char *name, const struc
 			}
 		}
 	}
+	if (index_add(wr, w) < 0) {
+		lg_error_set(err, NULL, 0, 0, "out of memory");
+		goto err;
+	}
 	loop_add_timer(wr->loop, &w->timer, 0);
 	return w;
 err:
@@ -531,6 +650,7 @@ err:
 
 void watcher_remove(struct watcher *wr, struct watch *w)
 {
+	index_del(wr, w);
 	loop_del_timer(wr->loop, &w->timer);
 	unnotify(w);
 	if (w->state == WS_QUEUED)
@@ -645,6 +765,7 @@ void watcher_free(struct watcher *wr)
 {
 	if (!wr)
 		return;
+	sweep_free(wr);
 	/* Requests first, so no callback reaches a freed watch. */
 	http_free(wr->consul_http);
 	etcd_hub_free(wr->etcd);
@@ -656,6 +777,8 @@ void watcher_free(struct watcher *wr)
 		wr->watches = w->next;
 		watch_free(w);
 	}
+	json_decref(wr->check_status);
+	free(wr->index);
 	free(wr->consul_base);
 	free(wr->token_header);
 	free(wr);

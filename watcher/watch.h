@@ -76,8 +76,9 @@ void watcher_remove(struct watcher *wr, struct watch *w);
  * It survives errors: an outage leaves the last good data in place. */
 const json_t *watch_data(const struct watch *w);
 
-/* The data as canonical compact JSON text (borrowed; NULL before data). */
-const char *watch_text(const struct watch *w);
+/* The data as canonical compact JSON text, sorted keys (a new string the
+ * caller frees; NULL before data). */
+char *watch_text(const struct watch *w);
 
 /* The name the watch was added with (borrowed). */
 const char *watch_name(const struct watch *w);
@@ -94,5 +95,8 @@ int watcher_requests(const struct watcher *wr);
 
 /* HTTP requests the watcher has started since it was made. */
 unsigned long watcher_calls(const struct watcher *wr);
+
+/* Catalog sweeps started (each reads the node list and every node once). */
+unsigned long watcher_sweeps(const struct watcher *wr);
 
 #endif

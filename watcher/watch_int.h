@@ -4,6 +4,7 @@
 #ifndef LEGATE_WATCH_INT_H
 #define LEGATE_WATCH_INT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <jansson.h>
 
@@ -59,6 +60,8 @@ enum watch_event {
 struct watch {
 	struct watcher *wr;
 	struct watch *prev, *next;      /* every watch, in add order */
+	struct watch *hnext;            /* in the watcher's index by name (added by name only) */
+	bool indexed;
 	struct watch *qnext;            /* sweep queue */
 	struct watch *nnext;            /* changes waiting to be reported */
 	int notify_pending;
@@ -84,7 +87,8 @@ struct watch {
 	json_t *fire_only;              /* trigger: service names to wake, NULL: all */
 	struct watch_be *be;            /* the backend's state, or NULL */
 	json_t *data;
-	char *text;
+	uint64_t text_hash;             /* of the data's canonical text: a change is a new hash */
+	size_t text_len;
 	watch_changed_cb cb;
 	void *cb_arg;
 	double last_success, last_change;  /* wall clock */
@@ -107,6 +111,10 @@ struct watcher {
 	char *consul_base;              /* "http://host:port" */
 	struct etcd_hub *etcd;          /* etcd's reads and stream, or NULL */
 	char *token_header;             /* "X-Consul-Token: ..." */
+	struct sweep *sweep;            /* the catalog sweep (sweep.c), NULL until the first */
+	struct watch **index;           /* the watches added by name, hashed by it */
+	size_t index_cap, indexed;
+	json_t *check_status;           /* node -> {service id or "": worst status}, from the health trigger */
 };
 
 /* Backends hand over new data (stolen); it is kept and reported only when
@@ -117,6 +125,23 @@ void watch_deliver(struct watch *w, json_t *data);
 void watch_call_ok(struct watch *w);
 void watch_call_failed(struct watch *w, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Wakes a parked triggered watch: it reads for itself. */
+void watch_wake(struct watch *w);
+
+/* Starts queued reads (and the sweep's) while slots are free. */
+void watcher_pump(struct watcher *wr);
+
+/* The catalog sweep (sweep.c).  sweep_request starts one, or notes that
+ * another must follow the one running; sweep_pump starts its node reads
+ * while slots are free; sweep_covers says whether it serves w. */
+void sweep_request(struct watcher *wr);
+void sweep_pump(struct watcher *wr);
+bool sweep_covers(const struct watch *w);
+void sweep_free(struct watcher *wr);
+/* A node's checks changed: its services are worked out again next time. */
+void sweep_forget_node(struct watcher *wr, const char *node);
+unsigned long sweep_count(const struct watcher *wr);
 
 /* Backends note a new index; an index that went backwards resets to 0. */
 void watch_set_index(struct watch *w, uint64_t index, int present);
