@@ -467,6 +467,12 @@ static const struct block consul_block = { "consul block", consul_keys, ignored_
 static const struct key etcd_keys[] = {
 	{ "address", K_STR, CF(etcd_addr), NULL },
 	{ "v2", K_BOOL, CF(etcd_v2), NULL },
+	{ "ca_cert", K_STR, CF(etcd_ca_cert), NULL },
+	{ "cert", K_STR, CF(etcd_cert), NULL },
+	{ "key", K_STR, CF(etcd_key), NULL },
+	{ "server_name", K_STR, CF(etcd_server_name), NULL },
+	{ "user", K_STR, CF(etcd_user), NULL },
+	{ "password", K_STR, CF(etcd_password), NULL },
 	{ NULL, K_STR, 0, NULL },
 };
 static const struct block etcd_block = { "etcd block", etcd_keys, NULL, NULL, NULL };

@@ -1,12 +1,23 @@
-/* etcd: key. and tree. watches on etcd, through the v3 JSON gateway (range,
- * then a watch stream resumed from the next revision) or the v2 API
- * (recursive wait on waitIndex). */
+/* etcd: key. and tree. watches on etcd, any number of them on a few calls:
+ * batched reads, then one stream over their common prefix (v3 JSON gateway,
+ * resumed from the next revision) or one recursive wait (v2 API). */
 #ifndef LEGATE_ETCD_H
 #define LEGATE_ETCD_H
 
 #include "common/buf.h"
+#include "common/error.h"
+#include "watcher/watch.h"
 
 struct watch;
+struct etcd_hub;
+
+/* The etcd side of watcher wr (its options o): the member list, TLS and
+ * credentials; sets wr->etcd_http.  NULL with err filled on bad options. */
+struct etcd_hub *etcd_hub_new(struct watcher *wr, const struct watcher_opts *o, struct lg_error *err);
+
+/* Lets every etcd watch of the watcher go and frees the hub, its calls
+ * included (no callbacks). */
+void etcd_hub_free(struct etcd_hub *hub);
 
 /* The end of the v3 range that covers every key starting with prefix[0..n):
  * appended to out (one NUL byte when no such end exists).  0 or -1. */

@@ -27,6 +27,7 @@ struct http_req {
 	struct http_req *prev, *next;
 	CURL *easy;
 	struct curl_slist *hdrs;
+	struct curl_slist *connect_to;
 	char *body_out;          /* request body, kept alive for curl */
 	struct buf body;
 	struct buf headers;
@@ -53,6 +54,7 @@ static void req_free(struct http_req *r)
 	curl_multi_remove_handle(h->multi, r->easy);
 	curl_easy_cleanup(r->easy);
 	curl_slist_free_all(r->hdrs);
+	curl_slist_free_all(r->connect_to);
 	free(r->body_out);
 	buf_free(&r->body);
 	buf_free(&r->headers);
@@ -269,6 +271,11 @@ struct http_req *http_start(struct http *h, const struct http_call *c, struct lg
 		r->hdrs = n;
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body_out);
 	}
+	if (c->connect_to) {
+		if (!(r->connect_to = curl_slist_append(NULL, c->connect_to)))
+			goto nomem;
+		curl_easy_setopt(e, CURLOPT_CONNECT_TO, r->connect_to);
+	}
 	if (c->method)
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, c->method);
 	curl_easy_setopt(e, CURLOPT_URL, c->url);
@@ -315,6 +322,7 @@ struct http_req *http_start(struct http *h, const struct http_call *c, struct lg
 	return r;
 nomem:
 	curl_slist_free_all(r->hdrs);
+	curl_slist_free_all(r->connect_to);
 	curl_easy_cleanup(r->easy);
 	free(r->body_out);
 	free(r);

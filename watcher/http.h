@@ -46,6 +46,8 @@ struct http_call {
 	const char *url;
 	const char *body;        /* copied; NULL: none */
 	const char *const *headers; /* "Name: value", NULL-terminated, copied */
+	const char *connect_to;  /* "HOST:PORT:ADDR:PORT": reach the URL's host
+				  * at ADDR (TLS still checks HOST); NULL: none */
 	double timeout;          /* seconds for the whole request; 0: none */
 	http_data_cb on_data;    /* NULL: collect the whole body */
 	http_done_cb on_done;
