@@ -11,14 +11,6 @@
 struct watch;
 struct etcd_hub;
 
-/* The etcd side of watcher wr (its options o): the member list, TLS and
- * credentials; sets wr->etcd_http.  NULL with err filled on bad options. */
-struct etcd_hub *etcd_hub_new(struct watcher *wr, const struct watcher_opts *o, struct lg_error *err);
-
-/* Lets every etcd watch of the watcher go and frees the hub, its calls
- * included (no callbacks). */
-void etcd_hub_free(struct etcd_hub *hub);
-
 /* The end of the v3 range that covers every key starting with prefix[0..n):
  * appended to out (one NUL byte when no such end exists).  0 or -1. */
 int etcd_prefix_end(struct buf *out, const char *prefix, size_t n);

@@ -14,7 +14,6 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "watcher/etcd.h"
 
 static const char *const state_names[] = {
 	"idle", "queued", "in-flight", "spacing", "backoff", "parked"

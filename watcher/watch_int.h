@@ -132,6 +132,13 @@ void watch_wake(struct watch *w);
 /* Starts queued reads (and the sweep's) while slots are free. */
 void watcher_pump(struct watcher *wr);
 
+/* The etcd side of watcher wr (its options o; etcd.c): the member list,
+ * TLS and credentials; sets wr->etcd_http.  NULL with err filled on bad
+ * options.  etcd_hub_free lets every etcd watch go and frees the hub, its
+ * calls included (no callbacks). */
+struct etcd_hub *etcd_hub_new(struct watcher *wr, const struct watcher_opts *o, struct lg_error *err);
+void etcd_hub_free(struct etcd_hub *hub);
+
 /* The catalog sweep (sweep.c).  sweep_request starts one, or notes that
  * another must follow the one running; sweep_pump starts its node reads
  * while slots are free; sweep_covers says whether it serves w. */
