@@ -36,27 +36,9 @@ lg_start_nginx alpha
 A=$NGINX_PORT
 TP=$(lg_ports 1)
 d=$T/nginx-tls
-mkdir -p "$d/html" "$d/tmp"
+lg_nginx_conf "$d" "127.0.0.1:$TP ssl" "		ssl_certificate $T/server.pem;
+		ssl_certificate_key $T/server.key;"
 echo alpha > "$d/html/index.html"
-cat > "$d/nginx.conf" <<CONF
-daemon off;
-$( [ "$(id -u)" = 0 ] && echo "user root;" )
-worker_processes 1;
-pid $d/nginx.pid;
-error_log stderr warn;
-events { worker_connections 256; }
-http {
-	access_log off;
-	client_body_temp_path $d/tmp; proxy_temp_path $d/tmp; fastcgi_temp_path $d/tmp;
-	uwsgi_temp_path $d/tmp; scgi_temp_path $d/tmp;
-	server {
-		listen 127.0.0.1:$TP ssl;
-		ssl_certificate $T/server.pem;
-		ssl_certificate_key $T/server.key;
-		location / { root $d/html; }
-	}
-}
-CONF
 lg_bg nginx-tls nginx -p "$d" -c "$d/nginx.conf" -e stderr
 RP=$(lg_ports 1)
 lg_bg redis redis-server --port "$RP" --bind 127.0.0.1 --requirepass benchpw --save '' --appendonly no --dir "$T"

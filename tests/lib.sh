@@ -316,13 +316,12 @@ lg_etcd_get() {
 
 # --- nginx ------------------------------------------------------------------
 
-# lg_start_nginx NAME [HOST]: a backend that answers "NAME" at /, on
-# 127.0.0.1 or HOST (an IPv6 literal in brackets).
-lg_start_nginx() {
-	local name=$1 host=${2:-127.0.0.1} d=$T/nginx-$1
-	NGINX_PORT=$(lg_ports 1)
+# lg_nginx_conf DIR LISTEN LINES: writes DIR/nginx.conf for an nginx of the
+# tests' own (its files, logs and temp folders under DIR), one server on
+# LISTEN ("host:port" and any listen options) with LINES inside it.
+lg_nginx_conf() {
+	local d=$1
 	mkdir -p "$d/html" "$d/logs" "$d/tmp"
-	printf '%s\n' "$name" > "$d/html/index.html"
 	cat > "$d/nginx.conf" <<CONF
 daemon off;
 $( [ "$(id -u)" = 0 ] && echo "user root;" )
@@ -338,12 +337,21 @@ http {
 	uwsgi_temp_path $d/tmp;
 	scgi_temp_path $d/tmp;
 	server {
-		listen $host:$NGINX_PORT;
+		listen $2;
 		location / { root $d/html; }
-		location /health { return 200 "ok\n"; }
+$3
 	}
 }
 CONF
+}
+
+# lg_start_nginx NAME [HOST]: a backend that answers "NAME" at /, on
+# 127.0.0.1 or HOST (an IPv6 literal in brackets).
+lg_start_nginx() {
+	local name=$1 host=${2:-127.0.0.1} d=$T/nginx-$1
+	NGINX_PORT=$(lg_ports 1)
+	lg_nginx_conf "$d" "$host:$NGINX_PORT" '		location /health { return 200 "ok\n"; }'
+	printf '%s\n' "$name" > "$d/html/index.html"
 	lg_bg "nginx-$name" nginx -p "$d" -c "$d/nginx.conf" -e stderr
 	NGINX_PID=$LG_LAST_PID
 	lg_wait 10 "nginx $name on port $NGINX_PORT" curl -sf "http://$host:$NGINX_PORT/health"

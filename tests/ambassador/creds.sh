@@ -33,32 +33,11 @@ cd - > /dev/null
 # --- nginx that speaks only TLS and wants a client certificate signed by ca.
 TP=$(lg_ports 1)
 d=$T/nginx-tls
-mkdir -p "$d/html" "$d/tmp"
-echo secure > "$d/html/index.html"
-cat > "$d/nginx.conf" <<CONF
-daemon off;
-$( [ "$(id -u)" = 0 ] && echo "user root;" )
-worker_processes 1;
-pid $d/nginx.pid;
-error_log stderr warn;
-events { worker_connections 256; }
-http {
-	access_log off;
-	client_body_temp_path $d/tmp;
-	proxy_temp_path $d/tmp;
-	fastcgi_temp_path $d/tmp;
-	uwsgi_temp_path $d/tmp;
-	scgi_temp_path $d/tmp;
-	server {
-		listen 127.0.0.1:$TP ssl;
-		ssl_certificate $T/server.pem;
+lg_nginx_conf "$d" "127.0.0.1:$TP ssl" "		ssl_certificate $T/server.pem;
 		ssl_certificate_key $T/server.key;
 		ssl_client_certificate $T/ca.pem;
-		ssl_verify_client on;
-		location / { root $d/html; }
-	}
-}
-CONF
+		ssl_verify_client on;"
+echo secure > "$d/html/index.html"
 lg_bg nginx-tls nginx -p "$d" -c "$d/nginx.conf" -e stderr
 lg_wait 10 "nginx with TLS on $TP" curl -sf --cacert "$T/ca.pem" --cert "$T/client.pem" --key "$T/client.key" \
 	"https://127.0.0.1:$TP/"
