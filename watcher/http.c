@@ -17,6 +17,7 @@ struct http {
 	CURLM *multi;
 	struct loop_timer timer;
 	struct http_opts opts;
+	struct curl_slist *connect_to;
 	struct http_req *reqs;   /* every live request */
 	int nreqs;
 	unsigned long started;   /* requests started, ever */
@@ -202,7 +203,18 @@ struct http *http_new(struct loop *l, const struct http_opts *opts, struct lg_er
 	h->opts.ca_file = dup_or_null(opts->ca_file);
 	h->opts.cert_file = dup_or_null(opts->cert_file);
 	h->opts.key_file = dup_or_null(opts->key_file);
+	h->opts.ca_path = dup_or_null(opts->ca_path);
+	h->opts.userpwd = dup_or_null(opts->userpwd);
+	h->opts.connect_to = NULL;
 	loop_timer_init(&h->timer, on_timer, h);
+	if ((opts->ca_file && !h->opts.ca_file) || (opts->cert_file && !h->opts.cert_file) ||
+	    (opts->key_file && !h->opts.key_file) || (opts->ca_path && !h->opts.ca_path) ||
+	    (opts->userpwd && !h->opts.userpwd) ||
+	    (opts->connect_to && !(h->connect_to = curl_slist_append(NULL, opts->connect_to)))) {
+		lg_error_set(err, NULL, 0, 0, "out of memory");
+		http_free(h);
+		return NULL;
+	}
 	h->multi = curl_multi_init();
 	if (!h->multi) {
 		lg_error_set(err, NULL, 0, 0, "curl_multi_init failed");
@@ -234,6 +246,9 @@ void http_free(struct http *h)
 	free((char *)h->opts.ca_file);
 	free((char *)h->opts.cert_file);
 	free((char *)h->opts.key_file);
+	free((char *)h->opts.ca_path);
+	free((char *)h->opts.userpwd);
+	curl_slist_free_all(h->connect_to);
 	free(h);
 }
 
@@ -294,6 +309,14 @@ struct http_req *http_start(struct http *h, const struct http_call *c, struct lg
 		curl_easy_setopt(e, CURLOPT_SSLCERT, h->opts.cert_file);
 	if (h->opts.key_file)
 		curl_easy_setopt(e, CURLOPT_SSLKEY, h->opts.key_file);
+	if (h->opts.ca_path)
+		curl_easy_setopt(e, CURLOPT_CAPATH, h->opts.ca_path);
+	if (h->opts.userpwd) {
+		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(e, CURLOPT_USERPWD, h->opts.userpwd);
+	}
+	if (h->connect_to)
+		curl_easy_setopt(e, CURLOPT_CONNECT_TO, h->connect_to);
 	if (h->opts.insecure) {
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);

@@ -35,6 +35,11 @@ struct http_opts {
 	const char *ca_file;     /* TLS: CA bundle; NULL: the system's */
 	const char *cert_file;   /* TLS client certificate and key, or NULL */
 	const char *key_file;
+	const char *ca_path;     /* TLS: a directory of CA certificates (c_rehash'd), or NULL */
+	const char *userpwd;     /* "user:password" for HTTP basic auth, or NULL */
+	const char *connect_to;  /* a CURLOPT_CONNECT_TO entry "HOST:PORT:ADDR:PORT": the
+				  * URL names HOST (the name TLS checks), the
+				  * connection goes to ADDR; NULL: none */
 	int insecure;            /* skip TLS peer and host verification */
 	long max_conns;          /* hard cap on open connections; 0: 32 */
 };

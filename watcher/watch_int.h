@@ -86,6 +86,7 @@ struct watch {
 	double last_success, last_change;  /* wall clock */
 	char last_error[256];
 	unsigned retries;               /* errors in a row */
+	int given_up;                   /* past the retry limit: no more calls */
 	unsigned long errors, changes;
 };
 
