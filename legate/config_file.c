@@ -100,8 +100,6 @@ static const struct refusal refused_template[] = {
 	{ "left_delimiter", NULL, "Mustache sets its delimiters in the template: {{=[[ ]]=}}" },
 	{ "right_delimiter", NULL, "Mustache sets its delimiters in the template: {{=[[ ]]=}}" },
 	{ "error_fatal", "false", "legate keeps running on a render error; set it to false or remove it" },
-	{ "error_on_missing_key", "false", "a missing name renders empty (Mustache); give a default with "
-	  "{{^name}}default{{/name}}" },
 	{ NULL, NULL, NULL },
 };
 
@@ -609,6 +607,7 @@ static const struct key template_keys[] = {
 	{ "backup", K_BOOL, TP(backup), NULL, 0 },
 	{ "create_dest_dirs", K_BOOL, TP(create_dest_dirs), NULL, 0 },
 	{ "strict", K_BOOL, TP(strict), NULL, 0 },
+	{ "error_on_missing_key", K_BOOL, TP(error_on_missing_key), NULL, 0 },
 	{ "user", K_STR, TP(user), NULL, 0 },
 	{ "group", K_STR, TP(group), NULL, 0 },
 	{ "partials", K_STR, TP(partials_dir), NULL, 0 },

@@ -37,6 +37,8 @@ struct mustache_lookup {
 	size_t depth;                     /* absent: depth 0), [depth-1] innermost */
 	const char *template;             /* where the tag is, for messages */
 	unsigned line, col;
+	int interpolation;                /* 1: {{name}} or {{{name}}}; 0: a section,
+					   * an inverted section or a partial's name */
 };
 
 /* What the hook answers.  value NULL: the name is missing (renders empty,
@@ -69,6 +71,10 @@ struct mustache_opts {
 	unsigned long max_steps;       /* 100000000 nodes visited per render */
 	mustache_lookup_fn lookup;     /* NULL */
 	void *lookup_ud;
+	int missing_error;             /* 0: an interpolated name with no value renders
+					* empty; 1: it fails the render (sections
+					* still test presence).  A name the hook
+					* answers with no value is the hook's call. */
 };
 
 #define MUSTACHE_MAX_NESTING 100        /* sections nested in one template */

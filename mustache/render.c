@@ -310,7 +310,7 @@ static json_t *child(struct rs *st, json_t *v, const struct mustache_seg *sg, ui
  * (segments it stands for) are set.  Kept apart from lookup() so that the
  * common path carries no buffers. */
 static __attribute__((noinline)) int call_hook(struct rs *st, const struct mustache_tpl *t,
-						const struct mu_name *nm, struct val *out)
+						const struct mu_name *nm, struct val *out, int interp)
 {
 	struct mustache_lookup q;
 	struct mustache_found f = { NULL, 0, 0 };
@@ -324,6 +324,7 @@ static __attribute__((noinline)) int call_hook(struct rs *st, const struct musta
 	q.template = t->name;
 	q.line = st->at_nd ? st->at_nd->line : 0;
 	q.col = st->at_nd ? st->at_nd->col : 0;
+	q.interpolation = interp;
 	etext[0] = '\0';
 	if (st->o->lookup(st->o->lookup_ud, &q, &f, etext, sizeof etext) < 0)
 		return fail(st, "%s: %s", q.name, etext[0] ? etext : "lookup failed");
@@ -335,13 +336,15 @@ static __attribute__((noinline)) int call_hook(struct rs *st, const struct musta
 }
 
 /* Resolves a name: its first segment in the innermost context that has it,
- * else through the hook; the other segments inside that value only. */
+ * else through the hook; the other segments inside that value only.
+ * interp: the name is interpolated (missing_error applies). */
 static int lookup(struct rs *st, const struct mustache_tpl *t, const struct mu_name *nm,
-		  struct val *out)
+		  struct val *out, int interp)
 {
 	const struct mustache_seg *sg = nm->nseg ? t->segs + nm->seg : NULL;
 	json_t *v = NULL;
 	size_t k = 1;
+	int hook_none = 0;
 
 	out->v = NULL;
 	out->hold = NULL;
@@ -354,16 +357,19 @@ static int lookup(struct rs *st, const struct mustache_tpl *t, const struct mu_n
 			break;
 	}
 	if (!v && st->o->lookup) {
-		if (call_hook(st, t, nm, out) < 0)
+		if (call_hook(st, t, nm, out, interp) < 0)
 			return -1;
 		v = out->v;
 		k = out->consumed;
+		hook_none = !v;
 	}
 	for (; v && k < nm->nseg; k++)
 		v = child(st, v, &sg[k], nm->seg + (uint32_t)k);
 	out->v = v;
 	if (!v)
 		release(st, out);
+	if (!v && interp && st->o->missing_error && !hook_none)
+		return fail(st, "%s: no such name", t->pool + nm->full);
 	return 0;
 }
 
@@ -388,7 +394,7 @@ static int interpolate(struct rs *st, const struct mustache_tpl *t, const struct
 	size_t n = 0;
 	int rc = 0;
 
-	if (lookup(st, t, &t->names[nd->a], &val) < 0)
+	if (lookup(st, t, &t->names[nd->a], &val, 1) < 0)
 		return -1;
 	if (st->at_bol && (st->ind_len || st->strip_left) && emit_indent(st) < 0)
 		goto out_err;
@@ -453,7 +459,7 @@ static int section(struct rs *st, const struct mustache_tpl *t, uint32_t i,
 	struct val val;
 	int rc = 0;
 
-	if (lookup(st, t, &t->names[nd->a], &val) < 0)
+	if (lookup(st, t, &t->names[nd->a], &val, 0) < 0)
 		return -1;
 	if (enter(st) < 0) {
 		release(st, &val);
@@ -529,7 +535,7 @@ static int resolve_partial(struct rs *st, const struct mustache_tpl *t, const st
 
 	*pt = NULL;
 	if (nd->dynamic) {
-		if (lookup(st, t, &t->names[nd->a], &val) < 0)
+		if (lookup(st, t, &t->names[nd->a], &val, 0) < 0)
 			return -1;
 		if (!json_is_string(val.v)) {
 			release(st, &val);

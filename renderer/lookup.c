@@ -2,7 +2,11 @@
  * that no context on the stack has is data: its root says which watch
  * (services, service.NAME, nodes, node.NAME, key.PATH, tree.PATH, env.NAME
  * and instances inside a services item), and the render collects it among
- * the template's deps. */
+ * the template's deps.  Outside every section, any other name is an error
+ * (a misspelt root would render empty for ever); inside one it is a
+ * missing field, empty unless the template has error_on_missing_key.  A
+ * key interpolated while absent holds the template, as consul-template's
+ * key does; a section or inverted section on it tests presence. */
 #include "renderer/internal.h"
 
 #include <stdint.h>
@@ -179,8 +183,15 @@ int runner_lookup(void *ud, const struct mustache_lookup *q, struct mustache_fou
 			snprintf(errtext, errlen, "service name too long");
 			return -1;
 		}
+	} else if (q->depth == 0) {
+		snprintf(errtext, errlen, "not a data name (services, service.NAME, nodes, node.NAME, "
+			 "key.PATH, tree.PATH, env.NAME)");
+		return -1;
+	} else if (q->interpolation && c->t->cfg->error_on_missing_key) {
+		snprintf(errtext, errlen, "no such name (error_on_missing_key)");
+		return -1;
 	} else {
-		return 0;   /* not a data name: missing, renders empty */
+		return 0;   /* a field the item lacks: missing, renders empty */
 	}
 	if (ctx_use(c, name, &e, &le) < 0) {
 		snprintf(errtext, errlen, "%s", le.text);
@@ -203,6 +214,9 @@ int runner_lookup(void *ud, const struct mustache_lookup *q, struct mustache_fou
 				}
 		}
 	}
+	/* {{key.x}} of a key that does not exist: wait for it. */
+	if (out->value && json_is_null(out->value) && q->interpolation && strcmp(root, "key") == 0)
+		out->value = NULL;
 	if (!out->value)
 		ctx_missing(c, e, name);
 	return 0;

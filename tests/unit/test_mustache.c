@@ -208,6 +208,24 @@ static void test_hook(void)
 	json_decref(h.owned);
 }
 
+/* missing_error: an interpolated name with no value fails the render;
+ * sections and inverted sections still test presence; null is a value. */
+static void test_missing_error(void)
+{
+	struct mustache_opts o;
+
+	mustache_opts_init(&o);
+	o.missing_error = 1;
+	check(render_opts("a {{#x}}\n {{y}}{{/x}}", "{\"x\":{}}", &o, NULL) == NULL);
+	check_str(msg, "t.mustache:2:2: y: no such name");
+	check(render_opts("{{x.z}}", "{\"x\":{}}", &o, NULL) == NULL);
+	check_str(msg, "t.mustache:1:1: x.z: no such name");
+	check_str(render_opts("{{^y}}d{{/y}}{{#y}}e{{/y}}", "{}", &o, NULL), "d");
+	check_str(render_opts("[{{x}}]", "{\"x\":null}", &o, NULL), "[]");
+	o.missing_error = 0;
+	check_str(render_opts("[{{y}}]", "{}", &o, NULL), "[]");
+}
+
 static void names_cb(void *ud, const char *name, int kind)
 {
 	buf_printf(ud, "%c%s ", kind ? kind : '=', name);
@@ -429,6 +447,7 @@ int main(void)
 	test_escaping();
 	test_numbers();
 	test_hook();
+	test_missing_error();
 	test_names();
 	test_partials();
 	test_partial_links();

@@ -1,0 +1,90 @@
+# Data names.  Outside every section, a name that is not data (a misspelt
+# root such as servce.web) is a render error naming FILE:LINE:COL and the
+# name, and nothing is written.  Inside a section, a field the item lacks
+# renders empty, or is a render error with the template's
+# error_on_missing_key (sections keep testing presence).  {{key.PATH}}
+# interpolated while the key does not exist holds the template: nothing is
+# written, /health and /status say "waiting for key.PATH" (once installed,
+# the file stays when the key goes, and /status says so); a section and
+# an inverted section on a key still give a default.
+. "$LEGATE_ROOT/tests/lib.sh"
+
+lg_start_consul
+lg_consul_register web-1 web 9001 > /dev/null
+
+# A misspelt root: -once fails (status 1) naming the place and the name.
+printf 'backends\n  {{#servce.web}}server {{id}}{{/servce.web}}\n' > "$T/typo.mustache"
+rc=0
+"$LEGATE_BIN/legate" -once -consul-addr "$CONSUL_HTTP_ADDR" -template "$T/typo.mustache:$T/typo.cfg" \
+	> "$T/typo.log" 2>&1 || rc=$?
+LG_LOGS+=("$T/typo.log")
+[ "$rc" = 1 ] || lg_fail "typo: exit $rc, want 1"
+grep -q "typo.mustache:2:3: servce.web: not a data name" "$T/typo.log" || lg_fail "typo: $(cat "$T/typo.log")"
+[ ! -e "$T/typo.cfg" ] || lg_fail "typo: a file was written"
+
+# A field the instances lack: empty by default, an error with
+# error_on_missing_key; a section on it is fine either way.
+cat > "$T/fields.hcl" <<HCL
+template {
+  contents    = "{{#service.web}}{{id}} w={{weight}}{{^weight}} default{{/weight}}\n{{/service.web}}"
+  destination = "$T/lax.cfg"
+}
+HCL
+"$LEGATE_BIN/legate" -once -consul-addr "$CONSUL_HTTP_ADDR" -config "$T/fields.hcl" > "$T/lax.log" 2>&1 ||
+	lg_fail "lax: exit $?: $(cat "$T/lax.log")"
+LG_LOGS+=("$T/lax.log")
+grep -qx "web-1 w= default" "$T/lax.cfg" || lg_fail "lax.cfg: $(cat "$T/lax.cfg")"
+cat > "$T/strict.hcl" <<HCL
+template {
+  contents    = "{{#service.web}}{{id}} w={{weight}}\n{{/service.web}}"
+  destination = "$T/strict.cfg"
+  error_on_missing_key = true
+}
+template {
+  contents    = "{{#service.web}}{{id}}{{^weight}} default{{/weight}}\n{{/service.web}}"
+  destination = "$T/strict-section.cfg"
+  error_on_missing_key = true
+}
+HCL
+rc=0
+"$LEGATE_BIN/legate" -once -consul-addr "$CONSUL_HTTP_ADDR" -config "$T/strict.hcl" > "$T/strict.log" 2>&1 || rc=$?
+LG_LOGS+=("$T/strict.log")
+[ "$rc" = 1 ] || lg_fail "strict: exit $rc, want 1"
+grep -q "strict.hcl:1:1:[0-9]*: weight: no such name (error_on_missing_key)" "$T/strict.log" ||
+	lg_fail "strict: $(cat "$T/strict.log")"
+[ ! -e "$T/strict.cfg" ] || lg_fail "strict: a file was written"
+grep -qx "web-1 default" "$T/strict-section.cfg" || lg_fail "strict-section.cfg: $(cat "$T/strict-section.cfg" 2>&1)"
+
+# An absent key, interpolated: the template waits; the section default
+# does not hold it.
+sp=$(lg_ports 1)
+printf 'maxconn {{key.config/maxconn}}\n{{#key.config/timeout}}timeout {{.}}{{/key.config/timeout}}{{^key.config/timeout}}timeout 5s{{/key.config/timeout}}\n' \
+	> "$T/kv.mustache"
+printf 'only {{#key.config/absent}}{{.}}{{/key.config/absent}}{{^key.config/absent}}default{{/key.config/absent}}\n' \
+	> "$T/default.mustache"
+lg_bg legate "$LEGATE_BIN/legate" -consul-addr "$CONSUL_HTTP_ADDR" -status-addr "127.0.0.1:$sp" \
+	-template "$T/kv.mustache:$T/kv.cfg" -template "$T/default.mustache:$T/default.cfg"
+LEGATE_PID=$LG_LAST_PID
+lg_wait 10 "default.cfg from the inverted section" grep -qx "only default" "$T/default.cfg"
+lg_wait 10 "/health naming the key" sh -c \
+	"curl -s http://127.0.0.1:$sp/health | grep -q 'kv.cfg: waiting for key.config/maxconn'"
+curl -s "http://127.0.0.1:$sp/status" | lg_compact | grep -q '"waiting_for":"key.config/maxconn"' ||
+	lg_fail "/status: no waiting_for"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$sp/health")
+[ "$code" = 503 ] || lg_fail "/health $code while waiting"
+[ ! -e "$T/kv.cfg" ] || lg_fail "kv.cfg written while its key is absent: $(cat "$T/kv.cfg")"
+lg_consul PUT /v1/kv/config/maxconn 64 > /dev/null
+lg_wait 10 "kv.cfg once the key exists" grep -qx "maxconn 64" "$T/kv.cfg"
+grep -qx "timeout 5s" "$T/kv.cfg" || lg_fail "kv.cfg: $(cat "$T/kv.cfg")"
+lg_consul PUT /v1/kv/config/timeout 9s > /dev/null
+lg_wait 10 "kv.cfg with the timeout" grep -qx "timeout 9s" "$T/kv.cfg"
+lg_wait 5 "/health 200" curl -sf "http://127.0.0.1:$sp/health"
+# The key deleted again: the file stays as it was, the template waits.
+# The key deleted again: the template waits (in /status) and the installed
+# file, the last good one, stays as it was.
+lg_consul DELETE /v1/kv/config/maxconn > /dev/null
+lg_wait 10 "/status naming the key again" sh -c \
+	"curl -s http://127.0.0.1:$sp/status | tr -d ' \n' | grep -q '\"waiting_for\":\"key.config/maxconn\"'"
+grep -qx "maxconn 64" "$T/kv.cfg" || lg_fail "kv.cfg changed: $(cat "$T/kv.cfg")"
+lg_alive "$LEGATE_PID" || lg_fail "legate exited"
+echo ok
