@@ -219,6 +219,47 @@ static const struct flag flags[] = {
 	{ "v", F_VERSION, 0, NULL, 0 },
 };
 
+/* consul-template's flags legate does not take: refused with the reason
+ * (a prefix ending in '-' covers a family).  NULL reason: Go HTTP client
+ * tuning, which libcurl's defaults cover; accepted with a warning. */
+static const struct { const char *name; const char *why; } ct_flags[] = {
+	{ "consul-transport-", NULL },
+	{ "exec", "legate does not supervise a program; run it under legate-init next to legate" },
+	{ "exec-", "legate does not supervise a program; run it under legate-init next to legate" },
+	{ "syslog", "legate logs to stderr only" },
+	{ "syslog-", "legate logs to stderr only" },
+	{ "log-file", "legate logs to stderr only" },
+	{ "log-rotate-", "legate logs to stderr only" },
+	{ "kill-signal", "legate stops on SIGINT, SIGTERM and SIGQUIT" },
+	{ "reload-signal", "legate reloads on SIGHUP" },
+	{ "default-left-delimiter", "Mustache sets its delimiters in the template: {{=[[ ]]=}}" },
+	{ "default-right-delimiter", "Mustache sets its delimiters in the template: {{=[[ ]]=}}" },
+	{ "dedup", "legate has no de-duplication mode" },
+	{ "parse-only", "use `legate render` to check a template" },
+	{ "vault-", "legate does not read Vault" },
+	{ "nomad-", "legate does not read Nomad" },
+};
+
+/* A consul-template flag legate does not take: -1 with the error, 0 when
+ * it is accepted (and skipped: *skip_value says whether it takes a
+ * value), 1 when it is not one of them. */
+static int ct_flag(const char *name, bool has_value, bool *skip_value, struct lg_error *err)
+{
+	for (size_t i = 0; i < sizeof ct_flags / sizeof ct_flags[0]; i++) {
+		const char *n = ct_flags[i].name;
+		size_t l = strlen(n);
+		if (n[l - 1] == '-' ? strncmp(name, n, l) != 0 : strcmp(name, n) != 0)
+			continue;
+		if (ct_flags[i].why)
+			return cerr(err, "flag -%s (consul-template's): not supported by legate: %s", name, ct_flags[i].why);
+		log_warn("flag -%s: Go HTTP client tuning; legate uses libcurl's defaults; ignored", name);
+		/* every -consul-transport-* takes a value, but a boolean may come as -x=true only */
+		*skip_value = !has_value && strcmp(name, "consul-transport-disable-keep-alives") != 0;
+		return 0;
+	}
+	return 1;
+}
+
 void config_usage(FILE *f)
 {
 	fprintf(f, "usage: legate [flags]\n");
@@ -433,8 +474,17 @@ int config_load(struct config *cfg, int argc, char **argv, struct lg_error *err)
 		for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
 			if (strcmp(flags[k].name, name) == 0)
 				f = &flags[k];
-		if (!f)
+		if (!f) {
+			bool skip = false;
+			int rc = ct_flag(name, eq != NULL, &skip, err);
+			if (rc < 0)
+				return -1;
+			if (rc == 0) {
+				i += skip && i + 1 < argc;
+				continue;
+			}
 			return cerr(err, "unknown flag -%s (legate -h lists them)", name);
+		}
 		if (eq) {
 			val = eq + 1;
 		} else if (f->type != F_BOOL && f->type != F_HELP && f->type != F_VERSION) {

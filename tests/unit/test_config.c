@@ -173,6 +173,17 @@ static void test_flags_and_env(void)
 	config_free(&cfg);
 	check_int(load(&cfg, &err, 4, "-consul-retry-backoff", "2s", "-consul-retry-max-backoff", "1s"), -1);
 	config_free(&cfg);
+
+	/* consul-template's flags legate does not take: a reason, or a warning
+	 * for Go's HTTP client tuning (its value skipped). */
+	check_int(load(&cfg, &err, 2, "-exec", "app"), -1);
+	check(strstr(etext(&err), "-exec (consul-template's): not supported by legate") != NULL);
+	config_free(&cfg);
+	check_int(load(&cfg, &err, 2, "-vault-addr", "x"), -1);
+	config_free(&cfg);
+	check_int(load(&cfg, &err, 4, "-consul-transport-dial-timeout", "5s", "-consul-token", "t"), 0);
+	check_str(cfg.consul_token, "t");
+	config_free(&cfg);
 }
 
 static void test_hcl_file(void)
