@@ -134,6 +134,17 @@ static const char *enclosing_service(const struct render_ctx *c, const struct mu
 	return NULL;
 }
 
+/* A name outside the grammar: an error outside every section (nothing
+ * could ever give it a value), else a field an item lacks (0, missing). */
+static int not_data(const struct mustache_lookup *q, char *errtext, size_t errlen)
+{
+	if (q->depth > 0)
+		return 0;
+	snprintf(errtext, errlen, "not a data name (services, service.NAME, nodes, node.NAME, "
+		 "key.PATH, tree.PATH, env.NAME; instances inside a services item)");
+	return -1;
+}
+
 int runner_lookup(void *ud, const struct mustache_lookup *q, struct mustache_found *out,
 		  char *errtext, size_t errlen)
 {
@@ -160,7 +171,7 @@ int runner_lookup(void *ud, const struct mustache_lookup *q, struct mustache_fou
 		snprintf(name, sizeof name, "%.1000s", root);
 	} else if (strcmp(root, "service") == 0 || strcmp(root, "node") == 0) {
 		if (q->nseg < 2)
-			return 0;
+			return not_data(q, errtext, errlen);
 		if (snprintf(name, sizeof name, "%s.%s", root, q->seg[1].s) >= (int)sizeof name) {
 			snprintf(errtext, errlen, "name too long: %.60s...", q->name);
 			return -1;
@@ -169,7 +180,7 @@ int runner_lookup(void *ud, const struct mustache_lookup *q, struct mustache_fou
 	} else if (strcmp(root, "key") == 0 || strcmp(root, "tree") == 0) {
 		/* A key path may hold dots: everything after "key." is the path. */
 		if (q->nseg < 2)
-			return 0;
+			return not_data(q, errtext, errlen);
 		if (snprintf(name, sizeof name, "%s", q->name) >= (int)sizeof name) {
 			snprintf(errtext, errlen, "name too long: %.60s...", q->name);
 			return -1;
@@ -178,15 +189,13 @@ int runner_lookup(void *ud, const struct mustache_lookup *q, struct mustache_fou
 	} else if (strcmp(root, "instances") == 0) {
 		const char *svc = enclosing_service(c, q);
 		if (!svc)
-			return 0;
+			return not_data(q, errtext, errlen);
 		if (snprintf(name, sizeof name, "service.%s", svc) >= (int)sizeof name) {
 			snprintf(errtext, errlen, "service name too long");
 			return -1;
 		}
 	} else if (q->depth == 0) {
-		snprintf(errtext, errlen, "not a data name (services, service.NAME, nodes, node.NAME, "
-			 "key.PATH, tree.PATH, env.NAME)");
-		return -1;
+		return not_data(q, errtext, errlen);
 	} else if (q->interpolation && c->t->cfg->error_on_missing_key) {
 		snprintf(errtext, errlen, "no such name (error_on_missing_key)");
 		return -1;

@@ -12,15 +12,22 @@
 lg_start_consul
 lg_consul_register web-1 web 9001 > /dev/null
 
-# A misspelt root: -once fails (status 1) naming the place and the name.
-printf 'backends\n  {{#servce.web}}server {{id}}{{/servce.web}}\n' > "$T/typo.mustache"
-rc=0
-"$LEGATE_BIN/legate" -once -consul-addr "$CONSUL_HTTP_ADDR" -template "$T/typo.mustache:$T/typo.cfg" \
-	> "$T/typo.log" 2>&1 || rc=$?
-LG_LOGS+=("$T/typo.log")
-[ "$rc" = 1 ] || lg_fail "typo: exit $rc, want 1"
-grep -q "typo.mustache:2:3: servce.web: not a data name" "$T/typo.log" || lg_fail "typo: $(cat "$T/typo.log")"
-[ ! -e "$T/typo.cfg" ] || lg_fail "typo: a file was written"
+# A misspelt root, or a name that is data only inside a section: -once
+# fails (status 1) naming the place and the name, and writes nothing.
+bad() {
+	local name=$1 text=$2 where=$3 rc=0
+	printf '%b' "$text" > "$T/$name.mustache"
+	"$LEGATE_BIN/legate" -once -consul-addr "$CONSUL_HTTP_ADDR" -template "$T/$name.mustache:$T/$name.cfg" \
+		> "$T/$name.log" 2>&1 || rc=$?
+	LG_LOGS+=("$T/$name.log")
+	[ "$rc" = 1 ] || lg_fail "$name: exit $rc, want 1"
+	grep -q "$name.mustache:$where: not a data name" "$T/$name.log" || lg_fail "$name: $(cat "$T/$name.log")"
+	[ ! -e "$T/$name.cfg" ] || lg_fail "$name: a file was written"
+}
+bad typo 'backends\n  {{#servce.web}}server {{id}}{{/servce.web}}\n' "2:3: servce.web"
+bad plain 'host {{hostname}}\n' "1:6: hostname"
+bad instances '{{#instances}}{{id}}{{/instances}}\n' "1:1: instances"
+bad service '{{#service}}{{id}}{{/service}}\n' "1:1: service"
 
 # A field the instances lack: empty by default, an error with
 # error_on_missing_key; a section on it is fine either way.
