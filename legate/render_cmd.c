@@ -5,6 +5,8 @@
 #include "common/log.h"
 #include "legate/commands.h"
 #include "mustache/mustache.h"
+#include "renderer/runner.h"
+#include "watcher/name.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,12 +19,96 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: legate render [-partials DIR] [-escape html|config|none] [-strict]\n"
 		"                     TEMPLATE DATA.json\n"
+		"       legate render -names TEMPLATE\n"
 		"  Renders TEMPLATE with the JSON object in DATA.json (\"-\": stdin) to stdout.\n"
+		"  -names          lists, without rendering, each name TEMPLATE uses, where,\n"
+		"                  and the watch it becomes; exits 1 if a watch name is bad\n"
 		"  -partials DIR   {{>name}} reads DIR/name.mustache (or DIR/name)\n"
 		"  -escape MODE    how {{name}} is written: config (default: a value holding a\n"
 		"                  control character is an error), html, or none\n"
 		"  -strict         a missing partial is an error, not a warning\n");
 	return 2;
+}
+
+struct names {
+	struct buf seen;   /* "\nname\n" per name listed */
+	int bad;
+};
+
+/* One line per name, the first time it is seen: LINE:COL NAME -> what. */
+static void name_line(void *ud, const struct mustache_tag *tag)
+{
+	struct names *ns = ud;
+	char watch[1024], key[1100];
+	struct watch_name wn;
+	struct lg_error err;
+	size_t consumed;
+	const char *n = tag->name;
+
+	if (strcmp(n, ".") == 0 || strcmp(n, "*") == 0 || n[0] == '@')
+		return;   /* the current item, member name, position */
+	snprintf(key, sizeof key, "\n%s\n", n);
+	if (strstr(ns->seen.data, key))
+		return;
+	buf_puts(&ns->seen, key + 1);   /* the buffer starts with "\n" */
+	printf("%u:%u\t%s\t", tag->line, tag->col, n);
+	if (tag->built) {
+		printf("built at render from its [parts]; each name it becomes is a watch\n");
+		return;
+	}
+	switch (runner_name_watch(n, watch, sizeof watch, &consumed)) {
+	case RN_WATCH:
+		if (watch_name_parse(watch, &wn, &err) < 0) {
+			printf("error: %s\n", err.text);
+			ns->bad = 1;
+			return;
+		}
+		watch_name_free(&wn);
+		printf("watch %s\n", watch);
+		return;
+	case RN_ENV:
+		printf("environment, read at render (not watched)\n");
+		return;
+	case RN_INSTANCES:
+		printf(tag->depth ? "watch service.NAME of the enclosing services item, with its filters\n"
+				  : "no enclosing services item: renders empty\n");
+		return;
+	case RN_TOO_LONG:
+		printf("error: name too long\n");
+		ns->bad = 1;
+		return;
+	case RN_NONE:
+		printf(tag->depth || tag->ref ? "from the data around it\n"
+					      : "not a data name: empty unless the data has it (a typo?)\n");
+		return;
+	}
+}
+
+static int list_names(const char *tpath)
+{
+	struct lg_error err;
+	struct mustache_tpl *t;
+	struct names ns = { BUF_INIT, 0 };
+	char *src;
+	size_t len;
+	char msg[512];
+
+	if (!(src = file_read(tpath, MUSTACHE_MAX_SOURCE, &len, &err))) {
+		log_error("%s", lg_error_str(&err, msg, sizeof msg));
+		return 1;
+	}
+	if (!(t = mustache_compile(tpath, src, len, &err))) {
+		log_error("%s", lg_error_str(&err, msg, sizeof msg));
+		free(src);
+		return 1;
+	}
+	buf_putc(&ns.seen, '\n');
+	mustache_foreach_tag(t, name_line, &ns);
+	fflush(stdout);
+	mustache_free(t);
+	free(src);
+	buf_free(&ns.seen);
+	return ns.bad;
 }
 
 int render_cmd_main(int argc, char **argv)
@@ -38,7 +124,7 @@ int render_cmd_main(int argc, char **argv)
 	json_t *data = NULL;
 	json_error_t jerr;
 	char msg[512];
-	int i, rc = 1;
+	int i, rc = 1, names = 0;
 
 	mustache_opts_init(&opts);
 	opts.escape = MUSTACHE_ESCAPE_CONFIG;
@@ -54,6 +140,8 @@ int render_cmd_main(int argc, char **argv)
 			}
 		} else if (strcmp(a, "strict") == 0) {
 			opts.strict = 1;
+		} else if (strcmp(a, "names") == 0) {
+			names = 1;
 		} else if (strcmp(a, "h") == 0 || strcmp(a, "help") == 0) {
 			usage();
 			return 0;
@@ -62,6 +150,8 @@ int render_cmd_main(int argc, char **argv)
 			return usage();
 		}
 	}
+	if (names)
+		return argc - i == 1 ? list_names(argv[i]) : usage();
 	if (argc - i != 2)
 		return usage();
 	tpath = argv[i];

@@ -48,14 +48,53 @@ static const char *check_status(const json_t *checks)
 	return worst;
 }
 
+/* The service's tagged addresses, {"lan_ipv4": {"address", "port"}, ...}. */
+static json_t *svc_tagged(const json_t *in)
+{
+	json_t *o = json_object(), *v;
+	const char *k;
+
+	json_object_foreach((json_t *)in, k, v) {
+		json_t *port = json_object_get(v, "Port");
+
+		if (o && json_is_object(v))
+			json_object_set_new(o, k, json_pack("{s:s, s:I}", "address", data_str(v, "Address"),
+				"port", (json_int_t)(json_is_integer(port) ? json_integer_value(port) : 0)));
+	}
+	return o;
+}
+
+static json_int_t int_of(const json_t *o, const char *k, json_int_t dflt)
+{
+	const json_t *v = json_object_get(o, k);
+
+	return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+/* An instance's checks: [{id, name, status, output}] in Consul's order. */
+static json_t *shape_checks(const json_t *in)
+{
+	json_t *a = json_array(), *c;
+	size_t i;
+
+	json_array_foreach(in, i, c)
+		if (a && json_is_object(c))
+			json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:o*}",
+				"id", data_str(c, "CheckID"), "name", data_str(c, "Name"),
+				"status", data_str(c, "Status"),
+				"output", data_string(data_str(c, "Output"), strlen(data_str(c, "Output")))));
+	return a;
+}
+
 json_t *consul_instance(const json_t *node, const json_t *svc, const char *status)
 {
 	const char *addr = data_str(svc, "Address");
 	json_t *port = json_object_get(svc, "Port");
+	const json_t *w = json_object_get(svc, "Weights");
 
 	if (!addr[0])
 		addr = data_str(node, "Address");
-	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:o, s:s}",
+	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:o, s:o, s:o, s:{s:I, s:I}}",
 			 "id", data_str(svc, "ID"), "name", data_str(svc, "Service"),
 			 "address", addr,
 			 "port", (json_int_t)(json_is_integer(port) ? json_integer_value(port) : 0),
@@ -64,7 +103,12 @@ json_t *consul_instance(const json_t *node, const json_t *svc, const char *statu
 			 "datacenter", data_str(node, "Datacenter"),
 			 "tags", data_tags(json_object_get(svc, "Tags")),
 			 "meta", data_meta(json_object_get(svc, "Meta")),
-			 "status", status);
+			 "status", status,
+			 "node_id", data_str(node, "ID"),
+			 "node_meta", data_meta(json_object_get(node, "Meta")),
+			 "node_tagged_addresses", data_meta(json_object_get(node, "TaggedAddresses")),
+			 "tagged_addresses", svc_tagged(json_object_get(svc, "TaggedAddresses")),
+			 "weights", "passing", int_of(w, "Passing", 1), "warning", int_of(w, "Warning", 1));
 }
 
 static json_t *shape_service(const json_t *in)
@@ -81,7 +125,8 @@ static json_t *shape_service(const json_t *in)
 		if (!json_is_object(node) || !json_is_object(svc))
 			goto bad;
 		inst = consul_instance(node, svc, check_status(json_object_get(e, "Checks")));
-		if (!inst || json_array_append_new(out, inst) < 0)
+		if (!inst || json_object_set_new(inst, "checks", shape_checks(json_object_get(e, "Checks"))) < 0 ||
+		    json_array_append_new(out, inst) < 0)
 			goto bad;
 	}
 	return data_sort_by(out, "node", "id");

@@ -545,14 +545,74 @@ struct watch *watcher_add(struct watcher *wr, const char *name,
 	return w;
 }
 
+/* --- the index by name: adding the Nth watch does not walk N-1 others --- */
+
+static size_t name_slot(const struct watcher *wr, const char *name)
+{
+	return text_hash(name, strlen(name)) & (wr->index_cap - 1);
+}
+
+static struct watch *index_find(const struct watcher *wr, const char *name)
+{
+	struct watch *w;
+
+	if (!wr->index)
+		return NULL;
+	for (w = wr->index[name_slot(wr, name)]; w; w = w->hnext)
+		if (strcmp(w->name, name) == 0)
+			return w;
+	return NULL;
+}
+
+static int index_add(struct watcher *wr, struct watch *w)
+{
+	if (wr->indexed + 1 > wr->index_cap / 2) {
+		size_t cap = wr->index_cap ? wr->index_cap * 2 : 64;
+		struct watch **t = calloc(cap, sizeof *t), *v, *next;
+
+		if (!t)
+			return -1;
+		for (size_t i = 0; i < wr->index_cap; i++)
+			for (v = wr->index[i]; v; v = next) {
+				size_t k = text_hash(v->name, strlen(v->name)) & (cap - 1);
+				next = v->hnext;
+				v->hnext = t[k];
+				t[k] = v;
+			}
+		free(wr->index);
+		wr->index = t;
+		wr->index_cap = cap;
+	}
+	size_t k = name_slot(wr, w->name);
+	w->hnext = wr->index[k];
+	wr->index[k] = w;
+	w->indexed = true;
+	wr->indexed++;
+	return 0;
+}
+
+static void index_del(struct watcher *wr, struct watch *w)
+{
+	struct watch **p;
+
+	if (!w->indexed)
+		return;
+	for (p = &wr->index[name_slot(wr, w->name)]; *p; p = &(*p)->hnext)
+		if (*p == w) {
+			*p = w->hnext;
+			break;
+		}
+	w->indexed = false;
+	wr->indexed--;
+}
+
 struct watch *watcher_add_name(struct watcher *wr, const char *name, const struct watch_name *n,
 			       watch_changed_cb cb, void *arg, struct lg_error *err)
 {
 	struct watch *w;
 
-	for (w = wr->watches; w; w = w->next)
-		if (w->n.kind != WK_TRIGGER && strcmp(w->name, name) == 0)
-			return w;
+	if ((w = index_find(wr, name)))
+		return w;
 	w = watch_link(wr, name);
 	if (!w) {
 		lg_error_set(err, NULL, 0, 0, "out of memory");
@@ -598,6 +658,10 @@ struct watch *watcher_add_name(struct watcher *wr, const char *name, const struc
 			}
 		}
 	}
+	if (index_add(wr, w) < 0) {
+		lg_error_set(err, NULL, 0, 0, "out of memory");
+		goto err;
+	}
 	loop_add_timer(wr->loop, &w->timer, 0);
 	return w;
 err:
@@ -607,6 +671,7 @@ err:
 
 void watcher_remove(struct watcher *wr, struct watch *w)
 {
+	index_del(wr, w);
 	loop_del_timer(wr->loop, &w->timer);
 	unnotify(w);
 	if (w->state == WS_QUEUED)
@@ -794,6 +859,7 @@ void watcher_free(struct watcher *wr)
 		watch_free(w);
 	}
 	json_decref(wr->check_status);
+	free(wr->index);
 	free(wr->consul_base);
 	free(wr->etcd_base);
 	free(wr->token_header);

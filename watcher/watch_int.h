@@ -54,6 +54,8 @@ enum watch_event {
 struct watch {
 	struct watcher *wr;
 	struct watch *prev, *next;      /* every watch, in add order */
+	struct watch *hnext;            /* in the watcher's index by name (added by name only) */
+	bool indexed;
 	struct watch *qnext;            /* sweep queue */
 	struct watch *nnext;            /* changes waiting to be reported */
 	int notify_pending;
@@ -105,6 +107,8 @@ struct watcher {
 	char *consul_base, *etcd_base;  /* "http://host:port" */
 	char *token_header;             /* "X-Consul-Token: ..." */
 	struct sweep *sweep;            /* the catalog sweep (sweep.c), NULL until the first */
+	struct watch **index;           /* the watches added by name, hashed by it */
+	size_t index_cap, indexed;
 	json_t *check_status;           /* node -> {service id or "": worst status}, from the health trigger */
 };
 

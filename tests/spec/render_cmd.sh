@@ -95,4 +95,33 @@ printf '{"a": ' > "$d/bad.json"
 expect_err "bad.json:1:" "$d/t" "$d/bad.json"
 expect_err "unknown mode" -escape xml "$d/t" "$d/data.json"
 expect_err "usage: legate render" "$d/t"
+# -names: each name once, where, and the watch it becomes; a bad watch
+# name fails, a root name that is no data name is flagged.
+cat > "$d/n.mustache" <<'T'
+{{#services~tag=haproxy}}
+backend {{name|replace:.:_}} {{key.service/[name]/maxconn|default:100}}
+{{#instances}}{{id}}{{/instances}}
+{{/services~tag=haproxy}}
+{{#env.REDISPATCH=1}}option redispatch{{/env.REDISPATCH=1}}
+{{key.config/maxconn}} {{maxconn}} {{#service.web~tag=a}}{{address}}{{/service.web~tag=a}}
+T
+"$legate" render -names "$d/n.mustache" > "$d/out" || fail "render -names: $?"
+cat > "$d/want" <<'W'
+1:1	services~tag=haproxy	watch services~tag=haproxy
+2:9	name	from the data around it
+2:30	key.service/[name]/maxconn	built at render from its [parts]; each name it becomes is a watch
+3:1	instances	watch service.NAME of the enclosing services item, with its filters
+3:15	id	from the data around it
+5:1	env.REDISPATCH	environment, read at render (not watched)
+6:1	key.config/maxconn	watch key.config/maxconn
+6:24	maxconn	not a data name: empty unless the data has it (a typo?)
+6:36	service.web~tag=a	watch service.web~tag=a
+6:58	address	from the data around it
+W
+diff -u "$d/want" "$d/out" || fail "render -names"
+printf '{{#service.web~tga=x}}{{/service.web~tga=x}}' > "$d/typo.mustache"
+rc=0
+"$legate" render -names "$d/typo.mustache" > "$d/out" || rc=$?
+[ "$rc" = 1 ] && grep -q 'service.web~tga	error: service.web~tga: unknown filter ~tga' "$d/out" ||
+	fail "render -names on a bad filter: rc $rc, $(cat "$d/out")"
 echo "legate render: ok"

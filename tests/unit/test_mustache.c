@@ -204,6 +204,18 @@ static void test_hook(void)
 
 	check(render_opts("x\n {{bad.name}}", "{}", &o, NULL) == NULL);
 	check_str(msg, "t.mustache:2:2: bad.name: no such filter");
+
+	/* Extensions: the hook sees a name built from [ref] parts as it
+	 * became, and a name with filters, a test or .length without them. */
+	buf_reset(&h.asked);
+	check_str(render_opts("{{#items}}{{key.svc/[n|lower]/max}};{{/items}}"
+			      "{{#service.[s]}}{{id}}{{/service.[s]}} {{service.x.length}} "
+			      "{{#key.k|upper=K}}yes{{/key.k|upper=K}}",
+			      "{\"items\": [{\"n\": \"Web\"}, {\"n\": 7}], \"s\": \"api\"}", &o, NULL),
+		  "svc/web/max;svc/7/max;apib 2 yes");
+	check_str(buf_cstr(&h.asked),
+		  "key.svc/web/max/2/2[key|svc/web/max] key.svc/7/max/2/2[key|svc/7/max] "
+		  "service.api/2/1[service|api] service.x.length/2/1[service|x] key.k/2/1[key|k] ");
 	buf_free(&h.asked);
 	json_decref(h.owned);
 }
@@ -240,6 +252,15 @@ static void test_names(void)
 	check(t != NULL);
 	mustache_foreach_name(t, names_cb, &b);
 	check_str(buf_cstr(&b), "#services =name >dyn ^key.a/b &raw ");
+	buf_free(&b);
+	mustache_free(t);
+
+	/* Names as looked up: no filters, test or ".*"; refs after their name. */
+	src = "{{#a.b=1}}{{/a.b=1}}{{c|lower}}{{#m.*}}{{*}}{{/m.*}}{{key.x/[n]/y}}";
+	t = mustache_compile("n", src, strlen(src), NULL);
+	check(t != NULL);
+	mustache_foreach_name(t, names_cb, &b);
+	check_str(buf_cstr(&b), "#a.b =c #m =* =key.x/[n]/y =n ");
 	buf_free(&b);
 	mustache_free(t);
 }
