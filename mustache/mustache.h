@@ -113,6 +113,10 @@ struct mustache_tag {
 	int kind;            /* as for mustache_foreach_name */
 	unsigned line, col;
 	unsigned depth;      /* sections around it (0: at the template's root) */
+	unsigned contexts;   /* of those, the ones that may give it a context at
+			      * render ({{#name}}, and {{<parent}} whose
+			      * blocks a partial places); 0: it is looked up
+			      * with no context */
 	int ref;             /* 1: a [ref] part of the name reported just before */
 	int built;           /* 1: the name has [ref] parts, resolved at render */
 };
