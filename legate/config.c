@@ -202,6 +202,17 @@ static const struct flag flags[] = {
 	{ "max-connections", F_INT, OFF(max_connections), "connections held to the agent at most (default 32)", 0 },
 	{ "etcd-addr", F_STR, OFF(etcd_addr), "etcd address (host:port or URL); env ETCDCTL_ENDPOINTS", 0 },
 	{ "etcd-v2", F_BOOL, OFF(etcd_v2), "read etcd through its v2 API (default: v3 gateway)", 0 },
+	{ "etcd-ca-cert", F_STR, OFF(etcd_ca_cert), "CA file for etcd's certificate; env ETCDCTL_CACERT", 0 },
+	{ "etcd-cert", F_STR, OFF(etcd_cert), "client certificate for etcd; env ETCDCTL_CERT", 0 },
+	{ "etcd-key", F_STR, OFF(etcd_key), "its key; env ETCDCTL_KEY", 0 },
+	{ "etcd-server-name", F_STR, OFF(etcd_server_name), "name etcd's certificate must carry (default: the address)", 0 },
+	{ "etcd-user", F_STR, OFF(etcd_user), "etcd user, \"user\" or \"user:password\"; env ETCDCTL_USER", 0 },
+	{ "etcd-password", F_STR, OFF(etcd_password), "its password; env ETCDCTL_PASSWORD", 0 },
+	{ "client-ca-keys", F_STR, OFF(etcd_ca_cert), "confd's name for -etcd-ca-cert", 0 },
+	{ "client-cert", F_STR, OFF(etcd_cert), "confd's name for -etcd-cert", 0 },
+	{ "client-key", F_STR, OFF(etcd_key), "confd's name for -etcd-key", 0 },
+	{ "username", F_STR, OFF(etcd_user), "confd's name for -etcd-user", 0 },
+	{ "password", F_STR, OFF(etcd_password), "confd's name for -etcd-password", 0 },
 	{ "template", F_TEMPLATE, 0, "\"source:destination[:command]\", repeatable", 0 },
 	{ "wait", F_WAIT, 0, "quiescence \"min[:max]\", e.g. 2s:10s", 0 },
 	{ "once", F_BOOL, OFF(once), "render every template once and exit", 0 },
@@ -443,13 +454,22 @@ int config_load(struct config *cfg, int argc, char **argv, struct lg_error *err)
 
 	if (consul_env(cfg, err) < 0)
 		return -1;
-	if ((env = getenv("ETCDCTL_ENDPOINTS")) && *env) {
-		/* The first endpoint of a comma-separated list. */
-		size_t l = strcspn(env, ",");
-		free(cfg->etcd_addr);
-		if (!(cfg->etcd_addr = strndup(env, l)))
+	/* etcdctl's settings, the ones that mean the same here. */
+	static const struct { const char *name; size_t off; } etcd_env[] = {
+		{ "ETCDCTL_ENDPOINTS", OFF(etcd_addr) }, { "ETCDCTL_CACERT", OFF(etcd_ca_cert) },
+		{ "ETCDCTL_CERT", OFF(etcd_cert) }, { "ETCDCTL_KEY", OFF(etcd_key) },
+		{ "ETCDCTL_USER", OFF(etcd_user) }, { "ETCDCTL_PASSWORD", OFF(etcd_password) },
+	};
+	for (size_t k = 0; k < sizeof etcd_env / sizeof etcd_env[0]; k++)
+		if ((env = getenv(etcd_env[k].name)) && *env &&
+		    config_set_str((char **)((char *)cfg + etcd_env[k].off), env) < 0)
 			return cerr(err, "out of memory");
-	}
+	if ((env = getenv("ETCDCTL_DISCOVERY_SRV")) && *env)
+		return cerr(err, "ETCDCTL_DISCOVERY_SRV: DNS discovery of etcd is not supported; "
+			    "list the members in ETCDCTL_ENDPOINTS or -etcd-addr");
+	if ((env = getenv("ETCDCTL_INSECURE_SKIP_TLS_VERIFY")) && !strcmp(env, "true"))
+		return cerr(err, "ETCDCTL_INSECURE_SKIP_TLS_VERIFY: not supported; give etcd's CA "
+			    "with ETCDCTL_CACERT or -etcd-ca-cert");
 
 	for (size_t c = 0; c < cfg->nconfig_files; c++)
 		if (config_load_file(cfg, cfg->config_files[c], err) < 0)
@@ -586,6 +606,12 @@ void config_free(struct config *cfg)
 	free(cfg->consul_key);
 	free(cfg->consul_server_name);
 	free(cfg->etcd_addr);
+	free(cfg->etcd_ca_cert);
+	free(cfg->etcd_cert);
+	free(cfg->etcd_key);
+	free(cfg->etcd_server_name);
+	free(cfg->etcd_user);
+	free(cfg->etcd_password);
 	free(cfg->log_level);
 	free(cfg->log_format);
 	free(cfg->status_addr);

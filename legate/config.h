@@ -1,7 +1,7 @@
 /* config: legate's settings, from consul-template's flag names, its HCL
  * configuration blocks (consul {}, wait {}, template {}) and the
- * environment (the CONSUL_* variables Consul's own client reads, and
- * ETCDCTL_ENDPOINTS).
+ * environment (the CONSUL_* variables Consul's own client reads,
+ * ETCDCTL_ENDPOINTS and etcdctl's other ETCDCTL_* settings).
  * Precedence, lowest first: built-in defaults, environment, -config files
  * in order, flags.  -template flags add to the templates of the files. */
 #ifndef LEGATE_CONFIG_H
@@ -35,8 +35,13 @@ struct config {
 	long block_query_wait_ms;  /* blocking query wait; 0: 60 s */
 	long max_stale_ms;       /* > 0: stale reads allowed */
 	int max_connections;     /* cap on connections to the agent; default 32 */
-	char *etcd_addr;         /* host:port or a URL; NULL: not used */
+	char *etcd_addr;         /* host:port or a URL, or a comma-separated list
+				  * of members; NULL: not used */
 	bool etcd_v2;            /* read etcd through its v2 API (the classic layouts) */
+	char *etcd_ca_cert, *etcd_cert, *etcd_key; /* TLS to etcd */
+	char *etcd_server_name;  /* the name etcd's certificate must carry */
+	char *etcd_user;         /* "user" or "user:password" */
+	char *etcd_password;
 	long wait_min_ms, wait_max_ms;
 	bool once, dry;
 	char *log_level;

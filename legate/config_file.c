@@ -707,6 +707,12 @@ static const struct block consul_block = {
 static const struct key etcd_keys[] = {
 	{ "address", K_STR, CF(etcd_addr), NULL, 0 },
 	{ "v2", K_BOOL, CF(etcd_v2), NULL, 0 },
+	{ "ca_cert", K_STR, CF(etcd_ca_cert), NULL, 0 },
+	{ "cert", K_STR, CF(etcd_cert), NULL, 0 },
+	{ "key", K_STR, CF(etcd_key), NULL, 0 },
+	{ "server_name", K_STR, CF(etcd_server_name), NULL, 0 },
+	{ "user", K_STR, CF(etcd_user), NULL, 0 },
+	{ "password", K_STR, CF(etcd_password), NULL, 0 },
 	{ NULL, K_STR, 0, NULL, 0 },
 };
 static const struct block etcd_block = { "etcd block", etcd_keys, NULL, NULL, NULL, NULL };

@@ -332,6 +332,12 @@ int daemon_main(int argc, char **argv)
 	wo.consul_stale = d.cfg->max_stale_ms > 0;
 	wo.etcd_addr = d.cfg->etcd_addr;
 	wo.etcd_v2 = d.cfg->etcd_v2;
+	wo.etcd_ca_file = d.cfg->etcd_ca_cert;
+	wo.etcd_cert_file = d.cfg->etcd_cert;
+	wo.etcd_key_file = d.cfg->etcd_key;
+	wo.etcd_server_name = d.cfg->etcd_server_name;
+	wo.etcd_user = d.cfg->etcd_user;
+	wo.etcd_password = d.cfg->etcd_password;
 	wo.ca_file = d.cfg->consul_ca_cert;
 	wo.cert_file = d.cfg->consul_cert;
 	wo.key_file = d.cfg->consul_key;

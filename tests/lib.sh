@@ -263,13 +263,18 @@ lg_consul_deregister() { lg_consul PUT "/v1/agent/service/deregister/$1"; }
 # --- etcd -------------------------------------------------------------------
 
 # One member with a temporary data dir, v3 (and its JSON gateway) and v2.
+# lg_start_etcd [ARGS]: more etcd flags; ETCD_SCHEME=https (set before) serves
+# TLS, and ETCD_CURL (an array) holds the curl flags that reach it then.
 lg_start_etcd() {
 	local p
 	read -r -a p <<< "$(lg_ports 2)"
 	ETCD_PORT=${p[0]}
 	ETCD_PEER_PORT=${p[1]}
+	ETCD_EXTRA=("$@")
+	: "${ETCD_SCHEME:=http}"
+	[ -n "${ETCD_CURL+x}" ] || ETCD_CURL=()
 	export ETCD_ADDR=127.0.0.1:$ETCD_PORT
-	export ETCDCTL_ENDPOINTS=http://$ETCD_ADDR
+	export ETCDCTL_ENDPOINTS=$ETCD_SCHEME://$ETCD_ADDR
 	export ETCDCTL_API=3
 	mkdir -p "$T/etcd"
 	lg_run_etcd
@@ -281,13 +286,16 @@ lg_run_etcd() {
 	local log=etcd
 	[ -n "${ETCD_PID:-}" ] && log=etcd-again   # keep the first run's log
 	lg_bg "$log" etcd --name legate-test --data-dir "$T/etcd" \
-		--listen-client-urls "http://$ETCD_ADDR" --advertise-client-urls "http://$ETCD_ADDR" \
+		--listen-client-urls "$ETCD_SCHEME://$ETCD_ADDR" --advertise-client-urls "$ETCD_SCHEME://$ETCD_ADDR" \
 		--listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
 		--initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
 		--initial-cluster "legate-test=http://127.0.0.1:$ETCD_PEER_PORT" \
-		--enable-v2=true --logger=zap --log-level=warn
+		--enable-v2=true --logger=zap --log-level=warn ${ETCD_EXTRA[@]+"${ETCD_EXTRA[@]}"}
 	ETCD_PID=$LG_LAST_PID
-	lg_wait 30 "etcd on $ETCD_ADDR" sh -c "curl -sf http://$ETCD_ADDR/health | grep -q true"
+	lg_wait 30 "etcd on $ETCD_ADDR" lg_etcd_healthy
+}
+lg_etcd_healthy() {
+	curl -sf ${ETCD_CURL[@]+"${ETCD_CURL[@]}"} "$ETCD_SCHEME://$ETCD_ADDR/health" | grep -q true
 }
 
 lg_stop_etcd() {
@@ -298,7 +306,7 @@ lg_stop_etcd() {
 # lg_etcd_put KEY VALUE / lg_etcd_get KEY: through the v3 JSON gateway.
 lg_b64() { printf '%s' "$1" | base64 -w0; }
 lg_etcd_put() {
-	curl -sSf "http://$ETCD_ADDR/v3/kv/put" \
+	curl -sSf ${ETCD_CURL[@]+"${ETCD_CURL[@]}"} "${ETCD_SCHEME:-http}://$ETCD_ADDR/v3/kv/put" \
 		-d "{\"key\":\"$(lg_b64 "$1")\",\"value\":\"$(lg_b64 "$2")\"}"
 }
 lg_etcd_get() {

@@ -72,6 +72,16 @@ static json_int_t int_of(const json_t *o, const char *k, json_int_t dflt)
 }
 
 /* An instance's checks: [{id, name, status, output}] in Consul's order. */
+static json_t *shape_check(const json_t *c)
+{
+	return json_pack("{s:s, s:s, s:s, s:o*}",
+			 "id", data_str(c, "CheckID"), "name", data_str(c, "Name"),
+			 "status", data_str(c, "Status"),
+			 "output", data_string(data_str(c, "Output"), strlen(data_str(c, "Output"))));
+}
+
+/* An instance's checks, by id: the same list whoever read them (its own
+ * health call or the catalog sweep). */
 static json_t *shape_checks(const json_t *in)
 {
 	json_t *a = json_array(), *c;
@@ -79,11 +89,8 @@ static json_t *shape_checks(const json_t *in)
 
 	json_array_foreach(in, i, c)
 		if (a && json_is_object(c))
-			json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:o*}",
-				"id", data_str(c, "CheckID"), "name", data_str(c, "Name"),
-				"status", data_str(c, "Status"),
-				"output", data_string(data_str(c, "Output"), strlen(data_str(c, "Output")))));
-	return a;
+			json_array_append_new(a, shape_check(c));
+	return a ? data_sort_by(a, "id", NULL) : NULL;
 }
 
 json_t *consul_instance(const json_t *node, const json_t *svc, const char *status)
@@ -280,23 +287,22 @@ json_t *consul_shape(const struct watch *w, const json_t *in, long status)
 	return NULL;
 }
 
-/* Keeps the worst status per node's own checks ("") and per service
- * instance, for the catalog sweep. */
-static void note_status(json_t *map, const json_t *check)
+/* Files a check under its node and its service instance (the node's own
+ * under ""), shaped as an instance lists it, for the catalog sweep. */
+static void note_check(json_t *map, const json_t *check)
 {
 	const char *node = data_str(check, "Node"), *sid = data_str(check, "ServiceID");
-	const char *st = data_str(check, "Status"), *old;
-	json_t *n = json_object_get(map, node);
+	json_t *n = json_object_get(map, node), *l;
 
-	if (strcmp(st, "passing") != 0 && strcmp(st, "warning") != 0)
-		st = "critical";   /* critical, maintenance, anything unknown */
 	if (!n) {
 		n = json_object();
 		json_object_set_new(map, node, n);
 	}
-	old = json_string_value(json_object_get(n, sid));
-	if (!old || strcmp(st, "critical") == 0 || (strcmp(st, "warning") == 0 && strcmp(old, "passing") == 0))
-		json_object_set_new(n, sid, json_string(st));
+	if (!(l = json_object_get(n, sid))) {
+		l = json_array();
+		json_object_set_new(n, sid, l);
+	}
+	json_array_append_new(l, shape_check(check));
 }
 
 /* The health trigger's answer lists every check.  A service's checks are
@@ -324,7 +330,7 @@ static int health_narrow(struct watch *w, const json_t *in)
 		json_int_t m = json_is_integer(mi) ? json_integer_value(mi) : 0;
 		json_t *cur = json_object_get(sig, svc);
 
-		note_status(w->wr->check_status, c);
+		note_check(w->wr->check_status, c);
 
 		if (!cur) {
 			json_object_set_new(sig, svc, json_pack("[I, I]", m, (json_int_t)1));

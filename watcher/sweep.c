@@ -1,13 +1,14 @@
-/* sweep: the data of the Consul service watches that hold no long-poll of
- * their own (the triggered ones), read for all of them at once.  When the
- * catalog trigger sees the catalog move, one sweep reads the node list and
- * each node's services (a request per node, not per service), keeps what
- * each node holds, and works out again only the services on the nodes
- * whose answer changed (with the check statuses the health trigger last
- * saw): a registration costs 2 + nodes requests and the work of the
- * services it touches, however many are watched.  Watches started while
- * the triggers are ready get their first data from a sweep too.  A sweep
- * that fails wakes the watches instead, each to read for itself. */
+/* sweep: finds which Consul service watches without a long-poll of their
+ * own (the triggered ones) must read again when the catalog moves, in
+ * requests that do not grow with the services.  One sweep reads the node
+ * list and each node's services (a request per node, not per service),
+ * keeps what each node holds, and works out again only the nodes whose
+ * answer changed; the services whose instances changed there read for
+ * themselves (their own health call, checks included).  A registration
+ * costs 2 + nodes requests and one read of the service it touched, however
+ * many are watched.  The watches' first data comes from a sweep too, with
+ * the checks the health trigger last listed.  A sweep that fails wakes the
+ * watches instead, each to read for itself. */
 #include "watcher/watch_int.h"
 
 #include <stdint.h>
@@ -60,18 +61,26 @@ static size_t forget_req(struct sweep *s, struct http_req *r)
 	return SIZE_MAX;
 }
 
-/* The worst status of a node's own checks and of its service sid. */
-static const char *status_of(const struct watcher *wr, const char *node, const char *sid)
+/* The checks of a node's instance sid (the node's own and its own, by id:
+ * a new list) and their worst status, as its own health call would give. */
+static json_t *checks_of(const struct watcher *wr, const char *node, const char *sid, const char **status)
 {
 	const json_t *n = json_object_get(wr->check_status, node);
-	const char *a = json_string_value(json_object_get(n, ""));
-	const char *b = json_string_value(json_object_get(n, sid));
+	json_t *all = json_array(), *c;
+	int worst = 0;   /* passing, warning, critical */
+	size_t i;
 
-	if ((a && strcmp(a, "critical") == 0) || (b && strcmp(b, "critical") == 0))
-		return "critical";
-	if ((a && strcmp(a, "warning") == 0) || (b && strcmp(b, "warning") == 0))
-		return "warning";
-	return "passing";
+	json_array_extend(all, json_object_get(n, ""));
+	if (sid[0])
+		json_array_extend(all, json_object_get(n, sid));
+	json_array_foreach(all, i, c) {
+		const char *st = data_str(c, "status");
+		int rank = strcmp(st, "passing") == 0 ? 0 : strcmp(st, "warning") == 0 ? 1 : 2;
+		if (rank > worst)
+			worst = rank;
+	}
+	*status = worst == 0 ? "passing" : worst == 1 ? "warning" : "critical";
+	return data_sort_by(all, "id", NULL);
 }
 
 /* The instances of service svc, from every node holding it (new list of
@@ -89,8 +98,8 @@ static json_t *instances_of(const struct sweep *s, const char *svc)
 	return out;
 }
 
-/* Delivers what changed to the watches the sweep covers, and their first
- * data to those that have none yet. */
+/* Gives the watches the sweep covers their first data (at the first sweep,
+ * or when they have none yet), and wakes those whose service changed. */
 static void deliver(struct sweep *s)
 {
 	struct watcher *wr = s->wr;
@@ -99,8 +108,16 @@ static void deliver(struct sweep *s)
 		json_t *all, *out, *inst;
 		size_t i;
 
-		if (!sweep_covers(w) || (!s->first && w->data && !json_object_get(s->dirty, w->n.arg)))
+		if (!sweep_covers(w))
 			continue;
+		if (!s->first && w->data) {
+			/* A service that changed reads for itself: its own health
+			 * call gives its checks as new as its instances, where the
+			 * health trigger's may be older than this sweep's reads. */
+			if (json_object_get(s->dirty, w->n.arg))
+				watch_wake(w);
+			continue;
+		}
 		all = instances_of(s, w->n.arg);
 		out = json_array();
 		json_array_foreach(all, i, inst) {
@@ -206,12 +223,14 @@ static uint64_t fnv(const char *p, size_t n)
 }
 
 /* The instances of a catalog repeat most of their values (the node's name,
- * address and datacenter, the status, the service's name, tags and meta):
+ * address, ID, meta and datacenter, the status and checks, the service's
+ * name, tags, meta and weights):
  * one shared value each, by canonical text, keeps 10,000 services in a few
  * MB less.  Nothing changes data once it is delivered, so sharing is safe;
  * values only the pool holds go at the end of a sweep. */
 static const char *const shared_keys[] = {
-	"name", "address", "node", "node_address", "datacenter", "status", "tags", "meta", NULL
+	"name", "address", "node", "node_address", "datacenter", "status", "tags", "meta",
+	"checks", "node_id", "node_meta", "node_tagged_addresses", "weights", NULL
 };
 
 static void share_values(struct sweep *s, json_t *inst)
@@ -259,7 +278,16 @@ static json_t *holding(struct sweep *s, const json_t *in)
 			list = json_array();
 			json_object_set_new(out, name, list);
 		}
-		inst = consul_instance(node, svc, status_of(s->wr, data_str(node, "Node"), data_str(svc, "ID")));
+		const char *status;
+		json_t *checks = checks_of(s->wr, data_str(node, "Node"), data_str(svc, "ID"), &status);
+
+		inst = consul_instance(node, svc, status);
+		if (inst && json_object_set_new(inst, "checks", checks) < 0) {
+			json_decref(inst);
+			inst = NULL;
+		} else if (!inst) {
+			json_decref(checks);
+		}
 		if (inst) {
 			share_values(s, inst);
 			json_array_append_new(list, inst);

@@ -627,18 +627,12 @@ struct watch *watcher_add_name(struct watcher *wr, const char *name, const struc
 		lg_error_set(err, NULL, 0, 0, "out of memory");
 		goto err;
 	}
-	if ((w->n.kind == WK_KEY || w->n.kind == WK_TREE) && wr->etcd_base) {
+	if ((w->n.kind == WK_KEY || w->n.kind == WK_TREE) && wr->etcd) {
+		/* etcd watches share a few calls: no connection of their own. */
 		w->backend = wr->o.etcd_v2 ? WB_ETCD2 : WB_ETCD3;
 		w->ops = &etcd_ops;
 		w->http = wr->etcd_http;
 		w->need_read = 1;
-		if (wr->etcd_watches >= wr->o.max_conns) {
-			lg_error_set(err, NULL, 0, 0, "%s: more etcd watches than the %d connections allowed",
-				 name, wr->o.max_conns);
-			goto err;
-		}
-		wr->etcd_watches++;
-		w->counted = 1;
 	} else if (!wr->consul_base) {
 		lg_error_set(err, NULL, 0, 0, "%s: no Consul address", name);
 		goto err;
@@ -681,10 +675,10 @@ void watcher_remove(struct watcher *wr, struct watch *w)
 		if (w->triggered)
 			wr->sweeping--;
 	}
-	if (w->counted && w->backend == WB_CONSUL)
+	if (w->be)
+		w->be->stop(w);
+	if (w->counted)
 		wr->dedicated--;
-	else if (w->counted)
-		wr->etcd_watches--;
 	if (w->prev)
 		w->prev->next = w->next;
 	else
@@ -824,13 +818,9 @@ struct watcher *watcher_new(struct loop *l, const struct watcher_opts *opts,
 			wr->token_header = buf_steal(&b, NULL);
 		}
 	}
-	if (opts->etcd_addr && opts->etcd_addr[0]) {
-		wr->etcd_base = base_url(opts->etcd_addr);
-		wr->etcd_http = http_new(l, &ho, err);
-		if (!wr->etcd_base || !wr->etcd_http)
-			goto err;
-	}
-	if (!wr->consul_base && !wr->etcd_base) {
+	if (opts->etcd_addr && opts->etcd_addr[0] && !(wr->etcd = etcd_hub_new(wr, opts, err)))
+		goto err;
+	if (!wr->consul_base && !wr->etcd) {
 		lg_error_set(err, NULL, 0, 0, "neither a Consul nor an etcd address");
 		goto err;
 	}
@@ -849,7 +839,7 @@ void watcher_free(struct watcher *wr)
 	sweep_free(wr);
 	/* Requests first, so no callback reaches a freed watch. */
 	http_free(wr->consul_http);
-	http_free(wr->etcd_http);
+	etcd_hub_free(wr->etcd);
 	loop_del_timer(wr->loop, &wr->notify_timer);
 	while (wr->watches) {
 		struct watch *w = wr->watches;
@@ -861,7 +851,6 @@ void watcher_free(struct watcher *wr)
 	json_decref(wr->check_status);
 	free(wr->index);
 	free(wr->consul_base);
-	free(wr->etcd_base);
 	free(wr->token_header);
 	free(wr);
 }

@@ -23,8 +23,13 @@ struct watcher_opts {
 	const char *consul_addr;  /* "host:port" or "http(s)://host:port"; NULL: none */
 	const char *consul_token; /* sent as X-Consul-Token; NULL: none */
 	int consul_stale;         /* allow stale reads (any server answers) */
-	const char *etcd_addr;    /* set: key. and tree. watch etcd, not Consul KV */
+	const char *etcd_addr;    /* set: key. and tree. watch etcd, not Consul KV;
+				   * a comma-separated list of members */
 	int etcd_v2;              /* use the etcd v2 API instead of the v3 gateway */
+	const char *etcd_ca_file, *etcd_cert_file, *etcd_key_file; /* NULL: ca_file... */
+	const char *etcd_server_name; /* TLS name to check instead of the address's */
+	const char *etcd_user;    /* "user" or "user:password"; NULL: no auth */
+	const char *etcd_password; /* when etcd_user has none */
 	const char *ca_file, *cert_file, *key_file; /* TLS, NULL: defaults */
 	const char *ca_path;      /* TLS: a directory of CA certificates, NULL: none */
 	int insecure;             /* TLS without verification (explicit switch) */

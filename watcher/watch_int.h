@@ -30,6 +30,12 @@ struct watch_ops {
 
 extern const struct watch_ops consul_ops, etcd_ops;
 
+/* A backend's own state for one watch (w->be), opening with how to let it
+ * go: stop unlinks and frees it, and leaves w->be NULL. */
+struct watch_be {
+	void (*stop)(struct watch *w);
+};
+
 /* Which triggered watches a trigger wakes. */
 enum trigger_class { TC_NONE, TC_CATALOG, TC_KV };
 
@@ -76,10 +82,10 @@ struct watch {
 	int fresh;                      /* the last call brought a real change */
 	int need_read;                  /* etcd: read everything before watching */
 	int retrigger;                  /* trigger fired while queued or in flight */
-	int restart;                    /* etcd3: stream ended on purpose */
 	json_t *kv;                     /* etcd: key -> value of what is watched;
 					 * health trigger: service -> check signature */
 	json_t *fire_only;              /* trigger: service names to wake, NULL: all */
+	struct watch_be *be;            /* the backend's state, or NULL */
 	json_t *data;
 	uint64_t text_hash;             /* of the data's canonical text: a change is a new hash */
 	size_t text_len;
@@ -101,15 +107,15 @@ struct watcher {
 	struct loop_timer notify_timer;
 	struct watch *triggers[3];      /* by trigger_class */
 	int dedicated, dedicated_cap;   /* Consul watches with their own long-poll */
-	int etcd_watches;               /* each holds one stream */
 	int sweeping, sweep_cap;        /* triggered reads in flight */
 	struct watcher_opts o;
-	char *consul_base, *etcd_base;  /* "http://host:port" */
+	char *consul_base;              /* "http://host:port" */
+	struct etcd_hub *etcd;          /* etcd's reads and stream, or NULL */
 	char *token_header;             /* "X-Consul-Token: ..." */
 	struct sweep *sweep;            /* the catalog sweep (sweep.c), NULL until the first */
 	struct watch **index;           /* the watches added by name, hashed by it */
 	size_t index_cap, indexed;
-	json_t *check_status;           /* node -> {service id or "": worst status}, from the health trigger */
+	json_t *check_status;           /* node -> {service id or "": [its checks]}, from the health trigger */
 };
 
 /* Backends hand over new data (stolen); it is kept and reported only when
@@ -126,6 +132,13 @@ void watch_wake(struct watch *w);
 
 /* Starts queued reads (and the sweep's) while slots are free. */
 void watcher_pump(struct watcher *wr);
+
+/* The etcd side of watcher wr (its options o; etcd.c): the member list,
+ * TLS and credentials; sets wr->etcd_http.  NULL with err filled on bad
+ * options.  etcd_hub_free lets every etcd watch go and frees the hub, its
+ * calls included (no callbacks). */
+struct etcd_hub *etcd_hub_new(struct watcher *wr, const struct watcher_opts *o, struct lg_error *err);
+void etcd_hub_free(struct etcd_hub *hub);
 
 /* The catalog sweep (sweep.c).  sweep_request starts one, or notes that
  * another must follow the one running; sweep_pump starts its node reads

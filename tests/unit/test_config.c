@@ -95,7 +95,7 @@ static void test_flags_and_env(void)
 		       "-wait=2s:10s", "-once", "-consul-token", "flagtoken"), 0);
 	check_str(cfg.consul_addr, "10.0.0.1:8500");
 	check_str(cfg.consul_token, "flagtoken");
-	check_str(cfg.etcd_addr, "http://127.0.0.1:2379");
+	check_str(cfg.etcd_addr, "http://127.0.0.1:2379,http://127.0.0.2:2379");
 	check(cfg.once);
 	check(!cfg.dry);
 	check_int(cfg.wait_min_ms, 2000);
