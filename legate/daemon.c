@@ -98,6 +98,8 @@ static void on_gave_up(struct watch *w, void *arg)
 {
 	struct daemon *d = arg;
 
+	if (d->exit_code == 14)
+		return;     /* one line, however many watches gave up together */
 	log_error("%s: cannot be read; exiting (status 14)", watch_name(w));
 	d->exit_code = 14;
 	loop_stop(d->loop);

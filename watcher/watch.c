@@ -344,6 +344,21 @@ static void after_ok(struct watch *w)
 	loop_add_timer(wr->loop, &w->timer, delay > 0 ? delay : 0);
 }
 
+int watch_retries_spent(const struct watcher *wr, unsigned retries)
+{
+	return wr->o.max_retries != 0 &&
+	       (wr->o.max_retries < 0 || retries > (unsigned)wr->o.max_retries);
+}
+
+void watch_give_up(struct watch *w)
+{
+	w->given_up = 1;
+	w->state = WS_IDLE;
+	w->req = NULL;
+	/* Told from the loop, outside the call's callback. */
+	loop_add_timer(w->wr->loop, &w->timer, 0);
+}
+
 static void after_error(struct watch *w)
 {
 	struct watcher *wr = w->wr;
@@ -355,13 +370,9 @@ static void after_error(struct watch *w)
 		wr->sweeping--;
 		w->retrigger = 0;   /* the retry reads everything anyway */
 	}
-	if (wr->o.max_retries != 0 &&
-	    (wr->o.max_retries < 0 || w->retries > (unsigned)wr->o.max_retries)) {
-		/* Told from the loop, outside the call's callback. */
+	if (watch_retries_spent(wr, w->retries)) {
 		log_error("%s: %s; giving up after %u failed call(s)", w->name, w->last_error, w->retries);
-		w->given_up = 1;
-		w->state = WS_IDLE;
-		loop_add_timer(wr->loop, &w->timer, 0);
+		watch_give_up(w);
 		if (w->triggered)
 			pump(wr);
 		return;

@@ -127,6 +127,14 @@ void watch_call_ok(struct watch *w);
 void watch_call_failed(struct watch *w, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Are retries failed calls in a row past the watcher's retry limit? */
+int watch_retries_spent(const struct watcher *wr, unsigned retries);
+
+/* Past the retry limit: the watch makes no more calls and keeps its last
+ * good data; its owner is told from the loop.  The backend has let go of
+ * its call (the caller logs why). */
+void watch_give_up(struct watch *w);
+
 /* Wakes a parked triggered watch: it reads for itself. */
 void watch_wake(struct watch *w);
 
