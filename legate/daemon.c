@@ -93,6 +93,18 @@ static void on_done(struct runner *r, bool ok, void *arg)
 	loop_stop(d->loop);
 }
 
+/* A watch past its retries: consul-template's runner error, status 14. */
+static void on_gave_up(struct watch *w, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->exit_code == 14)
+		return;     /* one line, however many watches gave up together */
+	log_error("%s: cannot be read; exiting (status 14)", watch_name(w));
+	d->exit_code = 14;
+	loop_stop(d->loop);
+}
+
 static bool health(void *arg, struct buf *why)
 {
 	struct daemon *d = arg;
@@ -299,9 +311,6 @@ int daemon_main(int argc, char **argv)
 		}
 		log_set_format(fmt);
 	}
-	if (d.cfg->consul_server_name)
-		log_warn("-consul-ssl-server-name is not applied yet: the certificate is checked "
-			 "against the host in -consul-addr");
 	if (d.cfg->ntemplates == 0) {
 		log_error("no templates: give -template \"source:destination[:command]\" or a -config file");
 		config_free(d.cfg);
@@ -334,8 +343,19 @@ int daemon_main(int argc, char **argv)
 	wo.ca_file = d.cfg->consul_ca_cert;
 	wo.cert_file = d.cfg->consul_cert;
 	wo.key_file = d.cfg->consul_key;
+	wo.ca_path = d.cfg->consul_ca_path;
 	wo.insecure = d.cfg->consul_ssl && !d.cfg->consul_ssl_verify;
+	wo.server_name = d.cfg->consul_ssl ? d.cfg->consul_server_name : NULL;
+	wo.consul_auth = d.cfg->consul_auth;
 	wo.max_conns = d.cfg->max_connections;
+	wo.wait = d.cfg->block_query_wait_ms / 1000.0;
+	/* consul-template's retries: backoff * 2^n up to max_backoff; past the
+	 * attempts (or at the first failure without retries) legate exits 14. */
+	wo.backoff_min = d.cfg->consul_retry_backoff_ms / 1000.0;
+	wo.backoff_max = d.cfg->consul_retry_max_backoff_ms / 1000.0;
+	wo.max_retries = !d.cfg->consul_retry ? -1 : d.cfg->consul_retry_attempts;
+	wo.gave_up = on_gave_up;
+	wo.gave_up_arg = &d;
 	d.wr = watcher_new(d.loop, &wo, &err);
 	if (!d.wr) {
 		log_error("%s", lg_error_str(&err, etext, sizeof etext));

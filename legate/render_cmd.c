@@ -22,7 +22,8 @@ static int usage(void)
 		"       legate render -names TEMPLATE\n"
 		"  Renders TEMPLATE with the JSON object in DATA.json (\"-\": stdin) to stdout.\n"
 		"  -names          lists, without rendering, each name TEMPLATE uses, where,\n"
-		"                  and the watch it becomes; exits 1 if a watch name is bad\n"
+		"                  and the watch it becomes; exits 1 if one would fail the\n"
+		"                  render (a bad watch name, no data name outside sections)\n"
 		"  -partials DIR   {{>name}} reads DIR/name.mustache (or DIR/name)\n"
 		"  -escape MODE    how {{name}} is written: config (default: a value holding a\n"
 		"                  control character is an error), html, or none\n"
@@ -31,57 +32,77 @@ static int usage(void)
 }
 
 struct names {
-	struct buf seen;   /* "\nname\n" per name listed */
+	struct buf seen;   /* "\nname\twhat\n" per line listed */
 	int bad;
 };
 
-/* One line per name, the first time it is seen: LINE:COL NAME -> what. */
-static void name_line(void *ud, const struct mustache_tag *tag)
+/* What name stands for where tag is: written to what; 1 if the runner
+ * would refuse it (a bad watch name, or a name that cannot be data outside
+ * every section). */
+static int name_what(const struct mustache_tag *tag, char *what, size_t wlen)
 {
-	struct names *ns = ud;
-	char watch[1024], key[1100];
+	char watch[1024];
 	struct watch_name wn;
 	struct lg_error err;
 	size_t consumed;
+
+	if (tag->built) {
+		snprintf(what, wlen, "built at render from its [parts]; each name it becomes is a watch");
+		return 0;
+	}
+	switch (runner_name_watch(tag->name, watch, sizeof watch, &consumed)) {
+	case RN_WATCH:
+		if (watch_name_parse(watch, &wn, &err) < 0) {
+			snprintf(what, wlen, "error: %s", err.text);
+			return 1;
+		}
+		watch_name_free(&wn);
+		snprintf(what, wlen, "watch %s", watch);
+		return 0;
+	case RN_ENV:
+		snprintf(what, wlen, "environment, read at render (not watched)");
+		return 0;
+	case RN_INSTANCES:
+		if (!tag->contexts) {
+			snprintf(what, wlen, "error: outside every section, instances is a render error");
+			return 1;
+		}
+		snprintf(what, wlen, "watch service.NAME of the enclosing services item, with its filters");
+		return 0;
+	case RN_TOO_LONG:
+		snprintf(what, wlen, "error: name too long");
+		return 1;
+	case RN_NONE:
+		if (!tag->contexts) {
+			snprintf(what, wlen, "error: not a data name, a render error outside every section "
+				 "(a typo?)");
+			return 1;
+		}
+		snprintf(what, wlen, "from the data around it");
+		return 0;
+	}
+	return 0;
+}
+
+/* One line per name and meaning, the first time it is seen:
+ * LINE:COL NAME WHAT. */
+static void name_line(void *ud, const struct mustache_tag *tag)
+{
+	struct names *ns = ud;
+	char what[1200], key[2400];
 	const char *n = tag->name;
+	int bad;
 
 	if (strcmp(n, ".") == 0 || strcmp(n, "*") == 0 || n[0] == '@')
 		return;   /* the current item, member name, position */
-	snprintf(key, sizeof key, "\n%s\n", n);
+	bad = name_what(tag, what, sizeof what);
+	snprintf(key, sizeof key, "\n%s\t%s\n", n, what);
 	if (strstr(ns->seen.data, key))
 		return;
 	buf_puts(&ns->seen, key + 1);   /* the buffer starts with "\n" */
-	printf("%u:%u\t%s\t", tag->line, tag->col, n);
-	if (tag->built) {
-		printf("built at render from its [parts]; each name it becomes is a watch\n");
-		return;
-	}
-	switch (runner_name_watch(n, watch, sizeof watch, &consumed)) {
-	case RN_WATCH:
-		if (watch_name_parse(watch, &wn, &err) < 0) {
-			printf("error: %s\n", err.text);
-			ns->bad = 1;
-			return;
-		}
-		watch_name_free(&wn);
-		printf("watch %s\n", watch);
-		return;
-	case RN_ENV:
-		printf("environment, read at render (not watched)\n");
-		return;
-	case RN_INSTANCES:
-		printf(tag->depth ? "watch service.NAME of the enclosing services item, with its filters\n"
-				  : "no enclosing services item: renders empty\n");
-		return;
-	case RN_TOO_LONG:
-		printf("error: name too long\n");
+	printf("%u:%u\t%s\t%s\n", tag->line, tag->col, n, what);
+	if (bad)
 		ns->bad = 1;
-		return;
-	case RN_NONE:
-		printf(tag->depth || tag->ref ? "from the data around it\n"
-					      : "not a data name: empty unless the data has it (a typo?)\n");
-		return;
-	}
 }
 
 static int list_names(const char *tpath)

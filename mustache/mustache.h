@@ -37,6 +37,10 @@ struct mustache_lookup {
 	size_t depth;                     /* absent: depth 0), [depth-1] innermost */
 	const char *template;             /* where the tag is, for messages */
 	unsigned line, col;
+	int interpolation;                /* 1: {{name}} or {{{name}}} (and the [ref]
+					   * parts of its name); 0: a section, an
+					   * inverted section, a partial's name or a
+					   * name with a |default filter */
 };
 
 /* What the hook answers.  value NULL: the name is missing (renders empty,
@@ -69,6 +73,11 @@ struct mustache_opts {
 	unsigned long max_steps;       /* 100000000 nodes visited per render */
 	mustache_lookup_fn lookup;     /* NULL */
 	void *lookup_ud;
+	int missing_error;             /* 0: an interpolated name with no value renders
+					* empty; 1: it fails the render (sections
+					* still test presence, and |default gives a
+					* value).  A name the hook answers with no
+					* value is the hook's call. */
 };
 
 #define MUSTACHE_MAX_NESTING 100        /* sections nested in one template */
@@ -104,6 +113,10 @@ struct mustache_tag {
 	int kind;            /* as for mustache_foreach_name */
 	unsigned line, col;
 	unsigned depth;      /* sections around it (0: at the template's root) */
+	unsigned contexts;   /* of those, the ones that may give it a context at
+			      * render ({{#name}}, and {{<parent}} whose
+			      * blocks a partial places); 0: it is looked up
+			      * with no context */
 	int ref;             /* 1: a [ref] part of the name reported just before */
 	int built;           /* 1: the name has [ref] parts, resolved at render */
 };

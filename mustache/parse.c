@@ -908,14 +908,15 @@ void mustache_foreach_tag(const struct mustache_tpl *t,
 {
 	static const int sig[] = { 0, 0, '&', '#', '^', '>', '<', '$' };
 	uint32_t end[MUSTACHE_MAX_NESTING + 1];
-	unsigned depth = 0;
+	uint8_t ctx[MUSTACHE_MAX_NESTING + 1];   /* the level may give a context */
+	unsigned depth = 0, contexts = 0;
 
 	for (uint32_t i = 0; i < t->nnodes; i++) {
 		const struct mu_node *nd = &t->nodes[i];
 		struct mustache_tag tag;
 
 		while (depth && i >= end[depth - 1])
-			depth--;
+			contexts -= ctx[--depth];
 		if (nd->op == MU_TEXT)
 			continue;
 		if (!((nd->op == MU_PARTIAL || nd->op == MU_PARENT || nd->op == MU_BLOCK) &&
@@ -925,6 +926,7 @@ void mustache_foreach_tag(const struct mustache_tpl *t,
 			tag.line = nd->line;
 			tag.col = nd->col;
 			tag.depth = depth;
+			tag.contexts = contexts;
 			tag.ref = 0;
 			tag.built = t->names[nd->a].dyn;
 			fn(ud, &tag);
@@ -936,7 +938,10 @@ void mustache_foreach_tag(const struct mustache_tpl *t,
 				fn(ud, &tag);
 			}
 		}
-		if (nd->next > i + 1 && depth <= MUSTACHE_MAX_NESTING)
+		if (nd->next > i + 1 && depth <= MUSTACHE_MAX_NESTING) {
+			ctx[depth] = nd->op == MU_SECTION || nd->op == MU_PARENT;
+			contexts += ctx[depth];
 			end[depth++] = nd->next;
+		}
 	}
 }

@@ -317,10 +317,11 @@ static json_t *child(struct rs *st, json_t *v, const struct mustache_seg *sg, ui
 
 /* Asks the hook for a name no context has (name, its nseg segments);
  * out->v and out->consumed (segments it stands for) are set.  Kept apart
- * from lookup() so that the common path carries no buffers. */
+ * from lookup() so that the common path carries no buffers.  interp: the
+ * name is interpolated (the hook is told). */
 static __attribute__((noinline)) int call_hook(struct rs *st, const struct mustache_tpl *t,
 						const char *name, const struct mustache_seg *seg,
-						size_t nseg, struct val *out)
+						size_t nseg, struct val *out, int interp)
 {
 	struct mustache_lookup q;
 	struct mustache_found f = { NULL, 0, 0 };
@@ -334,6 +335,7 @@ static __attribute__((noinline)) int call_hook(struct rs *st, const struct musta
 	q.template = t->name;
 	q.line = st->at_nd ? st->at_nd->line : 0;
 	q.col = st->at_nd ? st->at_nd->col : 0;
+	q.interpolation = interp;
 	etext[0] = '\0';
 	if (st->o->lookup(st->o->lookup_ud, &q, &f, etext, sizeof etext) < 0)
 		return fail(st, "%s: %s", q.name, etext[0] ? etext : "lookup failed");
@@ -344,14 +346,25 @@ static __attribute__((noinline)) int call_hook(struct rs *st, const struct musta
 	return 0;
 }
 
+/* A name left with no value: with missing_error and interp, the render
+ * fails, unless the hook answered the name (hook_none: its call). */
+static int missing(struct rs *st, const char *name, int interp, int hook_none)
+{
+	if (interp && st->o->missing_error && !hook_none)
+		return fail(st, "%s: no such name", name);
+	return 0;
+}
+
 /* Resolves a name: its first segment in the innermost context that has it,
- * else through the hook; the other segments inside that value only. */
+ * else through the hook; the other segments inside that value only.
+ * interp: the name is interpolated (missing_error applies). */
 static inline int lookup_plain(struct rs *st, const struct mustache_tpl *t, const struct mu_name *nm,
-			       struct val *out)
+			       struct val *out, int interp)
 {
 	const struct mustache_seg *sg = nm->nseg ? t->segs + nm->seg : NULL;
 	json_t *v = NULL;
 	size_t k = 1;
+	int hook_none = 0;
 
 	out->v = NULL;
 	out->hold = NULL;
@@ -364,29 +377,32 @@ static inline int lookup_plain(struct rs *st, const struct mustache_tpl *t, cons
 			break;
 	}
 	if (!v && st->o->lookup) {
-		if (call_hook(st, t, t->pool + nm->full, sg, nm->nseg, out) < 0)
+		if (call_hook(st, t, t->pool + nm->full, sg, nm->nseg, out, interp) < 0)
 			return -1;
 		v = out->v;
 		k = out->consumed;
+		hook_none = !v;
 	}
 	for (; v && k < nm->nseg; k++)
 		v = child(st, v, &sg[k], nm->seg + (uint32_t)k);
 	out->v = v;
-	if (!v)
+	if (!v) {
 		release(st, out);
+		return missing(st, t->pool + nm->full, interp, hook_none);
+	}
 	return 0;
 }
 
 static int lookup_ext(struct rs *st, const struct mustache_tpl *t, const struct mu_name *nm,
-		      struct val *out);
+		      struct val *out, int interp);
 
 /* Resolves a name, with its extensions if it has any (see lookup_ext). */
 static inline int lookup(struct rs *st, const struct mustache_tpl *t, const struct mu_name *nm,
-			 struct val *out)
+			 struct val *out, int interp)
 {
 	if (__builtin_expect(nm->ext, 0))
-		return lookup_ext(st, t, nm, out);
-	return lookup_plain(st, t, nm, out);
+		return lookup_ext(st, t, nm, out, interp);
+	return lookup_plain(st, t, nm, out, interp);
 }
 
 static int truthy(json_t *v)
@@ -432,9 +448,10 @@ static json_t *special(struct rs *st, const struct mu_name *nm)
 
 /* A name with [ref] parts: each ref is looked up and written in its place,
  * then the name is resolved as if written so.  A ref that is missing, or
- * not a string, number or boolean, makes the whole name missing. */
+ * not a string, number or boolean, makes the whole name missing.  interp
+ * holds for the refs too: a name that cannot be built has no value. */
 static int lookup_dyn(struct rs *st, const struct mustache_tpl *t, const struct mu_name *nm,
-		      struct val *out)
+		      struct val *out, int interp)
 {
 	const char *p = t->pool + nm->full, *end = p + nm->len;
 	const struct mu_name *ref = nm + 1;
@@ -442,6 +459,7 @@ static int lookup_dyn(struct rs *st, const struct mustache_tpl *t, const struct 
 	size_t nseg = 0, k = 1, len;
 	char *segs;
 	json_t *v = NULL;
+	int hook_none = 0;
 
 	st->dyn.len = 0;
 	st->dyn.limit = 4096;
@@ -460,12 +478,14 @@ static int lookup_dyn(struct rs *st, const struct mustache_tpl *t, const struct 
 		c = memchr(o, ']', (size_t)(end - o));
 		if (buf_append(&st->dyn, p, (size_t)(o - p)) < 0)
 			return fail(st, "name too long");
-		if (lookup(st, t, ref, &rv) < 0)
+		if (lookup(st, t, ref, &rv, interp) < 0)
 			return -1;
 		ref++;
 		if (mu_scalar_text(rv.v, tmp, sizeof tmp, &s, &n) < 0) {
+			/* missing; a ref the hook left without a value is its call */
+			hook_none = !rv.v;
 			release(st, &rv);
-			return 0;   /* missing */
+			return missing(st, t->pool + nm->full, interp, hook_none);
 		}
 		for (size_t i = 0; i < n; i++)
 			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
@@ -485,7 +505,7 @@ static int lookup_dyn(struct rs *st, const struct mustache_tpl *t, const struct 
 	/* The segments: a copy with '.' as NUL after the name itself. */
 	len = st->dyn.len - 1;
 	if (len == 0)
-		return 0;
+		return missing(st, t->pool + nm->full, interp, 0);
 	if (buf_reserve(&st->dyn, len + 1) < 0)   /* the copy must not move its source */
 		return fail(st, "name too long");
 	memcpy(st->dyn.data + len + 1, st->dyn.data, len + 1);
@@ -507,16 +527,19 @@ static int lookup_dyn(struct rs *st, const struct mustache_tpl *t, const struct 
 		if (json_is_object(st->stack[i]) && (v = json_object_getn(st->stack[i], seg[0].s, seg[0].len)))
 			break;
 	if (!v && st->o->lookup) {
-		if (call_hook(st, t, st->dyn.data, seg, nseg, out) < 0)
+		if (call_hook(st, t, st->dyn.data, seg, nseg, out, interp) < 0)
 			return -1;
 		v = out->v;
 		k = out->consumed;
+		hook_none = !v;
 	}
 	for (; v && k < nseg; k++)
 		v = child(st, v, &seg[k], MAX_HINTS);
 	out->v = v;
-	if (!v)
+	if (!v) {
 		release(st, out);
+		return missing(st, st->dyn.data, interp, hook_none);
+	}
 	return 0;
 }
 
@@ -529,23 +552,35 @@ static int set_owned(struct rs *st, struct val *out, json_t *nv)
 	return nv ? 0 : fail(st, "out of memory");
 }
 
+/* A |default filter gives a missing name its value: interpolating it is
+ * no more than testing presence. */
+static int has_default(const struct mustache_tpl *t, const struct mu_name *nm)
+{
+	for (uint32_t i = 0; i < nm->nfilt; i++)
+		if (t->filters[nm->filt + i].fn == MF_DEFAULT)
+			return 1;
+	return 0;
+}
+
 static __attribute__((noinline)) int lookup_ext(struct rs *st, const struct mustache_tpl *t,
-						 const struct mu_name *nm, struct val *out)
+						 const struct mu_name *nm, struct val *out, int interp)
 {
 	out->v = NULL;
 	out->hold = NULL;
+	if (interp && has_default(t, nm))
+		interp = 0;
 	if (nm->special) {
 		json_t *v = special(st, nm);
 
 		out->v = out->hold = v;
 	} else if (nm->dyn) {
-		if (lookup_dyn(st, t, nm, out) < 0)
+		if (lookup_dyn(st, t, nm, out, interp) < 0)
 			return -1;
 	} else if (nm->length) {
 		struct mu_name c = *nm;
 
 		c.nseg--;
-		if (lookup_plain(st, t, &c, out) < 0)
+		if (lookup_plain(st, t, &c, out, interp) < 0)
 			return -1;
 		if (json_is_array(out->v)) {
 			if (set_owned(st, out, json_integer((json_int_t)json_array_size(out->v))) < 0)
@@ -556,8 +591,10 @@ static __attribute__((noinline)) int lookup_ext(struct rs *st, const struct must
 			if (!v)
 				release(st, out);
 			out->v = v;
+			if (!v && missing(st, t->pool + nm->full, interp, 0) < 0)
+				return -1;
 		}
-	} else if (lookup_plain(st, t, nm, out) < 0) {
+	} else if (lookup_plain(st, t, nm, out, interp) < 0) {
 		return -1;
 	}
 	for (uint32_t i = 0; i < nm->nfilt; i++) {
@@ -594,7 +631,7 @@ static int interpolate(struct rs *st, const struct mustache_tpl *t, const struct
 	size_t n = 0;
 	int rc = 0;
 
-	if (lookup(st, t, &t->names[nd->a], &val) < 0)
+	if (lookup(st, t, &t->names[nd->a], &val, 1) < 0)
 		return -1;
 	if (st->at_bol && (st->ind_len || st->strip_left) && emit_indent(st) < 0)
 		goto out_err;
@@ -698,7 +735,7 @@ static int section(struct rs *st, const struct mustache_tpl *t, uint32_t i,
 	struct val val;
 	int rc = 0;
 
-	if (lookup(st, t, &t->names[nd->a], &val) < 0)
+	if (lookup(st, t, &t->names[nd->a], &val, 0) < 0)
 		return -1;
 	if (enter(st) < 0) {
 		release(st, &val);
@@ -782,7 +819,7 @@ static int resolve_partial(struct rs *st, const struct mustache_tpl *t, const st
 
 	*pt = NULL;
 	if (nd->dynamic) {
-		if (lookup(st, t, &t->names[nd->a], &val) < 0)
+		if (lookup(st, t, &t->names[nd->a], &val, 0) < 0)
 			return -1;
 		if (!json_is_string(val.v)) {
 			release(st, &val);

@@ -2,7 +2,11 @@
  * that no context on the stack has is data: its root says which watch
  * (services, service.NAME, nodes, node.NAME, key.PATH, tree.PATH, env.NAME
  * and instances inside a services item), and the render collects it among
- * the template's deps. */
+ * the template's deps.  Outside every section, any other name is an error
+ * (a misspelt root would render empty for ever); inside one it is a
+ * missing field, empty unless the template has error_on_missing_key.  A
+ * key interpolated while absent holds the template, as consul-template's
+ * key does; a section or inverted section on it tests presence. */
 #include "renderer/internal.h"
 
 #include <stdint.h>
@@ -148,6 +152,24 @@ static const char *enclosing_service(const struct render_ctx *c, const struct mu
 	return NULL;
 }
 
+/* A name outside the grammar: an error outside every section (nothing
+ * could ever give it a value), else a field an item lacks: missing, or an
+ * error when interpolated with error_on_missing_key. */
+static int not_data(const struct render_ctx *c, const struct mustache_lookup *q, char *errtext,
+		    size_t errlen)
+{
+	if (q->depth == 0) {
+		snprintf(errtext, errlen, "not a data name (services, service.NAME, nodes, node.NAME, "
+			 "key.PATH, tree.PATH, env.NAME; instances inside a services item)");
+		return -1;
+	}
+	if (q->interpolation && c->t->cfg->error_on_missing_key) {
+		snprintf(errtext, errlen, "no such name (error_on_missing_key)");
+		return -1;
+	}
+	return 0;
+}
+
 enum runner_name runner_name_watch(const char *name, char *watch, size_t wlen, size_t *consumed)
 {
 	const char *dot = strchr(name, '.');
@@ -198,18 +220,18 @@ int runner_lookup(void *ud, const struct mustache_lookup *q, struct mustache_fou
 	out->consumed = 1;
 	out->owned = 0;
 
-	if (strcmp(root, "env") == 0) {
+	switch (runner_name_watch(q->name, name, sizeof name, &out->consumed)) {
+	case RN_NONE:
+		return not_data(c, q, errtext, errlen);
+	case RN_ENV: {
 		const char *v = q->nseg >= 2 ? getenv(q->seg[1].s) : NULL;
+
 		if (v && (out->value = json_string(v))) {
 			out->owned = 1;
 			out->consumed = 2;
 		}
 		return 0;
 	}
-	switch (runner_name_watch(q->name, name, sizeof name, &out->consumed)) {
-	case RN_NONE:
-	case RN_ENV:
-		return 0;   /* not a data name: missing, renders empty */
 	case RN_TOO_LONG:
 		snprintf(errtext, errlen, "name too long: %.60s...", q->name);
 		return -1;
@@ -217,7 +239,7 @@ int runner_lookup(void *ud, const struct mustache_lookup *q, struct mustache_fou
 		const char *filters = "";
 		const char *svc = enclosing_service(c, q, &filters);
 		if (!svc)
-			return 0;
+			return not_data(c, q, errtext, errlen);
 		if (snprintf(name, sizeof name, "service.%s%s", svc, filters) >= (int)sizeof name) {
 			snprintf(errtext, errlen, "service name too long");
 			return -1;
@@ -248,6 +270,9 @@ int runner_lookup(void *ud, const struct mustache_lookup *q, struct mustache_fou
 				}
 		}
 	}
+	/* {{key.x}} of a key that does not exist: wait for it. */
+	if (out->value && json_is_null(out->value) && q->interpolation && strcmp(root, "key") == 0)
+		out->value = NULL;
 	if (!out->value)
 		ctx_missing(c, e, name);
 	return 0;

@@ -442,6 +442,7 @@ static int tmpl_init(struct runner *r, struct tmpl *t, const struct template_con
 		return -1;
 	}
 	t->opts.strict = tc->strict;
+	t->opts.missing_error = tc->error_on_missing_key;
 	t->state = T_WAITING;
 	if (tc->haproxy.enabled && tc->destination && !r->set->dry &&
 	    !(t->hap = hap_get(r->deps, r->loop, tc, err)))

@@ -95,7 +95,8 @@ void etcd_stream_stop(struct etcd_hub *hub);
 
 /* The stream failed or could not start: leaves the member when it is the
  * cause (member_fault 1: it answered but cannot serve; 2: no answer),
- * shows why on every subscriber, retries after a backoff. */
+ * shows why on every subscriber, retries after a backoff; past the
+ * watcher's retry limit every subscriber gives up instead. */
 void etcd_stream_failed(struct etcd_hub *hub, int member_fault, const char *why);
 
 /* The hub's backoff and probe timers. */

@@ -229,7 +229,8 @@ void etcd_on_backoff(struct loop *l, void *arg)
 
 /* The stream failed: the member is left when it is the cause, the
  * subscribers show the error, and the stream starts again after a
- * backoff (at once, on the next member, the first time). */
+ * backoff (at once, on the next member, the first time), or, past the
+ * retry limit, the subscribers give up. */
 void etcd_stream_failed(struct etcd_hub *hub, int member_fault, const char *why)
 {
 	struct watcher_opts *o = &hub->wr->o;
@@ -238,6 +239,21 @@ void etcd_stream_failed(struct etcd_hub *hub, int member_fault, const char *why)
 	if (member_fault)
 		etcd_conn_failed(hub->conn, hub->stream_member, member_fault == 2, why);
 	hub->retries++;
+	if (watch_retries_spent(hub->wr, hub->retries)) {
+		/* The retry limit holds for the stream as for a read: every
+		 * subscriber gives up. */
+		struct ew *ew;
+
+		log_error("%s; giving up after %u failed call(s)", why, hub->retries);
+		subs_status(hub, why);
+		while ((ew = hub->subs.head)) {
+			etcd_ewl_del(&hub->subs, ew);
+			ew->where = EW_NONE;
+			watch_give_up(ew->w);
+		}
+		hub->no_leader = 0;
+		return;
+	}
 	if (hub->no_leader && hub->retries <= 10 && etcd_conn_members(hub->conn) > 1) {
 		/* The members are electing a leader: that takes about a
 		 * second, and the next one may be the winner already. */

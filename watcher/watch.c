@@ -344,6 +344,21 @@ static void after_ok(struct watch *w)
 	loop_add_timer(wr->loop, &w->timer, delay > 0 ? delay : 0);
 }
 
+int watch_retries_spent(const struct watcher *wr, unsigned retries)
+{
+	return wr->o.max_retries != 0 &&
+	       (wr->o.max_retries < 0 || retries > (unsigned)wr->o.max_retries);
+}
+
+void watch_give_up(struct watch *w)
+{
+	w->given_up = 1;
+	w->state = WS_IDLE;
+	w->req = NULL;
+	/* Told from the loop, outside the call's callback. */
+	loop_add_timer(w->wr->loop, &w->timer, 0);
+}
+
 static void after_error(struct watch *w)
 {
 	struct watcher *wr = w->wr;
@@ -354,6 +369,13 @@ static void after_error(struct watch *w)
 	if (w->triggered) {
 		wr->sweeping--;
 		w->retrigger = 0;   /* the retry reads everything anyway */
+	}
+	if (watch_retries_spent(wr, w->retries)) {
+		log_error("%s: %s; giving up after %u failed call(s)", w->name, w->last_error, w->retries);
+		watch_give_up(w);
+		if (w->triggered)
+			pump(wr);
+		return;
 	}
 	delay = wr->o.backoff_min * pow(2, fmin(w->retries - 1, 30));
 	delay = fmin(delay, wr->o.backoff_max) * jitter(0.5);
@@ -442,6 +464,11 @@ static void on_timer(struct loop *l, void *arg)
 	struct watch *w = arg;
 
 	(void)l;
+	if (w->given_up) {
+		if (w->wr->o.gave_up)
+			w->wr->o.gave_up(w, w->wr->o.gave_up_arg);
+		return;
+	}
 	if (w->state == WS_INFLIGHT && w->ops->flush)
 		w->ops->flush(w);    /* a stream brought changes */
 	else if (w->state == WS_IDLE)
@@ -689,9 +716,43 @@ static char *base_url(const char *addr)
 	return buf_steal(&b, NULL);
 }
 
+/* With a TLS server name, the URL names that host (so that curl sends it
+ * as SNI and checks the certificate against it) and the connection goes to
+ * the address's host and port: *base is rewritten and *connect_to set to
+ * the CURLOPT_CONNECT_TO entry.  Returns 0, or -1 on a base URL it cannot
+ * split or out of memory. */
+static int server_name_route(char **base, const char *name, char **connect_to)
+{
+	const char *url = *base, *host = strstr(url, "://") + 3, *end, *port;
+	struct buf u = BUF_INIT, c = BUF_INIT;
+	size_t hl;
+
+	if (host[0] == '[') {
+		if (!(end = strchr(host, ']')))
+			return -1;
+		end++;
+	} else {
+		end = host + strcspn(host, ":/");
+	}
+	hl = (size_t)(end - host);
+	if (hl == 0 || strchr(name, ':') || strchr(name, '/'))
+		return -1;
+	port = *end == ':' ? end + 1 : strncmp(url, "https", 5) == 0 ? "443" : "80";
+	buf_append(&u, url, (size_t)(host - url));
+	buf_puts(&u, name);
+	buf_puts(&u, end);
+	buf_printf(&c, "%s:%.*s:%.*s:%.*s", name, (int)strcspn(port, "/"), port, (int)hl, host,
+		   (int)strcspn(port, "/"), port);
+	free(*base);
+	*base = buf_steal(&u, NULL);
+	*connect_to = buf_steal(&c, NULL);
+	return *base && *connect_to ? 0 : -1;
+}
+
 struct watcher *watcher_new(struct loop *l, const struct watcher_opts *opts,
 			    struct lg_error *err)
 {
+	char *connect_to = NULL;
 	struct watcher *wr = calloc(1, sizeof *wr);
 	struct http_opts ho;
 
@@ -724,18 +785,38 @@ struct watcher *watcher_new(struct loop *l, const struct watcher_opts *opts,
 	wr->sweep_cap = wr->o.max_conns / 8 > 1 ? wr->o.max_conns / 8 : 1;
 	wr->dedicated_cap = wr->o.max_conns - 3 - wr->sweep_cap;
 	wr->o.consul_addr = wr->o.consul_token = wr->o.etcd_addr = NULL;
-	wr->o.ca_file = wr->o.cert_file = wr->o.key_file = NULL;
+	wr->o.ca_file = wr->o.cert_file = wr->o.key_file = wr->o.ca_path = NULL;
+	wr->o.server_name = wr->o.consul_auth = NULL;
 	srand48((long)clock_wall() ^ (long)getpid());
 	memset(&ho, 0, sizeof ho);
 	ho.ca_file = opts->ca_file;
 	ho.cert_file = opts->cert_file;
 	ho.key_file = opts->key_file;
+	ho.ca_path = opts->ca_path;
 	ho.insecure = opts->insecure;
 	ho.max_conns = wr->o.max_conns;
 	if (opts->consul_addr && opts->consul_addr[0]) {
+		struct http_opts cho = ho;
+
 		wr->consul_base = base_url(opts->consul_addr);
-		wr->consul_http = http_new(l, &ho, err);
-		if (!wr->consul_base || !wr->consul_http)
+		if (!wr->consul_base) {
+			lg_error_set(err, NULL, 0, 0, "out of memory");
+			goto err;
+		}
+		if (opts->server_name && opts->server_name[0] &&
+		    server_name_route(&wr->consul_base, opts->server_name, &connect_to) < 0) {
+			lg_error_set(err, NULL, 0, 0, "TLS server name \"%s\" for %s: want a host name",
+				     opts->server_name, opts->consul_addr);
+			goto err;
+		}
+		if (opts->consul_auth && bad_text(opts->consul_auth)) {
+			lg_error_set(err, NULL, 0, 0, "Consul basic auth with a control character");
+			goto err;
+		}
+		cho.connect_to = connect_to;
+		cho.userpwd = opts->consul_auth && opts->consul_auth[0] ? opts->consul_auth : NULL;
+		wr->consul_http = http_new(l, &cho, err);
+		if (!wr->consul_http)
 			goto err;
 		if (opts->consul_token && opts->consul_token[0]) {
 			struct buf b = BUF_INIT;
@@ -754,8 +835,10 @@ struct watcher *watcher_new(struct loop *l, const struct watcher_opts *opts,
 		lg_error_set(err, NULL, 0, 0, "neither a Consul nor an etcd address");
 		goto err;
 	}
+	free(connect_to);
 	return wr;
 err:
+	free(connect_to);
 	watcher_free(wr);
 	return NULL;
 }

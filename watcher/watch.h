@@ -31,13 +31,24 @@ struct watcher_opts {
 	const char *etcd_user;    /* "user" or "user:password"; NULL: no auth */
 	const char *etcd_password; /* when etcd_user has none */
 	const char *ca_file, *cert_file, *key_file; /* TLS, NULL: defaults */
+	const char *ca_path;      /* TLS: a directory of CA certificates, NULL: none */
 	int insecure;             /* TLS without verification (explicit switch) */
+	const char *server_name;  /* TLS to Consul: the name its certificate must
+				   * carry (sent as SNI too); NULL: the address's host */
+	const char *consul_auth;  /* "user:password", HTTP basic auth to Consul; NULL: none */
 	int max_conns;            /* connections per server; 0: 32 */
 	double wait;              /* blocking query wait, seconds; 0: 60 */
 	double min_interval;      /* spacing between calls of one watch; 0: 0.2 */
 	double backoff_min;       /* first retry delay; 0: 0.5 */
 	double backoff_max;       /* retry delay cap; 0: 30 */
 	double timeout;           /* margin past the wait before a call fails; 0: 10 */
+	int max_retries;          /* failed calls in a row a watch retries before it
+				   * gives up; 0: no limit; -1: none (the first
+				   * failure gives up) */
+	/* Called from the loop, once per watch, when it gives up; it makes no
+	 * more calls and keeps its last good data.  NULL: nothing is told. */
+	void (*gave_up)(struct watch *w, void *arg);
+	void *gave_up_arg;
 };
 
 /* Makes a watcher on loop l.  Strings in opts are copied.  Returns NULL

@@ -94,6 +94,7 @@ struct watch {
 	double last_success, last_change;  /* wall clock */
 	char last_error[256];
 	unsigned retries;               /* errors in a row */
+	int given_up;                   /* past the retry limit: no more calls */
 	unsigned long errors, changes;
 };
 
@@ -125,6 +126,14 @@ void watch_deliver(struct watch *w, json_t *data);
 void watch_call_ok(struct watch *w);
 void watch_call_failed(struct watch *w, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Are retries failed calls in a row past the watcher's retry limit? */
+int watch_retries_spent(const struct watcher *wr, unsigned retries);
+
+/* Past the retry limit: the watch makes no more calls and keeps its last
+ * good data; its owner is told from the loop.  The backend has let go of
+ * its call (the caller logs why). */
+void watch_give_up(struct watch *w);
 
 /* Wakes a parked triggered watch: it reads for itself. */
 void watch_wake(struct watch *w);

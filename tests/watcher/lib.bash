@@ -6,6 +6,10 @@
 # $T/watchctl.log (shown on failure); sets WPID.
 wl_watchctl() {
 	OUT=$T/watchctl.out
+	# Emptied here, not by the background shell's redirections: a wait
+	# that starts at once must not read the previous run's lines.
+	: > "$OUT"
+	: > "$T/watchctl.log"
 	"$LEGATE_TOOLS/watchctl" "$@" > "$OUT" 2> "$T/watchctl.log" &
 	WPID=$!
 	LG_PIDS+=($WPID)
