@@ -64,6 +64,7 @@ struct etcd_hub {
 	int restart;               /* start the stream again (range or revision) */
 	uint64_t rev;              /* subscribers have every event up to here */
 	unsigned retries;          /* stream failures in a row */
+	unsigned fast;             /* of those, quick ones while members elect a leader */
 	int waiting;               /* backoff timer armed */
 	int no_leader;             /* the last failure: a member without a leader (503) */
 	struct loop_timer kick, backoff, probe_timer;

@@ -163,7 +163,7 @@ static int v3_message(struct etcd_hub *hub, const json_t *m)
 				 etcd_conn_member(hub->conn, hub->stream_member), (unsigned long long)hub->rev + 1);
 			hub->followed = hub->stream_member;
 		}
-		hub->retries = 0;
+		hub->retries = hub->fast = 0;
 		subs_status(hub, NULL);
 	}
 	json_array_foreach(json_object_get(res, "events"), i, ev) {
@@ -254,12 +254,14 @@ void etcd_stream_failed(struct etcd_hub *hub, int member_fault, const char *why)
 		hub->no_leader = 0;
 		return;
 	}
-	if (hub->no_leader && hub->retries <= 10 && etcd_conn_members(hub->conn) > 1) {
+	if (hub->no_leader && hub->fast < 10 && etcd_conn_members(hub->conn) > 1) {
 		/* The members are electing a leader: that takes about a
-		 * second, and the next one may be the winner already. */
+		 * second, and the next one may be the winner already.  These
+		 * quick tries do not grow the backoff of the ones after. */
 		delay = fmin(o->backoff_min, 0.5) * (0.5 + 0.5 * drand48());
+		hub->fast++;
 	} else if (!(member_fault && hub->retries == 1 && etcd_conn_members(hub->conn) > 1)) {
-		delay = o->backoff_min * pow(2, fmin(hub->retries - 1, 30));
+		delay = o->backoff_min * pow(2, fmin(hub->retries - hub->fast - 1, 30));
 		delay = fmin(delay, o->backoff_max) * (0.5 + 0.5 * drand48());
 	}
 	hub->no_leader = 0;
@@ -361,7 +363,7 @@ static void v2_wait_done(struct http_req *r, const struct http_result *res, void
 		if (idx > hub->rev)
 			hub->rev = idx;
 		if (hub->retries) {
-			hub->retries = 0;
+			hub->retries = hub->fast = 0;
 			subs_status(hub, NULL);
 		}
 	} else if (etcd_num(json_object_get(in, "errorCode")) == 401) {
