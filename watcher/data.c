@@ -240,6 +240,15 @@ int url_escape(struct buf *b, const char *s, int keep_slash)
 	return 0;
 }
 
+uint64_t data_hash(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (n--)
+		h = (h ^ (unsigned char)*p++) * 1099511628211ULL;
+	return h;
+}
+
 int data_has_string(const json_t *list, const char *s)
 {
 	size_t i;

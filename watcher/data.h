@@ -4,6 +4,7 @@
 #define LEGATE_DATA_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #include "common/buf.h"
@@ -28,6 +29,10 @@ json_t *data_sort_strings(json_t *a);
 
 /* A new list of the strings in `tags` (a JSON list or NULL), sorted. */
 json_t *data_tags(const json_t *tags);
+
+/* A 64-bit FNV-1a hash of n bytes at p (not for adversaries: compares
+ * answers and files names in tables). */
+uint64_t data_hash(const char *p, size_t n);
 
 /* Does the list of strings `list` hold s? */
 int data_has_string(const json_t *list, const char *s);

@@ -214,14 +214,6 @@ void sweep_pump(struct watcher *wr)
 		finish(s);
 }
 
-static uint64_t fnv(const char *p, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	while (n--)
-		h = (h ^ (unsigned char)*p++) * 1099511628211ULL;
-	return h;
-}
-
 /* The instances of a catalog repeat most of their values (the node's name,
  * address, ID, meta and datacenter, the status and checks, the service's
  * name, tags, meta and weights):
@@ -345,7 +337,7 @@ static void on_node(struct http_req *r, const struct http_result *res, void *arg
 		return;
 	}
 	body = res->body->data ? res->body->data : "";
-	h = fnv(body, res->body->len);
+	h = data_hash(body, res->body->len);
 	old = json_object_get(s->held, json_string_value(json_array_get(s->nodes, idx)));
 	if (old && json_integer_value(json_object_get(old, "hash")) == (json_int_t)h) {
 		sweep_pump(s->wr);   /* the same answer as last time */

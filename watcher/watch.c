@@ -14,6 +14,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "watcher/data.h"
 
 static const char *const state_names[] = {
 	"idle", "queued", "in-flight", "spacing", "backoff", "parked"
@@ -29,14 +30,6 @@ static double jitter(double lo)
 
 
 /* --- data and status ---------------------------------------------------- */
-
-static uint64_t text_hash(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	while (n--)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
 
 void watch_deliver(struct watch *w, json_t *data)
 {
@@ -54,7 +47,7 @@ void watch_deliver(struct watch *w, json_t *data)
 		return;
 	}
 	len = strlen(text);
-	h = text_hash(text, len);
+	h = data_hash(text, len);
 	if (w->data && h == w->text_hash && len == w->text_len) {
 		free(text);
 		json_decref(data);
@@ -560,7 +553,7 @@ struct watch *watcher_add(struct watcher *wr, const char *name,
 
 static size_t name_slot(const struct watcher *wr, const char *name)
 {
-	return text_hash(name, strlen(name)) & (wr->index_cap - 1);
+	return data_hash(name, strlen(name)) & (wr->index_cap - 1);
 }
 
 static struct watch *index_find(const struct watcher *wr, const char *name)
@@ -585,7 +578,7 @@ static int index_add(struct watcher *wr, struct watch *w)
 			return -1;
 		for (size_t i = 0; i < wr->index_cap; i++)
 			for (v = wr->index[i]; v; v = next) {
-				size_t k = text_hash(v->name, strlen(v->name)) & (cap - 1);
+				size_t k = data_hash(v->name, strlen(v->name)) & (cap - 1);
 				next = v->hnext;
 				v->hnext = t[k];
 				t[k] = v;
