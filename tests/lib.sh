@@ -8,6 +8,7 @@
 #                              LEGATE_CONSUL=old|new|PATH (lg_consul_bin)
 #   lg_stop_consul, lg_run_consul   an outage, and the agent back on its ports
 #   lg_start_consul_client     a client agent joined to it; sets CONSUL_CLIENT_ADDR
+#   lg_agent_conns PORT        connections the agent on PORT holds (its side)
 #   lg_stop_etcd, lg_run_etcd       the same for etcd (which keeps its data)
 #   lg_start_etcd              sets ETCD_ADDR, ETCDCTL_ENDPOINTS
 #   lg_start_nginx NAME [HOST] sets NGINX_PORT; serves "NAME" at / (on 127.0.0.1, or HOST: "[::1]")
@@ -255,6 +256,13 @@ lg_consul_register() {
 }
 
 lg_consul_deregister() { lg_consul PUT "/v1/agent/service/deregister/$1"; }
+
+# lg_agent_conns PORT: the agent's ends of the TCP connections to its port
+# PORT, established or closed by the client but not yet by the agent
+# (CLOSE-WAIT): what the agent's per-client connection limit counts.
+lg_agent_conns() {
+	ss -tnH state established state close-wait "( sport = :$1 )" | wc -l
+}
 
 # --- etcd -------------------------------------------------------------------
 

@@ -516,7 +516,9 @@ struct watch *watcher_add_name(struct watcher *wr, const char *name, const struc
 		w->ops = &consul_ops;
 		w->http = wr->consul_http;
 		w->tclass = (w->n.kind == WK_KEY || w->n.kind == WK_TREE) ? TC_KV : TC_CATALOG;
-		if (wr->dedicated < wr->dedicated_cap) {
+		/* Calls of removed watches still running hold connections of
+		 * the budget until they end. */
+		if (wr->dedicated + http_disowned(wr->consul_http) < wr->dedicated_cap) {
 			wr->dedicated++;
 			w->counted = 1;
 		} else {
@@ -541,7 +543,15 @@ void watcher_remove(struct watcher *wr, struct watch *w)
 	if (w->state == WS_QUEUED)
 		dequeue(w);
 	if (w->req) {
-		http_cancel(w->http, w->req);
+		/* A Consul call goes on to its end, its answer dropped: closing
+		 * it would leave the agent's end open until its wait ran out,
+		 * outside the budget (see http_disown).  Its connection counts
+		 * in the budget meanwhile (watcher_add_name).  An etcd stream
+		 * never ends by itself: it is closed. */
+		if (w->backend == WB_CONSUL)
+			http_disown(w->http, w->req);
+		else
+			http_cancel(w->http, w->req);
 		if (w->triggered)
 			wr->sweeping--;
 	}
