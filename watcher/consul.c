@@ -330,12 +330,16 @@ static void on_done(struct http_req *r, const struct http_result *res, void *arg
 	consul_path(w, &path);
 	absent_ok = w->n.kind == WK_KEY || w->n.kind == WK_TREE;
 	if (!res->ok) {
+		w->unavailable = 1;
 		watch_call_failed(w, "consul: GET %s: %s", buf_cstr(&path), res->error);
 		goto out;
 	}
 	if (res->status != 200 && !(res->status == 404 && absent_ok)) {
 		char why[160];
 
+		/* "No cluster leader", "rpc error": the agent or its servers are
+		 * down or electing, not the request at fault. */
+		w->unavailable = res->status >= 500;
 		error_text(res->body, why, sizeof why);
 		watch_call_failed(w, "consul: GET %s: HTTP %ld%s%s", buf_cstr(&path), res->status,
 				  why[0] ? ": " : "", why);

@@ -219,6 +219,7 @@ static void call(struct watch *w)
 	int rc;
 
 	w->last_start = clock_mono();
+	w->unavailable = 0;
 	w->state = WS_INFLIGHT;
 	if (w->triggered)
 		w->wr->sweeping++;
@@ -260,11 +261,43 @@ static int triggers_ready(struct watch *w)
 	return 1;
 }
 
+/* How often the probe retries an agent that is down or without a leader:
+ * a connection refused or a "No cluster leader" costs the agent nothing. */
+#define PROBE_INTERVAL 0.5
+
+/* Makes w the probe: its retry comes within PROBE_INTERVAL whatever its
+ * backoff, so that the agent's return is seen within half a second while
+ * every other watch waits out its own backoff (and is woken then). */
+static void make_probe(struct watch *w, double *delay)
+{
+	double cap = PROBE_INTERVAL * jitter(0.5);
+
+	w->wr->probe = w;
+	if (*delay > cap)
+		*delay = cap;
+}
+
+/* A call got through after errors: the agent is back, so every watch of
+ * the same backend still backing off retries now (each a plain read, see
+ * call()) rather than at the end of its backoff. */
+static void wake(struct watch *w)
+{
+	struct watch *x;
+
+	for (x = w->wr->watches; x; x = x->next)
+		if (x != w && x->http == w->http && x->state == WS_BACKOFF)
+			loop_add_timer(w->wr->loop, &x->timer, 0.05 * drand48());
+}
+
 static void after_ok(struct watch *w)
 {
 	struct watcher *wr = w->wr;
 	double interval, delay;
 
+	if (wr->probe == w)
+		wr->probe = NULL;
+	if (w->retries > 0)
+		wake(w);
 	w->retries = 0;
 	w->last_error[0] = '\0';
 	w->last_success = clock_wall();
@@ -309,6 +342,10 @@ static void after_error(struct watch *w)
 	}
 	delay = wr->o.backoff_min * pow(2, fmin(w->retries - 1, 30));
 	delay = fmin(delay, wr->o.backoff_max) * jitter(0.5);
+	if (w->unavailable && (!wr->probe || wr->probe == w))
+		make_probe(w, &delay);
+	else if (wr->probe == w)
+		wr->probe = NULL;   /* an error of its own, not the agent's */
 	log_warn("%s: %s; retry %u in %.1fs", w->name, w->last_error, w->retries, delay);
 	w->state = WS_BACKOFF;
 	loop_add_timer(wr->loop, &w->timer, delay);
@@ -554,6 +591,21 @@ void watcher_remove(struct watcher *wr, struct watch *w)
 			http_cancel(w->http, w->req);
 		if (w->triggered)
 			wr->sweeping--;
+	}
+	if (wr->probe == w) {
+		/* Another watch waiting on the agent takes over the probing. */
+		struct watch *x;
+
+		wr->probe = NULL;
+		for (x = wr->watches; x; x = x->next) {
+			if (x != w && x->unavailable && x->state == WS_BACKOFF) {
+				double delay = PROBE_INTERVAL;
+
+				make_probe(x, &delay);
+				loop_add_timer(wr->loop, &x->timer, delay);
+				break;
+			}
+		}
 	}
 	if (w->counted && w->backend == WB_CONSUL)
 		wr->dedicated--;

@@ -83,6 +83,8 @@ struct watch {
 	void *cb_arg;
 	double last_success, last_change;  /* wall clock */
 	char last_error[256];
+	int unavailable;                /* the last call failed for want of the
+					 * agent or its cluster (no answer, 5xx) */
 	unsigned retries;               /* errors in a row */
 	unsigned long errors, changes;
 };
@@ -98,6 +100,8 @@ struct watcher {
 	int dedicated, dedicated_cap;   /* Consul watches with their own long-poll */
 	int etcd_watches;               /* each holds one stream */
 	int sweeping, sweep_cap;        /* triggered reads in flight */
+	struct watch *probe;            /* retries about twice a second while
+					 * the agent is unavailable; NULL: none */
 	struct watcher_opts o;
 	char *consul_base, *etcd_base;  /* "http://host:port" */
 	char *token_header;             /* "X-Consul-Token: ..." */
