@@ -302,6 +302,7 @@ int daemon_main(int argc, char **argv)
 	wo.consul_addr = d.cfg->consul_addr;
 	wo.consul_token = d.cfg->consul_token;
 	wo.consul_stale = d.cfg->max_stale_ms > 0;
+	wo.max_stale = d.cfg->max_stale_ms / 1000.0;
 	wo.etcd_addr = d.cfg->etcd_addr;
 	wo.etcd_v2 = d.cfg->etcd_v2;
 	wo.ca_file = d.cfg->consul_ca_cert;

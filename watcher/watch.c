@@ -227,7 +227,9 @@ static void call(struct watch *w)
 	 * whose indexes are still below ours, and a blocking call on ours would
 	 * hide every change until the wait ran out.  The plain read's index
 	 * tells (see watch_set_index). */
-	rc = w->ops->start(w, !w->triggered && w->index > 0 && w->retries == 0, &err);
+	w->blocking = !w->triggered && w->index > 0 && w->retries == 0 && !w->plain_next;
+	w->plain_next = 0;
+	rc = w->ops->start(w, w->blocking, &err);
 	if (rc < 0)
 		watch_call_failed(w, "%s", err.text);
 }
@@ -336,6 +338,7 @@ static void after_error(struct watch *w)
 
 	w->retries++;
 	w->errors++;
+	w->err_at = clock_mono();
 	if (w->triggered) {
 		wr->sweeping--;
 		w->retrigger = 0;   /* the retry reads everything anyway */
@@ -429,6 +432,90 @@ static void on_timer(struct loop *l, void *arg)
 		step(w, EV_START);
 	else
 		step(w, EV_TIMER);
+}
+
+/* --- the Consul leader ---------------------------------------------------- */
+
+/* How often the leader is polled (a cheap call any server answers). */
+#define LEADER_POLL 1.0
+
+/* A blocking query is held by the server that answers it, for the default
+ * consistency the leader.  A leader cut off from the others (a partition)
+ * neither answers nor fails it: the call would sit out its whole wait
+ * while a new leader takes changes.  So the watcher polls the leader, and
+ * replaces by a plain read (then blocking again) every blocking call that
+ * may sit on a leader gone:
+ *  - after a time without a leader (polls failed or found none since the
+ *    last sign of one), each call started before that time began: it has
+ *    not failed since, so it may be held by a server cut off;
+ *  - on a new leader seen straight after the old one, each call started
+ *    before, by a watch with no error since the old leader was last seen
+ *    (one that failed since has read through the change already: a leader
+ *    killed or stepping down fails its calls).
+ * The replaced calls run to their end unowned (see http_disown), inside
+ * the budget. */
+static void reread(struct watcher *wr, double before, double err_after)
+{
+	struct watch *w;
+
+	for (w = wr->watches; w; w = w->next) {
+		if (w->backend != WB_CONSUL || w->state != WS_INFLIGHT || !w->blocking ||
+		    !w->req || w->last_start >= before || (err_after > 0 && w->err_at > err_after))
+			continue;
+		http_disown(w->http, w->req);
+		w->req = NULL;
+		w->plain_next = 1;
+		call(w);
+	}
+}
+
+void watch_leader_seen(struct watch *w)
+{
+	w->wr->gap_at = 0;
+}
+
+void watcher_leader(struct watcher *wr, const char *leader)
+{
+	double asked = wr->leader_asked;
+
+	wr->leader_req = NULL;
+	wr->sweeping--;
+	log_trace("consul: leader %s", leader ? leader : "(no answer)");
+	if (!leader || !leader[0]) {
+		if (!wr->gap_at)
+			wr->gap_at = asked;
+	} else {
+		if (wr->gap_at) {
+			log_info("consul: leader %.100s after a time without one: blocking calls read afresh",
+				 leader);
+			reread(wr, wr->gap_at, 0);
+		} else if (wr->leader[0] && strcmp(leader, wr->leader) != 0) {
+			log_info("consul: new leader %.100s (was %s): blocking calls read afresh", leader,
+				 wr->leader);
+			reread(wr, asked, wr->leader_confirmed);
+		}
+		snprintf(wr->leader, sizeof wr->leader, "%s", leader);
+		wr->leader_confirmed = asked;
+		wr->gap_at = 0;
+	}
+	pump(wr);
+}
+
+static void on_leader_timer(struct loop *l, void *arg)
+{
+	struct watcher *wr = arg;
+	struct watch *w;
+
+	loop_add_timer(l, &wr->leader_timer, LEADER_POLL);
+	if (wr->leader_req || wr->sweeping >= wr->sweep_cap)
+		return;   /* a short read's slot is taken: the next tick */
+	for (w = wr->watches; w && w->backend != WB_CONSUL; w = w->next)
+		;
+	if (!w)
+		return;
+	wr->leader_asked = clock_mono();
+	if (consul_leader_start(wr) == 0)
+		wr->sweeping++;
 }
 
 /* --- adding and removing ----------------------------------------------- */
@@ -650,6 +737,7 @@ struct watcher *watcher_new(struct loop *l, const struct watcher_opts *opts,
 	wr->loop = l;
 	wr->o = *opts;
 	loop_timer_init(&wr->notify_timer, on_notify, wr);
+	loop_timer_init(&wr->leader_timer, on_leader_timer, wr);
 	if (wr->o.max_conns == 0)
 		wr->o.max_conns = 32;
 	if (wr->o.max_conns < 5) {
@@ -685,6 +773,7 @@ struct watcher *watcher_new(struct loop *l, const struct watcher_opts *opts,
 		wr->consul_http = http_new(l, &ho, err);
 		if (!wr->consul_base || !wr->consul_http)
 			goto err;
+		loop_add_timer(l, &wr->leader_timer, LEADER_POLL);
 		if (opts->consul_token && opts->consul_token[0]) {
 			struct buf b = BUF_INIT;
 
@@ -720,6 +809,7 @@ void watcher_free(struct watcher *wr)
 	http_free(wr->consul_http);
 	http_free(wr->etcd_http);
 	loop_del_timer(wr->loop, &wr->notify_timer);
+	loop_del_timer(wr->loop, &wr->leader_timer);
 	while (wr->watches) {
 		struct watch *w = wr->watches;
 
