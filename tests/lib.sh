@@ -26,6 +26,7 @@ export LEGATE_ROOT LEGATE_BIN LEGATE_BUILD LEGATE_TOOLS LEGATE_SHARED
 T=$(mktemp -d "${TMPDIR:-/tmp}/lg.XXXXXX")
 LG_PIDS=()        # servers and helpers to stop, in start order
 LG_LOGS=()        # logs to show on failure
+LG_AFTER_STOP=()  # functions run once they are stopped (e.g. to delete namespaces)
 
 lg_log() { printf '# %s\n' "$*" >&2; }
 
@@ -55,6 +56,9 @@ lg_cleanup() {
 		kill -KILL "$pid" 2>/dev/null
 	done
 	wait 2>/dev/null
+	for h in ${LG_AFTER_STOP[@]+"${LG_AFTER_STOP[@]}"}; do
+		"$h"
+	done
 	# A sanitizer report from any program the test ran fails the test.
 	for f in "${LG_LOGS[@]}"; do
 		if [ -f "$f" ] && grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f"; then
