@@ -76,16 +76,16 @@ lg_alive "$LEGATE_PID" || lg_fail "legate exited during the burst"
 sleep 1
 after=$(lg_agent_conns "$CONSUL_HTTP_PORT")
 code=$(health)
-lg_consul_register late-1 late 9100 > /dev/null
-t0=$(date +%s%N)
-lg_wait 10 "a registration after the burst" grep -q "server late-1 " "$T/all.cfg"
-late_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 touch "$T/stop"
 wait "$SAMPLER" 2>/dev/null || true
 peak=$(cat "$T/peak")
 rm -f "$T/stop"
 lg_log "1000 SIGHUPs: $((last - r0)) reloads; agent-side connections: $before before, peak $peak," \
-	"$after after (cap $CAP); /health $code; a registration made afterwards in the file after $late_ms ms"
+	"$after after (cap $CAP); /health $code"
+lg_consul_register late-1 late 9100 > /dev/null
+t0=$(date +%s%N)
+lg_wait 10 "a registration after the burst" grep -q "server late-1 " "$T/all.cfg"
+lg_log "a registration made after the burst in the file after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 [ "$peak" -le $CAP ] || lg_fail "the agent held $peak connections during the burst (cap $CAP)"
 [ "$after" -le "$before" ] || lg_fail "the agent holds $after connections after the burst, $before before"
 [ "$code" = 200 ] || lg_fail "/health $code after the burst"
