@@ -87,7 +87,8 @@ t0=$(date +%s%N)
 lg_wait 10 "a registration after the burst" grep -q "server late-1 " "$T/all.cfg"
 lg_log "a registration made after the burst in the file after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 [ "$peak" -le $CAP ] || lg_fail "the agent held $peak connections during the burst (cap $CAP)"
-[ "$after" -le "$before" ] || lg_fail "the agent holds $after connections after the burst, $before before"
+# One short read (the leader poll) may hold a connection at either count.
+[ "$after" -le $((before + 1)) ] || lg_fail "the agent holds $after connections after the burst, $before before"
 [ "$code" = 200 ] || lg_fail "/health $code after the burst"
 
 # Reloads that swap ten watches for ten others, each rendered before the
