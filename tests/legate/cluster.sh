@@ -63,6 +63,7 @@ for n in "${SERVERS[@]}" c1; do
 done
 
 COMMON=(-grpc-port=-1 -dns-port=-1 -log-level=warn -hcl 'performance { raft_multiplier = 1 }'
+	-hcl 'disable_update_check = true'
 	-retry-join="$NET.1" -retry-join="$NET.2" -retry-join="$NET.3" -retry-interval=1s)
 lg_consul_at_least 1.14 && COMMON+=(-grpc-tls-port=-1)
 
@@ -81,7 +82,12 @@ stop() {
 }
 
 api() { nx c1 curl -sf -m 2 "$@"; }   # the client agent's API, from its namespace
-leader() { api "http://$CLIENT/v1/status/leader" | tr -d '"' | sed 's/:.*//'; }
+leader() { api "http://$CLIENT/v1/status/leader" | tr -d '"' | sed 's/:.*//' || true; }
+# the_leader: the leader's address once the client agent names one.
+the_leader() {
+	lg_wait 30 "a leader named by the client agent" has_leader
+	leader
+}
 node_of() { local n; for n in "${SERVERS[@]}"; do [ "${ADDR[$n]}" != "$1" ] || echo "$n"; done; }
 has_leader() { [ -n "$(leader)" ]; }
 has_new_leader() { local l; l=$(leader); [ -n "$l" ] && [ "$l" != "$1" ]; }
@@ -159,7 +165,7 @@ FIGURES=()
 alive() { lg_alive "$PLAIN" && lg_alive "$STALE" || lg_fail "a legate exited"; }
 
 # 1. The leader killed.
-old=$(leader)
+old=$(the_leader)
 victim=$(node_of "$old")
 t0=$(now_ms)
 stop "$victim"
@@ -172,7 +178,7 @@ lg_wait 60 "$victim back in the cluster" whole
 alive
 
 # 2. The leader cut off: its link down.
-old=$(leader)
+old=$(the_leader)
 victim=$(node_of "$old")
 t0=$(now_ms)
 ip -n "$P-$victim" link set eth0 down
@@ -193,7 +199,7 @@ alive
 
 # 3. Quorum lost: two servers killed; no leader can be elected.  A template
 # added now reads through the remaining server with -max-stale only.
-old=$(leader)
+old=$(the_leader)
 victim=$(node_of "$old")
 other=s1
 [ "$victim" = s1 ] && other=s2
