@@ -5,7 +5,7 @@
 #   make check SANITIZE=1   the same tests against an ASan+UBSan build
 #   make check LEGATE_CONSUL=old|new|PATH   Consul tests against one agent only
 #                        (default: Debian's 1.8.7, then the 1.14.11 build)
-#   make bench | demo | fuzz | static-init | install | deps | clean
+#   make bench | demo | fuzz | static-init | install | uninstall | deb | deps | clean
 #
 # Each directory adds its sources through DIR/*.mk fragments:
 #   LIB_SRCS    linked into bin/legate and into every unit test
@@ -43,6 +43,20 @@ BINDIR  := bin
 endif
 
 O := build/$(FLAVOR)
+
+# Quiet build, as kbuild does it: one short line per step; V=1 shows the
+# commands.  QUIET=1 (make demo) leaves out the short lines too.
+V ?= 0
+ifeq ($(V),1)
+Q   :=
+msg  =
+else ifeq ($(QUIET),1)
+Q   := @
+msg  =
+else
+Q   := @
+msg  = @printf '  %-6s %s\n' '$(1)' '$(2)'
+endif
 override CFLAGS  := $(BASE_CFLAGS) $(OPT) $(CFLAGS)
 override LDFLAGS := $(BASE_LDFLAGS) $(LDFLAGS)
 DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -63,7 +77,7 @@ INIT_OBJS  := $(INIT_SRCS:%.c=$(O)/init-objs/%.o)
 UNIT_BINS  := $(UNIT_TESTS:%.c=$(O)/%)
 TOOL_BINS  := $(TEST_TOOLS:%.c=$(O)/%)
 
-.PHONY: all check bench demo fuzz static-init install clean deps test-bins
+.PHONY: all check bench demo fuzz static-init install uninstall deb clean deps test-bins
 all: $(BINDIR)/legate $(BINDIR)/legate-init
 
 # The newer Consul is built once into a cache outside the checkout; a failed
@@ -77,24 +91,29 @@ deps:
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEP_CFLAGS) -MMD -MP -c -o $@ $<
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEP_CFLAGS) -MMD -MP -c -o $@ $<
 
 # legate-init is built with no library but libc; its objects stay apart.
 $(O)/init-objs/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(O)/liblegate.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BINDIR)/legate: $(O)/$(LEGATE_MAIN:.c=.o) $(O)/liblegate.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
 $(BINDIR)/legate-init: $(INIT_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^
 
 static-init: $(INIT_OBJS)
 	@mkdir -p bin
@@ -102,11 +121,13 @@ static-init: $(INIT_OBJS)
 
 $(O)/tests/unit/%: tests/unit/%.c $(O)/liblegate.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $^ $(LDFLAGS) $(DEP_LIBS)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $^ $(LDFLAGS) $(DEP_LIBS)
 
 $(O)/tests/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(LDFLAGS) $(DEP_LIBS)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(LDFLAGS) $(DEP_LIBS)
 
 test-bins: all $(UNIT_BINS) $(TOOL_BINS)
 
@@ -129,7 +150,8 @@ bench:
 
 demo:
 	@sh scripts/deps.sh
-	@$(MAKE) --no-print-directory all
+	@echo "demo: building bin/legate and bin/legate-init (make demo V=1 shows the commands)"
+	@$(MAKE) --no-print-directory all QUIET=$(if $(filter 1,$(V)),0,1)
 	@$(TEST_ENV) scripts/demo.sh
 
 # make fuzz [FUZZ_SECONDS=60] [FUZZER=name]: every fuzzer (or one) in turn,
@@ -155,10 +177,49 @@ fuzz: $(addprefix build/fuzz/,$(filter $(FUZZERS),$(FUZZ_RUN)))
 	@$(if $(filter-out $(FUZZERS),$(FUZZ_RUN)),echo "no fuzzer $(filter-out $(FUZZERS),$(FUZZ_RUN)); there are: $(FUZZERS)" >&2 && false,true)
 	$(foreach f,$(FUZZ_RUN),$(call fuzz_run,$(f)) && ) true
 
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binaries (stripped;
+# INSTALL_STRIP= keeps their symbols, as debhelper wants them), the
+# templates, the image's configurations as examples, the manual pages, and
+# the supervisorctl link to legate-init in SUPERVISORCTL_DIR.
+INSTALL_STRIP     ?= -s
+SHARE_DIR          = $(PREFIX)/share/legate
+MAN_DIR            = $(PREFIX)/share/man
+SUPERVISORCTL_DIR ?= $(PREFIX)/bin
+MAN_PAGES         := man/legate.1 man/legate.hcl.5 man/legate-init.8
+EXAMPLES          := compose/legate.hcl compose/init.conf
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/legate/templates
-	install -m 755 $(BINDIR)/legate $(BINDIR)/legate-init $(DESTDIR)$(PREFIX)/bin/
-	cp -R templates/. $(DESTDIR)$(PREFIX)/share/legate/templates/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SHARE_DIR)/templates $(DESTDIR)$(SHARE_DIR)/examples \
+		$(DESTDIR)$(MAN_DIR)/man1 $(DESTDIR)$(MAN_DIR)/man5 $(DESTDIR)$(MAN_DIR)/man8 \
+		$(DESTDIR)$(SUPERVISORCTL_DIR)
+	install -m 755 $(INSTALL_STRIP) $(BINDIR)/legate $(BINDIR)/legate-init $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 templates/*.mustache $(DESTDIR)$(SHARE_DIR)/templates/
+	install -m 644 $(EXAMPLES) $(DESTDIR)$(SHARE_DIR)/examples/
+	$(foreach m,$(MAN_PAGES),install -m 644 $(m) $(DESTDIR)$(MAN_DIR)/man$(subst .,,$(suffix $(m)))/ && ) true
+	ln -sf $(if $(filter $(PREFIX)/bin,$(SUPERVISORCTL_DIR)),legate-init,$(PREFIX)/bin/legate-init) \
+		$(DESTDIR)$(SUPERVISORCTL_DIR)/supervisorctl
+
+# Only what install put there; directories are removed when left empty.
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/legate $(DESTDIR)$(PREFIX)/bin/legate-init
+	[ ! -L $(DESTDIR)$(SUPERVISORCTL_DIR)/supervisorctl ] || rm -f $(DESTDIR)$(SUPERVISORCTL_DIR)/supervisorctl
+	rm -f $(addprefix $(DESTDIR)$(SHARE_DIR)/templates/,$(notdir $(wildcard templates/*.mustache)))
+	rm -f $(addprefix $(DESTDIR)$(SHARE_DIR)/examples/,$(notdir $(EXAMPLES)))
+	$(foreach m,$(MAN_PAGES),rm -f $(DESTDIR)$(MAN_DIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)) && ) true
+	-rmdir $(DESTDIR)$(SHARE_DIR)/templates $(DESTDIR)$(SHARE_DIR)/examples $(DESTDIR)$(SHARE_DIR) 2>/dev/null
+
+# make deb: the Debian package (debian/), built with dpkg-buildpackage from a
+# copy of the tracked files in DEB_DIR (build/deb), then checked by lintian (an error
+# fails the target).  The .deb lands in DEB_DIR.
+DEB_VERSION = $(shell dpkg-parsechangelog -l debian/changelog -S Version 2>/dev/null)
+DEB_DIR ?= build/deb
+deb:
+	@sh scripts/deps.sh
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/legate-$(DEB_VERSION)
+	git ls-files -z -c -o --exclude-standard | xargs -0 tar -cf - | tar -xf - -C $(DEB_DIR)/legate-$(DEB_VERSION)
+	cd $(DEB_DIR)/legate-$(DEB_VERSION) && dpkg-buildpackage -b -us -uc
+	lintian --fail-on error $(DEB_DIR)/legate_$(DEB_VERSION)_*.changes
+	@ls $(DEB_DIR)/*.deb
 
 clean:
 	rm -rf build bin

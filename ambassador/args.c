@@ -25,6 +25,29 @@ void amb_usage(FILE *f)
 	      "  --public                      public_ip instead of private_ip\n"
 	      "  --etcd HOST[:PORT]            etcd (default $ETCDCTL_ENDPOINTS, else 127.0.0.1:2379)\n"
 	      "\n"
+	      "Credentials to the backends (before any BACKEND: for every forward; after\n"
+	      "one: for that BACKEND's forward):\n"
+	      "  --tls                         TLS to the backends, certificate verified (system CAs)\n"
+	      "  --tls-ca FILE|env:VAR         the CA the backends' certificates must chain to (PEM)\n"
+	      "  --tls-cert FILE|env:VAR       client certificate (PEM, with its key unless --tls-key)\n"
+	      "  --tls-key FILE|env:VAR        its private key (PEM)\n"
+	      "  --tls-server-name NAME        SNI, and the name the certificate must carry\n"
+	      "  --tls-verify required|none    check the backends' certificates (default required)\n"
+	      "  --auth redis                  AUTH (and SELECT) sent at connect time; other protocols\n"
+	      "                                are refused\n"
+	      "  --password SECRET|env:VAR|file:PATH   the password for --auth\n"
+	      "  --user NAME                   AUTH NAME PASSWORD (Redis 6 ACL users)\n"
+	      "  --db N                        SELECT N after AUTH\n"
+	      "\n"
+	      "progrium/ambassadord's omni mode:\n"
+	      "  --omnimode                    every container's BACKEND_<PORT>=<BACKEND> variables: a\n"
+	      "                                connection from it to port PORT goes to its BACKEND;\n"
+	      "                                listens on port 10000 (--listen to change)\n"
+	      "  --setup-iptables              REDIRECT every incoming TCP port to it (this network\n"
+	      "                                namespace; removed on exit)\n"
+	      "  --docker unix:///PATH         the Docker engine (default $DOCKER_HOST, else\n"
+	      "                                unix:///var/run/docker.sock)\n"
+	      "\n"
 	      "legate's options:\n"
 	      "  --listen [ADDR:]PORT          listen here instead (one forward only)\n"
 	      "  --etcd-v2                     read etcd through the v2 API (default: v3)\n"
@@ -60,17 +83,17 @@ static struct amb_forward *new_forward(struct amb_spec *s, enum amb_kind kind, c
 	memset(f, 0, sizeof *f);
 	f->kind = kind;
 	f->arg = xstrdup(arg);
+	amb_creds_init(&f->creds);
 	return f;
 }
 
 /* "HOST:PORT/PATH" after the scheme of etcd:// or consul://. */
-static int parse_kv(struct amb_spec *s, const char *arg, enum amb_store store,
+static int parse_kv(struct amb_forward *f, const char *arg, enum amb_store store,
 		    const char *rest, struct lg_error *err)
 {
 	const char *slash = strchr(rest, '/');
 	char host[AMB_HOST_MAX + 1], addr[AMB_HOST_MAX + 16];
 	struct lg_error e2;
-	struct amb_forward *f;
 	size_t plen;
 	int port;
 
@@ -92,7 +115,7 @@ static int parse_kv(struct amb_spec *s, const char *arg, enum amb_store store,
 		lg_error_set(err, NULL, 0, 0, "%s: no path", arg);
 		return -1;
 	}
-	f = new_forward(s, AMB_KV, arg);
+	f->kind = AMB_KV;
 	f->store = store;
 	snprintf(addr, sizeof addr, amb_host_is_v6(host) ? "[%s]:%d" : "%s:%d", host, port);
 	f->store_addr = xstrdup(addr);
@@ -101,18 +124,16 @@ static int parse_kv(struct amb_spec *s, const char *arg, enum amb_store store,
 	return f->path ? 0 : -1;
 }
 
-/* A positional BACKEND argument. */
-static int parse_backend(struct amb_spec *s, const char *arg, struct lg_error *err)
+int amb_forward_parse(struct amb_forward *f, const char *arg, struct lg_error *err)
 {
 	char host[AMB_HOST_MAX + 1];
 	struct lg_error e2;
-	struct amb_forward *f;
 	int port;
 
 	if (strncmp(arg, "etcd://", 7) == 0)
-		return parse_kv(s, arg, AMB_ETCD, arg + 7, err);
+		return parse_kv(f, arg, AMB_ETCD, arg + 7, err);
 	if (strncmp(arg, "consul://", 9) == 0)
-		return parse_kv(s, arg, AMB_CONSUL, arg + 9, err);
+		return parse_kv(f, arg, AMB_CONSUL, arg + 9, err);
 	if (strstr(arg, "://")) {
 		lg_error_set(err, NULL, 0, 0, "%s: unknown scheme (etcd:// or consul://)", arg);
 		return -1;
@@ -123,12 +144,12 @@ static int parse_backend(struct amb_spec *s, const char *arg, struct lg_error *e
 			lg_error_set(err, NULL, 0, 0, "%s: not a DNS name", arg);
 			return -1;
 		}
-		f = new_forward(s, AMB_SRV, arg);
+		f->kind = AMB_SRV;
 		f->srv_name = xstrdup(host);
 		f->bind_port = AMB_DEFAULT_PORT;
 		return 0;
 	}
-	f = new_forward(s, AMB_STATIC, arg);
+	f->kind = AMB_STATIC;
 	for (const char *p = arg; *p;) {
 		const char *comma = strchr(p, ',');
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
@@ -155,6 +176,23 @@ static int parse_backend(struct amb_spec *s, const char *arg, struct lg_error *e
 	}
 	amb_list_sort(&f->hosts);
 	return 0;
+}
+
+void amb_forward_free(struct amb_forward *f)
+{
+	free(f->arg);
+	amb_list_free(&f->hosts);
+	free(f->srv_name);
+	free(f->store_addr);
+	free(f->path);
+	amb_creds_free(&f->creds);
+	memset(f, 0, sizeof *f);
+}
+
+/* A positional BACKEND argument. */
+static int parse_backend(struct amb_spec *s, const char *arg, struct lg_error *err)
+{
+	return amb_forward_parse(new_forward(s, AMB_STATIC, arg), arg, err);
 }
 
 /* Docker links: NAME_PORT_N_TCP_ADDR and NAME_PORT_N_TCP_PORT; one forward
@@ -239,6 +277,8 @@ struct pending {
 	const char *prefix, *etcd, *listen;
 	int port;
 	bool master_only, public_ip, links;
+	struct amb_creds creds;     /* credentials before the first BACKEND */
+	bool backend_seen;          /* credentials now go to the latest BACKEND's forward */
 };
 
 /* How an option's value is taken: into a field of the spec (S) or of the
@@ -250,7 +290,6 @@ enum otype {
 	OT_DUP_S,      /* a copy of the value into the spec (replacing) */
 	OT_PORT_P,     /* a port number into pending */
 	OT_INTERVAL_S, /* seconds from 0.05 to 3600 into the spec */
-	OT_REFUSED,    /* an option of the originals legate does not do */
 	OT_HELP,
 };
 
@@ -266,8 +305,9 @@ static const struct opt {
 	{ "etcd", OT_VAL_P, offsetof(struct pending, etcd) },
 	{ "links", OT_BOOL_P, offsetof(struct pending, links) },
 	{ "listen", OT_VAL_P, offsetof(struct pending, listen) },
-	{ "omnimode", OT_REFUSED, 0 },
-	{ "setup-iptables", OT_REFUSED, 0 },
+	{ "omnimode", OT_BOOL_S, offsetof(struct amb_spec, omni) },
+	{ "setup-iptables", OT_BOOL_S, offsetof(struct amb_spec, setup_iptables) },
+	{ "docker", OT_DUP_S, offsetof(struct amb_spec, docker) },
 	{ "etcd-v2", OT_BOOL_S, offsetof(struct amb_spec, etcd_v2) },
 	{ "dns", OT_DUP_S, offsetof(struct amb_spec, dns_server) },
 	{ "srv-interval", OT_INTERVAL_S, offsetof(struct amb_spec, srv_min_interval) },
@@ -318,8 +358,6 @@ static int apply_opt(const struct opt *o, const char *a, const char *val, struct
 			return lg_error_set(err, NULL, 0, 0, "--%s %s: seconds between 0.05 and 3600", o->name, val);
 		*(double *)sf = d;
 		return 0;
-	case OT_REFUSED:
-		return lg_error_set(err, NULL, 0, 0, "%s: omni mode (iptables) is not supported", a);
 	case OT_HELP:
 		amb_usage(stdout);
 		return 1;
@@ -342,10 +380,11 @@ static char *default_etcd(void)
 int amb_args_parse(int argc, char **argv, struct amb_spec *s, struct lg_error *err)
 {
 	struct pending p = { 0 };
-	bool positional_only = false;
+	bool positional_only = false, cred_val;
 	struct lg_error e2;
 	int rc;
 
+	amb_creds_init(&p.creds);
 	memset(s, 0, sizeof *s);
 	s->srv_min_interval = 0.25;
 	/* Unit files of the originals name their program first
@@ -366,7 +405,8 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, struct lg_error *e
 
 		if (positional_only || a[0] != '-' || a[1] == '\0') {
 			if (parse_backend(s, a, err) < 0)
-				return -1;
+				goto fail;
+			p.backend_seen = true;
 			continue;
 		}
 		if (strcmp(a, "--") == 0) {
@@ -379,19 +419,40 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, struct lg_error *e
 		for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++)
 			if (strlen(opts[k].name) == nlen && strncmp(opts[k].name, name, nlen) == 0)
 				o = &opts[k];
+		if (!o && amb_creds_is_option(name, nlen, &cred_val)) {
+			char cname[32];
+			struct amb_creds *c = p.backend_seen ? &s->fwd[s->nfwd - 1].creds : &p.creds;
+			if (eq)
+				val = eq + 1;
+			else if (cred_val) {
+				if (i + 1 >= argc) {
+					lg_error_set(err, NULL, 0, 0, "%s needs a value", a);
+					goto fail;
+				}
+				val = argv[++i];
+			}
+			snprintf(cname, sizeof cname, "%.*s", (int)nlen, name);
+			if (amb_creds_set(c, cname, val, err) < 0)
+				goto fail;
+			continue;
+		}
 		if (!o) {
 			lg_error_set(err, NULL, 0, 0, "unknown option %s", a);
-			return -1;
+			goto fail;
 		}
 		if (eq)
 			val = eq + 1;
 		else if (takes_value(o->type)) {
-			if (i + 1 >= argc)
-				return lg_error_set(err, NULL, 0, 0, "%s needs a value", a);
+			if (i + 1 >= argc) {
+				lg_error_set(err, NULL, 0, 0, "%s needs a value", a);
+				goto fail;
+			}
 			val = argv[++i];
 		}
-		if ((rc = apply_opt(o, a, val, s, &p, err)) != 0)
+		if ((rc = apply_opt(o, a, val, s, &p, err)) != 0) {
+			amb_creds_free(&p.creds);
 			return rc;
+		}
 	}
 	if (p.prefix) {
 		struct amb_forward *f;
@@ -404,14 +465,14 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, struct lg_error *e
 		if (p.port == 0) {
 			free(ea);
 			lg_error_set(err, NULL, 0, 0, "--etcd-prefix needs --port");
-			return -1;
+			goto fail;
 		}
 		if (strncmp(bare, "http://", 7) == 0)
 			bare += 7;
 		if (amb_addr_parse(bare, 2379, host, &eport, &e2) < 0) {
 			lg_error_set(err, NULL, 0, 0, "--etcd %s: %s", ea, e2.text);
 			free(ea);
-			return -1;
+			goto fail;
 		}
 		free(ea);
 		while (*p.prefix == '/')
@@ -421,7 +482,7 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, struct lg_error *e
 			plen--;
 		if (plen == 0) {
 			lg_error_set(err, NULL, 0, 0, "--etcd-prefix: empty");
-			return -1;
+			goto fail;
 		}
 		f = new_forward(s, AMB_CREWJAM, "--etcd-prefix");
 		f->store = AMB_ETCD;
@@ -434,27 +495,53 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, struct lg_error *e
 		f->public_ip = p.public_ip;
 	} else if (p.port || p.master_only || p.public_ip || p.etcd) {
 		lg_error_set(err, NULL, 0, 0, "--port, --master-only, --public and --etcd go with --etcd-prefix");
-		return -1;
+		goto fail;
 	}
 	if (p.links && parse_links(s, err) < 0)
-		return -1;
+		goto fail;
+	if (s->omni) {
+		if (s->nfwd > 0) {
+			lg_error_set(err, NULL, 0, 0, "--omnimode: the backends come from the containers' "
+				     "BACKEND_<PORT> variables, not from %s", s->fwd[0].arg);
+			goto fail;
+		}
+		/* The one listener, with the defaults every container's
+		 * backends get (their credentials included). */
+		new_forward(s, AMB_STATIC, "--omnimode");
+		s->fwd[0].bind_port = AMB_DEFAULT_PORT;
+		if (!s->docker) {
+			const char *dh = getenv("DOCKER_HOST");
+			s->docker = xstrdup(dh && *dh ? dh : "unix:///var/run/docker.sock");
+		}
+		if (strncmp(s->docker, "unix://", 7) != 0 || !s->docker[7]) {
+			lg_error_set(err, NULL, 0, 0, "--docker %s: expected unix:///PATH (the engine's socket)", s->docker);
+			goto fail;
+		}
+	} else if (s->setup_iptables || s->docker) {
+		lg_error_set(err, NULL, 0, 0, "--setup-iptables and --docker go with --omnimode");
+		goto fail;
+	}
 	if (s->nfwd == 0) {
 		lg_error_set(err, NULL, 0, 0, "nothing to proxy: give a BACKEND, --etcd-prefix or --links");
-		return -1;
+		goto fail;
 	}
 	if (p.listen) {
 		char host[AMB_HOST_MAX + 1];
 		int lp;
 		if (s->nfwd > 1) {
 			lg_error_set(err, NULL, 0, 0, "--listen: there are %zu forwards; it takes one", s->nfwd);
-			return -1;
+			goto fail;
 		}
 		if (amb_port_parse(p.listen) > 0) {
 			host[0] = '\0';
 			lp = amb_port_parse(p.listen);
+		} else if (p.listen[strspn(p.listen, "0123456789")] == '\0') {
+			/* Only digits: a port, but not one that exists. */
+			lg_error_set(err, NULL, 0, 0, "--listen \"%.20s\": not a port (1 to 65535)", p.listen);
+			return -1;
 		} else if (amb_addr_parse(p.listen, 0, host, &lp, &e2) < 0) {
 			lg_error_set(err, NULL, 0, 0, "--listen: %s", e2.text);
-			return -1;
+			goto fail;
 		}
 		snprintf(s->fwd[0].bind_addr, sizeof s->fwd[0].bind_addr, "%s", host);
 		s->fwd[0].bind_port = lp;
@@ -464,26 +551,33 @@ int amb_args_parse(int argc, char **argv, struct amb_spec *s, struct lg_error *e
 			if (s->fwd[i].bind_port == s->fwd[k].bind_port) {
 				lg_error_set(err, NULL, 0, 0, "%s and %s would both listen on port %d",
 					 s->fwd[i].arg, s->fwd[k].arg, s->fwd[i].bind_port);
-				return -1;
+				goto fail;
 			}
 	if (!s->run_dir)
 		s->run_dir = xstrdup("/run/legate-ambassador");
 	if (!s->haproxy)
 		s->haproxy = xstrdup("haproxy");
+	for (size_t i = 0; i < s->nfwd; i++) {
+		if (amb_creds_merge(&s->fwd[i].creds, &p.creds) < 0) {
+			lg_error_set(err, NULL, 0, 0, "out of memory");
+			goto fail;
+		}
+		if (amb_creds_check(&s->fwd[i].creds, s->fwd[i].arg, err) < 0)
+			goto fail;
+	}
+	amb_creds_free(&p.creds);
 	return 0;
+fail:
+	amb_creds_free(&p.creds);
+	return -1;
 }
 
 void amb_spec_free(struct amb_spec *s)
 {
-	for (size_t i = 0; i < s->nfwd; i++) {
-		struct amb_forward *f = &s->fwd[i];
-		free(f->arg);
-		amb_list_free(&f->hosts);
-		free(f->srv_name);
-		free(f->store_addr);
-		free(f->path);
-	}
+	for (size_t i = 0; i < s->nfwd; i++)
+		amb_forward_free(&s->fwd[i]);
 	free(s->fwd);
+	free(s->docker);
 	free(s->dns_server);
 	free(s->run_dir);
 	free(s->haproxy);

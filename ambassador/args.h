@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "ambassador/backend.h"
+#include "ambassador/creds.h"
 #include "common/error.h"
 
 enum amb_kind {
@@ -33,6 +34,7 @@ struct amb_forward {
 	char *path;                 /* no leading or trailing '/' */
 	int port;                   /* AMB_CREWJAM: the instances' port */
 	bool master_only, public_ip;
+	struct amb_creds creds;     /* the defaults merged with its own */
 };
 
 #define AMB_DEFAULT_PORT 10000
@@ -46,6 +48,9 @@ struct amb_spec {
 	bool etcd_v2;               /* --etcd-v2: the v2 API instead of v3 */
 	bool print_config;          /* --print-config: render once to stdout, exit */
 	double srv_min_interval;    /* seconds between SRV queries at least */
+	bool omni;                  /* --omnimode: fwd[0] is the listener and the defaults */
+	bool setup_iptables;
+	char *docker;               /* omni: "unix:///PATH" of the Docker engine */
 	char *log_level;
 };
 
@@ -56,6 +61,14 @@ struct amb_spec {
 int amb_args_parse(int argc, char **argv, struct amb_spec *spec, struct lg_error *err);
 
 void amb_spec_free(struct amb_spec *spec);
+
+/* Fills f (kind, hosts, srv_name, store, path, bind_port; the rest left as
+ * it is) from a BACKEND in progrium/ambassadord's standard forms.  Returns
+ * 0, or -1 with err filled; f is then freed with amb_forward_free either
+ * way. */
+int amb_forward_parse(struct amb_forward *f, const char *arg, struct lg_error *err);
+
+void amb_forward_free(struct amb_forward *f);
 
 /* Prints the usage text to f. */
 void amb_usage(FILE *f);

@@ -88,8 +88,14 @@ int amb_addr_parse(const char *s, int default_port, char *host, int *port,
 			goto bad;
 		memcpy(portbuf, colon + 1, plen);
 		portbuf[plen] = '\0';
-		if ((*port = amb_port_parse(portbuf)) < 0)
+		if ((*port = amb_port_parse(portbuf)) < 0) {
+			if (strspn(portbuf, "0123456789") == plen) {
+				lg_error_set(err, NULL, 0, 0, "\"%.*s\": port %s is not from 1 to 65535",
+					     (int)(e - b > 80 ? 80 : e - b), b, portbuf);
+				return -1;
+			}
 			goto bad;
+		}
 	} else if (default_port > 0) {
 		*port = default_port;
 	} else {

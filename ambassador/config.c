@@ -24,6 +24,9 @@ static const char template_src[] =
 	"    maxconn 4096\n"
 	"    # after a reload, old workers finish their connections, for an hour at most\n"
 	"    hard-stop-after 1h\n"
+	"{{#lua}}\n"
+	"    lua-load {{lua}}\n"
+	"{{/lua}}\n"
 	"\n"
 	"defaults\n"
 	"    mode tcp\n"
@@ -39,13 +42,19 @@ static const char template_src[] =
 	"# {{arg}}\n"
 	"listen {{name}}\n"
 	"    bind {{bind}}\n"
+	"{{#lines}}\n"
+	"    {{.}}\n"
+	"{{/lines}}\n"
 	"{{#servers}}\n"
-	"    server {{name}} {{address}}\n"
+	"    server {{name}} {{address}}{{opts}}\n"
 	"{{/servers}}\n"
 	"{{/forwards}}\n";
 
 struct amb_config {
 	const struct amb_spec *spec;
+	struct amb_creds_cfg *creds;      /* one per forward */
+	char lua_path[4200];              /* "" when no forward needs Lua */
+	bool secret;
 	struct mustache_tpl *tpl;
 	struct mustache_opts opts;
 	struct command check;
@@ -80,6 +89,33 @@ struct amb_config *amb_config_new(const struct amb_spec *spec, struct lg_error *
 	if (!(c->check.text = malloc(strlen(spec->haproxy) + 24)))
 		goto oom;
 	sprintf(c->check.text, "%s -c -f {{.src}}", spec->haproxy);
+	if (!(c->creds = calloc(spec->nfwd ? spec->nfwd : 1, sizeof *c->creds)))
+		goto oom;
+	snprintf(c->lua_path, sizeof c->lua_path, "%s/redis-auth.lua", spec->run_dir);
+	for (size_t i = 0; i < spec->nfwd; i++) {
+		const struct amb_forward *f = &spec->fwd[i];
+		char tag[32];
+		snprintf(tag, sizeof tag, "port_%d", f->bind_port);
+		if (amb_creds_prepare(&f->creds, spec->run_dir, tag, c->lua_path, spec->print_config,
+				      &c->creds[i], &me) < 0) {
+			lg_error_set(err, NULL, 0, 0, "%s: %s", f->arg, me.text);
+			amb_config_free(c);
+			return NULL;
+		}
+		c->secret |= c->creds[i].secret;
+	}
+	if (!c->secret) {
+		c->lua_path[0] = '\0';
+	} else if (!spec->print_config) {
+		struct install_opts io = { c->lua_path, 0644, (uid_t)-1, (gid_t)-1, false, true };
+		struct install_staged st;
+		const char *lua = amb_creds_lua_source();
+		if (install_stage(&io, lua, strlen(lua), &st, err) < 0 ||
+		    install_commit(&io, &st, err) < 0) {
+			amb_config_free(c);
+			return NULL;
+		}
+	}
 	return c;
 oom:
 	lg_error_set(err, NULL, 0, 0, "out of memory");
@@ -93,6 +129,9 @@ void amb_config_free(struct amb_config *c)
 		return;
 	mustache_free(c->tpl);
 	command_free(&c->check);
+	for (size_t i = 0; c->creds && i < c->spec->nfwd; i++)
+		amb_creds_cfg_free(&c->creds[i]);
+	free(c->creds);
 	free(c);
 }
 
@@ -120,16 +159,26 @@ int amb_config_render(struct amb_config *c, const struct amb_list *const *lists,
 
 	if (!data || !fwds || json_object_set(data, "forwards", fwds) < 0)
 		goto oom;
+	if (c->lua_path[0] && json_object_set_new(data, "lua", json_string(c->lua_path)) < 0)
+		goto oom;
 	for (size_t i = 0; i < s->nfwd; i++) {
 		const struct amb_forward *f = &s->fwd[i];
 		const struct amb_list *l = lists[i];
-		json_t *servers, *fo;
+		json_t *servers, *fo, *lines;
 		char name[32], bind[AMB_HOST_MAX + 24], addr[AMB_HOST_MAX + 24];
 
 		if (!l || l->n == 0)
 			continue;
-		if (!(servers = json_array()))
+		if (!(servers = json_array()) || !(lines = json_array())) {
+			json_decref(servers);
 			goto oom;
+		}
+		for (char **ln = c->creds[i].lines; ln && *ln; ln++)
+			if (json_array_append_new(lines, json_string(*ln)) < 0) {
+				json_decref(servers);
+				json_decref(lines);
+				goto oom;
+			}
 		snprintf(name, sizeof name, "port_%d", f->bind_port);
 		if (!f->bind_addr[0])
 			snprintf(bind, sizeof bind, ":%d", f->bind_port);
@@ -137,16 +186,17 @@ int amb_config_render(struct amb_config *c, const struct amb_list *const *lists,
 			snprintf(bind, sizeof bind, "ipv6@%s:%d", f->bind_addr, f->bind_port);
 		else
 			snprintf(bind, sizeof bind, "%s:%d", f->bind_addr, f->bind_port);
-		fo = json_pack("{s:s, s:s, s:s, s:o}", "name", name, "bind", bind, "arg", f->arg,
-			       "servers", servers);
+		fo = json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", name, "bind", bind, "arg", f->arg,
+			       "servers", servers, "lines", lines);
 		if (!fo || json_array_append_new(fwds, fo) < 0)
 			goto oom;
 		for (size_t k = 0; k < l->n; k++) {
 			char sname[32];
 			snprintf(sname, sizeof sname, "s%zu", k + 1);
 			haproxy_addr(l->v[k], addr, sizeof addr);
-			if (json_array_append_new(servers, json_pack("{s:s, s:s}", "name", sname,
-								     "address", addr)) < 0)
+			if (json_array_append_new(servers, json_pack("{s:s, s:s, s:s}", "name", sname,
+								     "address", addr, "opts",
+								     c->creds[i].server_opts)) < 0)
 				goto oom;
 		}
 	}
@@ -186,10 +236,20 @@ static int check_staged(struct amb_config *c, const char *label, const char *sta
 	return rc;
 }
 
+const struct amb_creds_cfg *amb_config_creds(const struct amb_config *c, size_t i)
+{
+	return &c->creds[i];
+}
+
+bool amb_config_secret(const struct amb_config *c)
+{
+	return c->secret;
+}
+
 int amb_config_check(struct amb_config *c, const char *path, const struct buf *text,
 		     struct lg_error *err)
 {
-	struct install_opts io = { path, 0644, (uid_t)-1, (gid_t)-1, false, true };
+	struct install_opts io = { path, c->secret ? 0600 : 0644, (uid_t)-1, (gid_t)-1, false, true };
 	struct install_staged st;
 	struct lg_error ie;
 	int rc;

@@ -17,6 +17,8 @@
 
 #include "ambassador/args.h"
 #include "ambassador/config.h"
+#include "ambassador/iptables.h"
+#include "ambassador/omni.h"
 #include "ambassador/sources.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -40,6 +42,8 @@ struct amb {
 	struct amb_spec spec;
 	struct loop *loop;
 	struct amb_source **src;
+	struct amb_omni *omni;            /* --omnimode: instead of src */
+	bool iptables;                    /* the REDIRECT rule is ours to remove */
 	struct amb_config *cfg;
 	struct hap_child *hp;
 	struct hap_driver *drv;           /* from HAProxy's first start on */
@@ -58,6 +62,8 @@ struct amb {
 
 static bool all_ready(const struct amb *a)
 {
+	if (a->spec.omni)
+		return a->omni && amb_omni_ready(a->omni);
 	for (size_t i = 0; i < a->spec.nfwd; i++)
 		if (!amb_source_ready(a->src[i]))
 			return false;
@@ -150,9 +156,10 @@ static void render(struct amb *a)
 		log_error("out of memory");
 		return;
 	}
-	for (size_t i = 0; i < a->spec.nfwd; i++)
+	for (size_t i = 0; !a->spec.omni && i < a->spec.nfwd; i++)
 		lists[i] = amb_source_list(a->src[i]);
-	if (amb_config_render(a->cfg, lists, &out, &err) < 0) {
+	if (a->spec.omni ? amb_omni_render(&a->spec, a->omni, a->cfg, &out, &err) < 0
+			 : amb_config_render(a->cfg, lists, &out, &err) < 0) {
 		log_error("cannot render the HAProxy config: %s", err.text);
 		goto out;
 	}
@@ -162,6 +169,8 @@ static void render(struct amb *a)
 		loop_stop(a->loop);
 		goto out;
 	}
+	if (a->spec.omni)
+		amb_omni_sync(a->omni, a->drv != NULL);
 	a->ao.hap = a->drv;
 	a->job_started = clock_mono();
 	a->job = apply_start(a->loop, &a->ao, out.data ? out.data : "", out.len, true, on_applied, a);
@@ -198,7 +207,8 @@ static int check_at_start(struct amb *a)
 	for (size_t i = 0; i < a->spec.nfwd; i++)
 		lists[i] = &one;
 	snprintf(path, sizeof path, "%s/haproxy.cfg.check", a->spec.run_dir);
-	if (amb_config_render(a->cfg, lists, &out, &err) < 0 ||
+	if ((a->spec.omni ? amb_omni_render(&a->spec, NULL, a->cfg, &out, &err)
+			  : amb_config_render(a->cfg, lists, &out, &err)) < 0 ||
 	    amb_config_check(a->cfg, path, &out, &err) < 0) {
 		log_error("%s", err.text);
 		goto out;
@@ -225,6 +235,11 @@ static void on_source(struct amb_source *s, void *arg)
 		return;
 	if (a->rendered || all_ready(a))
 		loop_add_timer(a->loop, &a->render_timer, 0);
+}
+
+static void on_omni(void *arg)
+{
+	on_source(NULL, arg);
 }
 
 static void on_first_timer(struct loop *l, void *arg)
@@ -343,6 +358,12 @@ int ambassador_main(int argc, char **argv)
 		goto out;
 	}
 	if (!(a.cfg = amb_config_new(&a.spec, &err))) {
+		/* A credential that cannot be read is the command line's fault. */
+		log_error("%s", err.text);
+		a.exit_code = 2;
+		goto out;
+	}
+	if (a.spec.omni && !a.spec.print_config && amb_omni_map_init(&a.spec, &err) < 0) {
 		log_error("%s", err.text);
 		goto out;
 	}
@@ -365,7 +386,7 @@ int ambassador_main(int argc, char **argv)
 	 * fail; the master says so, the old workers go on, the driver tries
 	 * again. */
 	a.ao = (struct apply_opts){
-		.install = { a.cfg_path, 0644, (uid_t)-1, (gid_t)-1, false, true },
+		.install = { a.cfg_path, amb_config_secret(a.cfg) ? 0600 : 0644, (uid_t)-1, (gid_t)-1, false, true },
 		.label = a.cfg_path,
 	};
 	loop_timer_init(&a.render_timer, on_render_timer, &a);
@@ -374,7 +395,21 @@ int ambassador_main(int argc, char **argv)
 		log_error("out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < a.spec.nfwd; i++) {
+	if (a.spec.omni) {
+		if (a.spec.setup_iptables && !a.spec.print_config) {
+			if (amb_iptables_setup(a.spec.fwd[0].bind_port, &err) < 0) {
+				log_error("%s", err.text);
+				goto out;
+			}
+			a.iptables = true;
+		}
+		if (!(a.omni = amb_omni_new(a.loop, &a.spec, on_omni, &a, &err))) {
+			log_error("--omnimode: %s", err.text);
+			goto out;
+		}
+		log_info("port %d: omni mode, the containers of %s", a.spec.fwd[0].bind_port, a.spec.docker);
+	}
+	for (size_t i = 0; !a.spec.omni && i < a.spec.nfwd; i++) {
 		const struct amb_forward *f = &a.spec.fwd[i];
 		if (!(a.src[i] = amb_source_new(a.loop, &a.spec, f, on_source, &a, &err))) {
 			log_error("%s: %s", f->arg, err.text);
@@ -394,6 +429,9 @@ out:
 	for (size_t i = 0; a.src && i < a.spec.nfwd; i++)
 		amb_source_free(a.src[i]);
 	free(a.src);
+	amb_omni_free(a.omni);
+	if (a.iptables)
+		amb_iptables_teardown(a.spec.fwd[0].bind_port);
 	apply_cancel(a.job);
 	hap_driver_free(a.drv);
 	hap_child_free(a.hp);

@@ -15,16 +15,8 @@
 . "$LEGATE_ROOT/tests/haproxy/stack.bash"
 
 N=${BENCH_CHANGES:-50}
-peers=$LEGATE_ROOT/build/peers/bin
-CT=$peers/consul-template
-if [ ! -x "$CT" ]; then
-	GO=$(command -v go || echo /usr/local/go/bin/go)
-	if [ -x "$GO" ]; then
-		echo "# building consul-template v0.39.1 with $GO (module proxy)"
-		GOBIN=$peers "$GO" install github.com/hashicorp/consul-template@v0.39.1 >/dev/null 2>&1 || true
-	fi
-fi
-[ -x "$CT" ] || { echo "# consul-template not available: its row is empty"; CT=; }
+. "$LEGATE_ROOT/bench/peers.bash"
+bench_consul_template
 
 lg_start_consul
 lg_consul_banner

@@ -3,22 +3,16 @@
 # long-poll as the physical bound; RSS idle and while watching 1,000
 # services (with the connections each holds); CPU over 60 idle seconds.
 # consul-template is built from the Go module proxy into build/peers when Go
-# is available; nothing of it is committed.
+# is available; nothing of it is committed.  BENCH_LEGATE_PEER=/path/to/legate
+# adds another legate build's column (an older tree, for a before/after
+# table in one run).
 . "$LEGATE_ROOT/tests/lib.sh"
 
 N=${BENCH_CHANGES:-200}
 SERVICES=${BENCH_SERVICES:-1000}
 IDLE=${BENCH_IDLE:-60}
-peers=$LEGATE_ROOT/build/peers/bin
-CT=$peers/consul-template
-if [ ! -x "$CT" ]; then
-	GO=$(command -v go || echo /usr/local/go/bin/go)
-	if [ -x "$GO" ]; then
-		echo "# building consul-template v0.39.1 with $GO (module proxy)"
-		GOBIN=$peers "$GO" install github.com/hashicorp/consul-template@v0.39.1 >/dev/null 2>&1 || true
-	fi
-fi
-[ -x "$CT" ] || { echo "# consul-template not available: its columns are empty"; CT=; }
+. "$LEGATE_ROOT/bench/peers.bash"
+bench_consul_template
 
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 anon_kb() { awk '/^RssAnon/ { print $2 }' "/proc/$1/status"; }
@@ -52,6 +46,14 @@ LAT_LEG_PID=$LG_LAST_PID
 lg_wait 10 "legate's first render" test -s "$T/lat-legate.out"
 raw=$("$LEGATE_TOOLS/benchlat" raw "$CONSUL_HTTP_ADDR" bench/value "$N")
 leg=$("$LEGATE_TOOLS/benchlat" file "$CONSUL_HTTP_ADDR" bench/value "$N" "$T/lat-legate.out")
+PEER=${BENCH_LEGATE_PEER:-}
+peer="-"
+if [ -n "$PEER" ]; then
+	lg_bg peer-lat "$PEER" -consul-addr "$CONSUL_HTTP_ADDR" -template "$T/lat.mustache:$T/lat-peer.out" -log-level warn
+	LAT_PEER_PID=$LG_LAST_PID
+	lg_wait 10 "the peer build's first render" test -s "$T/lat-peer.out"
+	peer=$("$LEGATE_TOOLS/benchlat" file "$CONSUL_HTTP_ADDR" bench/value "$N" "$T/lat-peer.out")
+fi
 ct="-"
 if [ -n "$CT" ]; then
 	lg_bg ct-lat "$CT" -consul-addr "$CONSUL_HTTP_ADDR" -template "$T/lat.ctmpl:$T/lat-ct.out" -log-level warn
@@ -64,6 +66,7 @@ echo "Change-to-file latency, $N KV changes (ms)"
 echo
 printf '| %-26s | %s |\n' "who" "p50 / p99 / min / max" "---" "---"
 printf '| %-26s | %s |\n' "raw blocking query (bound)" "$raw" "legate" "$leg" "consul-template" "$ct"
+[ -z "$PEER" ] || printf '| %-26s | %s |\n' "legate (peer build)" "$peer"
 
 # --- 1,000 services -----------------------------------------------------------
 echo
@@ -116,6 +119,12 @@ if [ -n "$CT" ]; then
 	kill "$LAT_CT_PID"
 fi
 kill "$LAT_LEG_PID"
+lat_peer_rss=- lat_peer_anon=-
+if [ -n "$PEER" ]; then
+	lat_peer_rss=$(rss_kb "$LAT_PEER_PID")
+	lat_peer_anon=$(anon_kb "$LAT_PEER_PID")
+	kill "$LAT_PEER_PID"
+fi
 
 lg_bg legate-all "$LEGATE_BIN/legate" -consul-addr "$CONSUL_HTTP_ADDR" -template "$T/all.mustache:$T/all-legate.out" -log-level warn
 leg_first=$(count_wait "$T/all-legate.out" "$SERVICES" 120)
@@ -127,14 +136,26 @@ if [ -n "$CT" ]; then
 	measure ct "$LG_LAST_PID"
 fi
 
+peer_rss=- peer_anon=- peer_conns=- peer_first=- peer_cpu=-
+if [ -n "$PEER" ]; then
+	lg_bg peer-all "$PEER" -consul-addr "$CONSUL_HTTP_ADDR" -template "$T/all.mustache:$T/all-peer.out" -log-level warn
+	peer_first=$(count_wait "$T/all-peer.out" "$SERVICES" 120)
+	measure peer "$LG_LAST_PID"
+fi
+
 echo
 echo "Resources (same Consul, same data, same run)"
 echo
-printf '| %-46s | %-12s | %-15s |\n' "measure" "legate" "consul-template" "---" "---" "---"
-row() { printf '| %-46s | %-12s | %-15s |\n' "$@"; }
-row "RSS / private (RssAnon), one key watched (kB)" "$lat_leg_rss / $lat_leg_anon" "$lat_ct_rss / $lat_ct_anon"
-row "RSS / private, $SERVICES services watched (kB)" "$leg_rss / $leg_anon" "$ct_rss / $ct_anon"
-row "connections to Consul, $SERVICES services" "$leg_conns" "$ct_conns"
-row "first complete render, $SERVICES services (ms)" "$leg_first" "$ct_first"
-row "CPU seconds over $IDLE idle s ($SERVICES services)" "$leg_cpu" "$ct_cpu"
-row "log lines mentioning 429" "$(grep -c 429 "$T/legate-all.log" || true)" "$(grep -c 429 "$T/ct-all.log" 2>/dev/null || true)"
+if [ -n "$PEER" ]; then
+	printf '| %-46s | %-12s | %-15s | %-15s |\n' "measure" "legate" "consul-template" "legate (peer)" "---" "---" "---" "---"
+	row() { printf '| %-46s | %-12s | %-15s | %-15s |\n' "$@"; }
+else
+	printf '| %-46s | %-12s | %-15s |\n' "measure" "legate" "consul-template" "---" "---" "---"
+	row() { printf '| %-46s | %-12s | %-15s |\n' "$1" "$2" "$3"; }
+fi
+row "RSS / private (RssAnon), one key watched (kB)" "$lat_leg_rss / $lat_leg_anon" "$lat_ct_rss / $lat_ct_anon" "$lat_peer_rss / $lat_peer_anon"
+row "RSS / private, $SERVICES services watched (kB)" "$leg_rss / $leg_anon" "$ct_rss / $ct_anon" "$peer_rss / $peer_anon"
+row "connections to Consul, $SERVICES services" "$leg_conns" "$ct_conns" "$peer_conns"
+row "first complete render, $SERVICES services (ms)" "$leg_first" "$ct_first" "$peer_first"
+row "CPU seconds over $IDLE idle s ($SERVICES services)" "$leg_cpu" "$ct_cpu" "$peer_cpu"
+row "log lines mentioning 429" "$(grep -c 429 "$T/legate-all.log" || true)" "$(grep -c 429 "$T/ct-all.log" 2>/dev/null || true)" "$(grep -c 429 "$T/peer-all.log" 2>/dev/null || true)"

@@ -16,8 +16,8 @@
 SIZES=${BENCH_SCALE_SIZES:-1000 10000 50000}
 CHANGES=${BENCH_SCALE_CHANGES:-20}
 LIMIT=${BENCH_SCALE_LIMIT:-180}
-CT=$LEGATE_ROOT/build/peers/bin/consul-template
-[ -x "$CT" ] || CT=
+. "$LEGATE_ROOT/bench/peers.bash"
+bench_consul_template
 
 ms_now() { echo $(($(date +%s%N) / 1000000)); }
 cpu_ms() { awk '{ printf "%d", ($14 + $15) * 10 }' "/proc/$1/stat"; }   # 100 Hz ticks

@@ -7,6 +7,15 @@
 #   docker run -p 5432:5432 legate-ambassador --etcd-prefix=/services/postgres \
 #       --master-only --etcd=10.0.0.1:2379 --port=5432
 #
+# progrium/ambassadord's omni mode: one ambassador for every container that
+# links to it, each saying where its ports go in BACKEND_<PORT> variables:
+#
+#   docker run -d --name backends --cap-add NET_ADMIN \
+#       -v /var/run/docker.sock:/var/run/docker.sock \
+#       legate-ambassador --omnimode --setup-iptables
+#   docker run --link backends:backends -e BACKEND_6379=redis.service.consul app
+#       (the app connects to backends:6379)
+#
 # It runs as PID 1: it reaps every child, stops HAProxy on SIGTERM and
 # SIGINT, and restarts it if it dies.  BASE lets a build use a local Debian
 # image (legate-base:bookworm, made by debootstrap for the end-to-end test);
@@ -28,7 +37,7 @@ RUN make -j"$(nproc)" bin/legate && strip bin/legate
 FROM ${BASE}
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      haproxy libcurl4 libjansson4 libc-ares2 libmicrohttpd12 \
+      haproxy libcurl4 libjansson4 libc-ares2 libmicrohttpd12 iptables \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
  && mkdir -p /run/legate-ambassador
 COPY --from=build /src/bin/legate /usr/local/bin/

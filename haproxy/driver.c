@@ -121,10 +121,10 @@ static void on_applied(int ok, const char *why, void *arg)
 	if (ok) {
 		d->applies++;
 		set_state(d, HS_OK);
-		log_debug("%s: servers changed through the runtime API", d->label);
+		log_debug_at("template", d->label, "servers changed through the runtime API");
 	} else {
 		d->apply_failures++;
-		log_warn("%s: HAProxy refused a runtime change (%s); reloading instead", d->label, why);
+		log_warn_at("template", d->label, "HAProxy refused a runtime change (%s); reloading instead", why);
 		/* What HAProxy runs is now partly changed: only a reload says what. */
 		set_running(d, NULL);
 	}
@@ -149,14 +149,14 @@ static void on_reloaded(int ok, const struct hap_proc *p, const char *why, void 
 		hap_runtime_forget_drains(d->rt);
 		set_running(d, d->installed);
 		set_state(d, HS_OK);
-		log_info("%s: HAProxy reloaded (master %d, reload %ld)", d->label, (int)d->master_pid,
+		log_info_at("template", d->label, "HAProxy reloaded (master %d, reload %ld)", (int)d->master_pid,
 			 d->master_reloads);
 		arm(d, 0);   /* audit the new worker */
 	} else {
 		d->reload_failures++;
 		snprintf(d->why, sizeof d->why, "%s", why);
 		set_state(d, HS_FAILED);
-		log_error("%s: %s", d->label, why);
+		log_error_at("template", d->label, "%s", why);
 		arm(d, d->retry);
 		d->retry = d->retry * 2 > RETRY_MAX ? RETRY_MAX : d->retry * 2;
 	}
@@ -299,8 +299,8 @@ static bool file_intact(struct hap_driver *d)
 static void repair(struct hap_driver *d, const char *why)
 {
 	if (!file_intact(d)) {
-		log_error("%s: %s, and the file no longer holds what legate installed: writing it again",
-			  d->label, why);
+		log_error_at("template", d->label, "%s, and the file no longer holds what legate installed: writing it again",
+			  why);
 		set_running(d, NULL);
 		if (d->o.rewrite)
 			d->o.rewrite(d->o.rewrite_arg);
@@ -308,7 +308,7 @@ static void repair(struct hap_driver *d, const char *why)
 		return;
 	}
 	if (d->diverged_in_a_row > 1) {
-		log_error("%s: %s again after a reload; next try in %.0f s", d->label, why, d->retry);
+		log_error_at("template", d->label, "%s again after a reload; next try in %.0f s", why, d->retry);
 		arm(d, d->retry);
 		d->retry = d->retry * 2 > RETRY_MAX ? RETRY_MAX : d->retry * 2;
 		return;
@@ -318,7 +318,7 @@ static void repair(struct hap_driver *d, const char *why)
 
 static void start_own_reload(struct hap_driver *d, const char *why)
 {
-	log_warn("%s: %s; reloading HAProxy", d->label, why);
+	log_warn_at("template", d->label, "%s; reloading HAProxy", why);
 	d->own_reload = true;
 	d->op = OP_RELOAD;
 	d->reloads++;
@@ -340,7 +340,7 @@ static void on_audited(int ok, const char *why, void *arg)
 		/* Not a difference: the runtime API did not answer; look again soon. */
 		snprintf(d->why, sizeof d->why, "%s", why);
 		set_state(d, HS_DOWN);
-		log_debug("%s: %s", d->label, why);
+		log_debug_at("template", d->label, "%s", why);
 		arm(d, DOWN_POLL);
 		start_next(d);
 		return;
@@ -379,7 +379,7 @@ static void on_probed(int ok, const struct hap_proc *p, const char *why, void *a
 	d->op = OP_NONE;
 	if (!ok) {
 		if (d->state != HS_DOWN && d->state != HS_WAITING)
-			log_warn("%s: %s", d->label, why);
+			log_warn_at("template", d->label, "%s", why);
 		snprintf(d->why, sizeof d->why, "%s", why);
 		set_state(d, d->master_pid ? HS_DOWN : HS_WAITING);
 		arm(d, DOWN_POLL);

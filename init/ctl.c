@@ -333,7 +333,7 @@ static void cmd_signal(struct ctl_client *cl, struct sup *s)
 			cl->exit = CTL_GENERIC;
 			continue;
 		}
-		log_info("%s: SIG%s sent (ctl signal)", p->c->name, sig_name(sig));
+		log_info_at("program", p->c->name, "SIG%s sent (ctl signal)", sig_name(sig));
 		ctl_out(cl, "%s: signalled", p->c->name);
 	}
 }
@@ -363,7 +363,7 @@ static void cmd_reload_one(struct ctl_client *cl, struct sup *s)
 			cl->exit = CTL_GENERIC;
 			continue;
 		}
-		log_info("%s: SIG%s sent (ctl reload)", p->c->name, sig_name(p->c->reload_signal));
+		log_info_at("program", p->c->name, "SIG%s sent (ctl reload)", sig_name(p->c->reload_signal));
 		ctl_out(cl, "%s: reloaded", p->c->name);
 	}
 }

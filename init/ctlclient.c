@@ -137,6 +137,11 @@ static int remote(struct client *c, const char *req, const char *cmd, char **bod
 			printf("unix://%s refused connection\n", c->sock);
 		else
 			printf("unix://%s: %s\n", c->sock, strerror(e));
+		fflush(stdout);
+		/* supervisorctl's line above; how to point at another supervisor
+		 * goes apart, to stderr. */
+		fprintf(stderr, "(is legate-init running with this control socket? -s unix:///PATH or "
+			"-c FILE names another; $LEGATE_INIT_SOCKET too)\n");
 		if (strcmp(cmd, "status") == 0)
 			return CTL_STATUS_UNKNOWN;
 		return e == ENOENT ? CTL_NOT_RUNNING : e == ECONNREFUSED ? CTL_REFUSED : CTL_GENERIC;
@@ -297,6 +302,19 @@ static int tail(struct client *c, char **w, int n)
 
 /* ---- one command -------------------------------------------------------------------- */
 
+/* The commands the server answers.  Anything else is refused here, before
+ * connecting: "no such file" would hide that the command is wrong. */
+static bool known(const char *cmd)
+{
+	static const char *const cmds[] = { "status", "start", "stop", "restart", "signal", "pid",
+					    "reload", "avail", "reread", "update", "add", "remove",
+					    "clear", "logfile", "version", "shutdown" };
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+		if (strcmp(cmd, cmds[i]) == 0)
+			return true;
+	return false;
+}
+
 static int run(struct client *c, char **w, int n)
 {
 	char req[CTL_LINE];
@@ -324,6 +342,11 @@ static int run(struct client *c, char **w, int n)
 			return CTL_GENERIC;
 		}
 		return remote(c, "status\n", "status", NULL);
+	}
+	if (!known(w[0])) {
+		/* supervisorctl's answer, as the server would give it. */
+		printf("*** Unknown syntax: %s\n", w[0]);
+		return CTL_GENERIC;
 	}
 	for (int i = 0; i < n; i++) {
 		int k = snprintf(req + len, sizeof req - len, "%s%s", i ? " " : "", w[i]);

@@ -2,10 +2,11 @@
  * timerfd and every descriptor the supervisor watches, each filed with a
  * small watch record (tag and owner) that the owner embeds.
  *
- * Why not the shared loop (watcher/loop): legate-init links only libc and
- * must not allocate once its programs run.  The shared loop keeps tables of
- * descriptors and timers that it grows as callers add them, and it is built
- * into the library that brings libcurl and jansson along.  PID 1 needs much
+ * Why not the shared loop (common/loop): legate-init links only libc and
+ * must not allocate once its programs run.  The shared loop allocates a
+ * table of descriptors at a size fixed when it is made, and callers own
+ * timers it keeps in a list; PID 1 would have to guess that size and link
+ * the library that brings libcurl and jansson along.  PID 1 needs much
  * less: its descriptors carry their own watch records, so the loop holds no
  * table at all; its one timer is re-armed each round to the earliest
  * deadline the supervisor reports; its signals come from one signalfd.

@@ -62,6 +62,8 @@ static void usage(FILE *f, const char *name)
 		"both:\n"
 		"  -v, --verbose           more output (repeatable; also TINI_VERBOSITY=N)\n"
 		"  -q           errors only\n"
+		"  --log-format text|json  legate-init's own lines: text (the default) or one JSON\n"
+		"               object per line (also LEGATE_LOG_FORMAT)\n"
 		"  -V, --version           print the version\n"
 		"  -h, --help              this help\n",
 		name, name, name, name);
@@ -92,6 +94,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "rewrite", required_argument, NULL, 'r' },
 		{ "single-child", no_argument, NULL, 'C' },
+		{ "log-format", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	/* '+': stop at the first non-option; the command's own arguments follow. */
@@ -112,6 +115,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				o->conf_path = optarg;
 			break;
 		case 'C': o->single_child = true; break;
+		case 'L': {
+			enum log_format fmt;
+			if (log_format_parse(optarg, &fmt) < 0) {
+				log_error("--log-format: \"%s\": want text or json", optarg);
+				return bad;
+			}
+			log_set_format(fmt);
+			break;
+		}
 		case 'S': o->sock = optarg; break;
 		case 'P': o->prefix = true; break;
 		case 't': o->test_only = true; break;

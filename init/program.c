@@ -70,7 +70,7 @@ static void set_state(struct program *p, enum prog_state s)
 {
 	enum prog_state from = p->state;
 	if (from != s)
-		log_debug("%s: %s -> %s", p->c->name, state_names[from], state_names[s]);
+		log_debug_at("program", p->c->name, "%s -> %s", state_names[from], state_names[s]);
 	p->state = s;
 	p->changed_ms = init_now_ms();
 	if (from != s && p->hooks && p->hooks->changed)
@@ -258,10 +258,10 @@ child(const struct prog_conf *c, struct init_loop *l, const struct child_fds *f)
 	}
 	environ = c->envp;
 	execvp(c->argv[0], c->argv);
-	log_error("%s: cannot run %s: %s", c->name, c->argv[0], strerror(errno));
+	log_error_at("program", c->name, "cannot run %s: %s", c->argv[0], strerror(errno));
 	_exit(127);
 fail:
-	log_error("%s: cannot set up %s: %s", c->name, what, strerror(errno));
+	log_error_at("program", c->name, "cannot set up %s: %s", what, strerror(errno));
 	_exit(127);
 }
 
@@ -296,7 +296,7 @@ static bool prepare(struct program *p, struct init_loop *l, struct child_fds *f)
 		else
 			snprintf(p->spawnerr, sizeof p->spawnerr, "command at '%.100s' is %s", path,
 				 strcmp(why, "not executable") == 0 ? "not executable" : why);
-		log_error("%s: cannot start: %s", c->name, p->spawnerr);
+		log_error_at("program", c->name, "cannot start: %s", p->spawnerr);
 		return false;
 	}
 	ready_close(&p->ready, l);
@@ -315,7 +315,7 @@ static bool prepare(struct program *p, struct init_loop *l, struct child_fds *f)
 	else
 		relay_stop(&p->err, l);
 	if (err)
-		log_error("%s: cannot start: %s", c->name, p->spawnerr);
+		log_error_at("program", c->name, "cannot start: %s", p->spawnerr);
 	return !err;
 }
 
@@ -330,7 +330,7 @@ static void spawn(struct program *p, struct init_loop *l)
 			child(p->c, l, &f);
 		if (pid < 0) {
 			snprintf(p->spawnerr, sizeof p->spawnerr, "fork failed: %s", strerror(errno));
-			log_error("%s: cannot start: %s", p->c->name, p->spawnerr);
+			log_error_at("program", p->c->name, "cannot start: %s", p->spawnerr);
 		}
 	}
 	close_child_fds(&f);
@@ -354,7 +354,7 @@ static void spawn(struct program *p, struct init_loop *l)
 	}
 	setpgid(pid, pid);
 	p->pid = p->last_pid = pid;
-	log_info("%s: started, pid %d", p->c->name, (int)pid);
+	log_info_at("program", p->c->name, "started, pid %d", (int)pid);
 	set_state(p, PROG_STARTING);
 	p->ready_by_ms = 0;
 	if (p->c->ready_timeout > 0 && ready_has_probe(p->c) && !p->c->oneshot)
@@ -379,7 +379,7 @@ static void become_ready(struct program *p, struct init_loop *l)
 	p->deadline_ms = 0;
 	p->ready_by_ms = 0;
 	set_state(p, PROG_RUNNING);
-	log_info("%s: ready (RUNNING)", p->c->name);
+	log_info_at("program", p->c->name, "ready (RUNNING)");
 }
 
 /* An exit before the program was up for startsecs, or a start that could
@@ -405,8 +405,8 @@ static void failed_start(struct program *p, struct init_loop *l, bool spawn_erro
 		p->deadline_ms = 0;
 		set_state(p, PROG_BACKOFF);
 		set_state(p, PROG_FATAL);
-		log_error("%s: failed %d times in a row within startsecs (last: %s); giving up (FATAL)",
-			  p->c->name, p->retries, why);
+		log_error_at("program", p->c->name, "failed %d times in a row within startsecs (last: %s); giving up (FATAL)",
+			  p->retries, why);
 		return;
 	}
 	int64_t delay = PROG_BACKOFF_MIN_MS;
@@ -416,7 +416,7 @@ static void failed_start(struct program *p, struct init_loop *l, bool spawn_erro
 		delay = PROG_BACKOFF_MAX_MS;
 	p->deadline_ms = init_now_ms() + delay;
 	set_state(p, PROG_BACKOFF);
-	log_warn("%s: %s (%s); retry %d of %d in %lld.%llds", p->c->name,
+	log_warn_at("program", p->c->name, "%s (%s); retry %d of %d in %lld.%llds",
 		 spawn_error ? "could not start" : "exited too quickly", why, p->retries,
 		 p->c->startretries, (long long)delay / 1000, (long long)delay % 1000 / 100);
 }
@@ -428,9 +428,9 @@ static void do_stop(struct program *p)
 		set_state(p, PROG_STOPPED);
 		return;
 	}
-	log_info("%s: stopping (SIG%s)", c->name, sig_name(c->stopsignal));
+	log_info_at("program", c->name, "stopping (SIG%s)", sig_name(c->stopsignal));
 	if (program_kill(p, c->stopsignal, c->stopasgroup) < 0 && errno != ESRCH)
-		log_warn("%s: cannot send SIG%s: %s", c->name, sig_name(c->stopsignal), strerror(errno));
+		log_warn_at("program", c->name, "cannot send SIG%s: %s", sig_name(c->stopsignal), strerror(errno));
 	p->deadline_ms = init_now_ms() + (int64_t)c->stopwaitsecs * 1000;
 	set_state(p, PROG_STOPPING);
 }
@@ -465,7 +465,7 @@ static void on_exit_event(struct program *p, int status, struct init_loop *l)
 	case PROG_STOPPING:
 		p->deadline_ms = 0;
 		set_state(p, PROG_STOPPED);
-		log_info("%s: stopped (%s)", c->name, why);
+		log_info_at("program", c->name, "stopped (%s)", why);
 		if (p->restart_after_stop && !l->stopping && !p->removing) {
 			p->restart_after_stop = false;
 			p->retries = 0;
@@ -478,11 +478,11 @@ static void on_exit_event(struct program *p, int status, struct init_loop *l)
 			if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 				p->done = true;
 				set_state(p, PROG_EXITED);
-				log_info("%s: oneshot finished (exit 0)", c->name);
+				log_info_at("program", c->name, "oneshot finished (exit 0)");
 			} else {
 				snprintf(p->spawnerr, sizeof p->spawnerr, "oneshot failed (%s)", why);
 				set_state(p, PROG_FATAL);
-				log_error("%s: oneshot failed (%s)", c->name, why);
+				log_error_at("program", c->name, "oneshot failed (%s)", why);
 			}
 			return;
 		}
@@ -501,10 +501,10 @@ static void on_exit_event(struct program *p, int status, struct init_loop *l)
 		p->deadline_ms = 0;
 		set_state(p, PROG_EXITED);
 		if (!l->stopping && !p->removing && wants_restart(p, status)) {
-			log_warn("%s: exited (%s); restarting", c->name, why);
+			log_warn_at("program", c->name, "exited (%s); restarting", why);
 			spawn(p, l);
 		} else {
-			log_info("%s: exited (%s)", c->name, why);
+			log_info_at("program", c->name, "exited (%s)", why);
 		}
 		return;
 	default:
@@ -525,8 +525,8 @@ static void on_timer(struct program *p, struct init_loop *l)
 			spawn(p, l);
 		return;
 	case PROG_STOPPING:
-		log_warn("%s: still running %ds after SIG%s; sending KILL to its process group",
-			 p->c->name, p->c->stopwaitsecs, sig_name(p->c->stopsignal));
+		log_warn_at("program", p->c->name, "still running %ds after SIG%s; sending KILL to its process group",
+			 p->c->stopwaitsecs, sig_name(p->c->stopsignal));
 		program_kill(p, SIGKILL, true);
 		program_kill(p, SIGKILL, false);
 		return;
@@ -536,7 +536,7 @@ static void on_timer(struct program *p, struct init_loop *l)
 		if (p->ready_by_ms && now >= p->ready_by_ms) {
 			/* Not ready in time: a failed start like an early exit; its
 			 * exit while STARTING takes it to backoff, retry or FATAL. */
-			log_error("%s: not ready after %ds (ready_timeout); killing it", p->c->name,
+			log_error_at("program", p->c->name, "not ready after %ds (ready_timeout); killing it",
 				  p->c->ready_timeout);
 			snprintf(p->spawnerr, sizeof p->spawnerr, "not ready after %ds (ready_timeout)",
 				 p->c->ready_timeout);

@@ -31,7 +31,7 @@ int ready_prepare(struct ready_probe *r, const struct prog_conf *c, struct init_
 
 	*child_end = -1;
 	if (c->ready_file && unlink(c->ready_file) < 0 && errno != ENOENT)
-		log_warn("%s: cannot remove stale %s: %s", c->name, c->ready_file, strerror(errno));
+		log_warn_at("program", c->name, "cannot remove stale %s: %s", c->ready_file, strerror(errno));
 	if (c->ready_fd < 0)
 		return 0;
 	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)

@@ -289,7 +289,7 @@ static void boot_step(struct sup *s)
 				int di = p->c->deps[d];
 				const struct program *dp = di >= 0 && di < s->n ? s->progs[di] : NULL;
 				if (!dp || dep_failed(dp)) {
-					log_error("%s: not started: it depends on %s, which %s", p->c->name,
+					log_error_at("program", p->c->name, "not started: it depends on %s, which %s",
 						  p->c->dep_names[d], dp ? "failed" : "is not configured");
 					p->boot = SUP_BOOT_BLOCKED;
 					changed = true;
@@ -352,10 +352,10 @@ static void fatal_step(struct sup *s)
 			continue;
 		p->fatal_handled = true;
 		if (p->c->on_fatal == CONF_FATAL_KEEP) {
-			log_warn("%s: FATAL; the other programs keep running", p->c->name);
+			log_warn_at("program", p->c->name, "FATAL; the other programs keep running");
 			continue;
 		}
-		log_error("%s: FATAL; stopping everything (on_fatal=exit)", p->c->name);
+		log_error_at("program", p->c->name, "FATAL; stopping everything (on_fatal=exit)");
 		sup_shutdown(s, program_fail_code(p), "a program failed");
 	}
 	for (int i = 0; i < s->n; i++)
@@ -486,7 +486,7 @@ void sup_remove(struct sup *s, struct program *p)
 	c->progs[s->n - 1] = pc;
 	s->n--;
 	conf_link_deps(c);
-	log_info("%s: removed", p->c->name);
+	log_info_at("program", p->c->name, "removed");
 	free_program(p);
 	build_order(s);
 }
@@ -518,13 +518,13 @@ static void apply_update(struct sup *s)
 		if (s->plan[i] == PLAN_NEW) {
 			struct program *np = new_program(s, c);
 			if (!np) {
-				log_error("%s: out of memory; not started", c->name);
+				log_error_at("program", c->name, "out of memory; not started");
 				continue;
 			}
 			next->progs[i] = NULL;
 			confs[n] = c;
 			progs[n++] = np;
-			log_info("%s: %s", c->name, p ? "updated" : "added");
+			log_info_at("program", c->name, "%s", p ? "updated" : "added");
 			continue;
 		}
 		/* Kept: the running program, with the settings it runs with. */
@@ -570,7 +570,7 @@ static void apply_update(struct sup *s)
 	/* Events go to the listeners of the new table. */
 	for (int k = 0; k < nrem; k++) {
 		struct program *p = progs[cap - 1 - k];
-		log_info("%s: removed", p->c->name);
+		log_info_at("program", p->c->name, "removed");
 		notify_group(s, false, p->c->name);
 		free_program(p);
 		progs[cap - 1 - k] = NULL;
@@ -657,7 +657,7 @@ static void reload_all(struct sup *s)
 		struct program *p = s->progs[i];
 		if (p->pid <= 0 || (p->state != PROG_RUNNING && p->state != PROG_STARTING))
 			continue;
-		log_info("%s: reload (SIG%s)", p->c->name, sig_name(p->c->reload_signal));
+		log_info_at("program", p->c->name, "reload (SIG%s)", sig_name(p->c->reload_signal));
 		program_kill(p, p->c->reload_signal, false);
 	}
 }

@@ -57,7 +57,10 @@ static void on_ready(struct runner *r, void *arg)
 	if (d->ready)
 		return;
 	d->ready = true;
-	log_info("every template is in place");
+	/* -once says how it went at its end, once every check and command ran. */
+	if (!d->cfg->once)
+		log_info("%s", d->cfg->dry ? "-dry: every template rendered to stdout; nothing installed"
+					   : "every template is in place");
 	if (d->cfg->ready_file) {
 		int fd = open(d->cfg->ready_file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 		if (fd < 0)
@@ -79,8 +82,26 @@ static void on_done(struct runner *r, bool ok, void *arg)
 	struct daemon *d = arg;
 	(void)r;
 	d->exit_code = ok ? 0 : 1;
-	if (!ok)
+	if (ok && d->cfg->dry)
+		log_info("-once -dry: every template rendered to stdout; nothing installed");
+	else if (ok)
+		log_info("-once: every template is in place");
+	else if (d->cfg->dry)
+		log_error("-once -dry: not every template could be rendered");
+	else
 		log_error("-once: not every template could be rendered and installed");
+	loop_stop(d->loop);
+}
+
+/* A watch past its retries: consul-template's runner error, status 14. */
+static void on_gave_up(struct watch *w, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->exit_code == 14)
+		return;     /* one line, however many watches gave up together */
+	log_error("%s: cannot be read; exiting (status 14)", watch_name(w));
+	d->exit_code = 14;
 	loop_stop(d->loop);
 }
 
@@ -132,6 +153,8 @@ static void metrics(void *arg, struct buf *out)
 		   "# TYPE legate_watch_changes_total counter\nlegate_watch_changes_total %ld\n", changes);
 	buf_printf(out, "# HELP legate_requests_total HTTP requests sent to Consul or etcd.\n"
 		   "# TYPE legate_requests_total counter\nlegate_requests_total %lu\n", watcher_calls(d->wr));
+	buf_printf(out, "# HELP legate_catalog_sweeps_total Catalog sweeps (the node list, then each node) for the service watches without a long-poll.\n"
+		   "# TYPE legate_catalog_sweeps_total counter\nlegate_catalog_sweeps_total %lu\n", watcher_sweeps(d->wr));
 	buf_printf(out, "# HELP legate_connections Connections open to Consul or etcd.\n"
 		   "# TYPE legate_connections gauge\nlegate_connections %d\n", watcher_requests(d->wr));
 	buf_printf(out, "# HELP legate_config_reloads_total Configuration reloads (SIGHUP).\n"
@@ -192,6 +215,7 @@ static void reload_config(struct daemon *d)
 	char etext[1100];
 	struct runner *nr;
 	enum log_level lvl;
+	enum log_format fmt;
 	struct lg_error err;
 	int rc;
 
@@ -233,6 +257,8 @@ static void reload_config(struct daemon *d)
 	d->reloads++;
 	if (log_level_parse(d->cfg->log_level, &lvl) == 0)
 		log_set_level(lvl);
+	if (d->cfg->log_format && log_format_parse(d->cfg->log_format, &fmt) == 0)
+		log_set_format(fmt);
 	return;
 refuse:
 	config_free(ncfg);
@@ -278,9 +304,16 @@ int daemon_main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(lvl);
-	if (d.cfg->consul_server_name)
-		log_warn("-consul-ssl-server-name is not applied yet: the certificate is checked "
-			 "against the host in -consul-addr");
+	if (d.cfg->log_format) {
+		enum log_format fmt;
+		if (log_format_parse(d.cfg->log_format, &fmt) < 0) {
+			log_error("-log-format \"%s\": want text or json", d.cfg->log_format);
+			config_free(d.cfg);
+			free(d.cfg);
+			return 2;
+		}
+		log_set_format(fmt);
+	}
 	if (d.cfg->ntemplates == 0) {
 		log_error("no templates: give -template \"source:destination[:command]\" or a -config file");
 		config_free(d.cfg);
@@ -305,11 +338,28 @@ int daemon_main(int argc, char **argv)
 	wo.max_stale = d.cfg->max_stale_ms / 1000.0;
 	wo.etcd_addr = d.cfg->etcd_addr;
 	wo.etcd_v2 = d.cfg->etcd_v2;
+	wo.etcd_ca_file = d.cfg->etcd_ca_cert;
+	wo.etcd_cert_file = d.cfg->etcd_cert;
+	wo.etcd_key_file = d.cfg->etcd_key;
+	wo.etcd_server_name = d.cfg->etcd_server_name;
+	wo.etcd_user = d.cfg->etcd_user;
+	wo.etcd_password = d.cfg->etcd_password;
 	wo.ca_file = d.cfg->consul_ca_cert;
 	wo.cert_file = d.cfg->consul_cert;
 	wo.key_file = d.cfg->consul_key;
+	wo.ca_path = d.cfg->consul_ca_path;
 	wo.insecure = d.cfg->consul_ssl && !d.cfg->consul_ssl_verify;
+	wo.server_name = d.cfg->consul_ssl ? d.cfg->consul_server_name : NULL;
+	wo.consul_auth = d.cfg->consul_auth;
 	wo.max_conns = d.cfg->max_connections;
+	wo.wait = d.cfg->block_query_wait_ms / 1000.0;
+	/* consul-template's retries: backoff * 2^n up to max_backoff; past the
+	 * attempts (or at the first failure without retries) legate exits 14. */
+	wo.backoff_min = d.cfg->consul_retry_backoff_ms / 1000.0;
+	wo.backoff_max = d.cfg->consul_retry_max_backoff_ms / 1000.0;
+	wo.max_retries = !d.cfg->consul_retry ? -1 : d.cfg->consul_retry_attempts;
+	wo.gave_up = on_gave_up;
+	wo.gave_up_arg = &d;
 	d.wr = watcher_new(d.loop, &wo, &err);
 	if (!d.wr) {
 		log_error("%s", lg_error_str(&err, etext, sizeof etext));

@@ -12,7 +12,7 @@ static const struct command_entry {
 	int (*main)(int argc, char **argv);
 	const char *help;
 } commands[] = {
-	{ "render", render_cmd_main, "[-partials DIR] [-escape html|config|none] TEMPLATE DATA.json" },
+	{ "render", render_cmd_main, "[-partials DIR] [-escape html|config|none] [-strict] TEMPLATE DATA.json" },
 	{ "ambassador", ambassador_main, "[options] [BACKEND...]" },
 };
 

@@ -1,5 +1,5 @@
-/* mustache_int: the compiled form of a template, shared by the compiler,
- * the renderer and the partial cache; nothing outside renderer/mustache*.c
+/* mustache/internal: the compiled form of a template, shared by the
+ * compiler, the renderer and the partial cache; nothing outside mustache/
  * includes it. */
 #ifndef LEGATE_MUSTACHE_INT_H
 #define LEGATE_MUSTACHE_INT_H
@@ -33,11 +33,35 @@ struct mu_node {
 	uint32_t strip;      /* BLOCK: indentation its content drops as an argument */
 };
 
+/* The extensions a name may carry (see the README, "Template extensions"):
+ * NAME[|filter[:arg]...][OP[!]VALUE], NAME.* and names with [ref] parts. */
+enum mu_test { MT_NONE, MT_EQ, MT_LT, MT_LE, MT_GT, MT_GE };
+enum mu_special { MS_NONE, MS_KEY, MS_INDEX, MS_FIRST, MS_LAST };
+enum mu_fn { MF_LOWER, MF_UPPER, MF_REPLACE, MF_TRIMPREFIX, MF_TRIMSUFFIX, MF_SPLIT,
+	     MF_JOIN, MF_FORMAT, MF_DEFAULT };
+
+struct mu_filter {
+	uint8_t fn;          /* enum mu_fn */
+	uint32_t a, alen;    /* arguments (pool, NUL-terminated) */
+	uint32_t b, blen;
+};
+
 struct mu_name {
-	uint32_t full;       /* pool offset of the NUL-terminated name */
+	uint32_t full;       /* pool offset of the NUL-terminated name (the path
+			      * only: no filters, test or trailing ".*") */
 	uint32_t len;
 	uint32_t seg;        /* first entry in segs */
 	uint32_t nseg;       /* 0 for "." */
+	uint8_t ext;         /* any of the fields below is set: the slow path */
+	uint8_t test;        /* enum mu_test */
+	uint8_t neg;         /* OP! : the test's result inverted */
+	uint8_t iter;        /* NAME.* : a section iterates the object's members */
+	uint8_t special;     /* enum mu_special: {{*}} {{@index}} {{@first}} {{@last}} */
+	uint8_t length;      /* the last segment is "length": a list's size */
+	uint8_t dyn;         /* the path has [ref] parts: refs names follow this one */
+	uint8_t nref;
+	uint32_t val, vlen;  /* the test's value (pool) */
+	uint32_t filt, nfilt;  /* entries in filters */
 };
 
 struct mustache_tpl {
@@ -48,6 +72,8 @@ struct mustache_tpl {
 	uint32_t nnames;
 	struct mustache_seg *segs;   /* point into pool */
 	uint32_t nsegs;
+	struct mu_filter *filters;
+	uint32_t nfilters;
 	char *pool;                  /* text, indentation, names */
 	size_t pool_len;
 };

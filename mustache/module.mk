@@ -1,6 +1,7 @@
 # mustache/: the Mustache engine; its unit test, spec runner, bench driver
 # and fuzzer.
-LIB_SRCS   += mustache/mustache.c mustache/parse.c mustache/render.c mustache/numfmt.c
+LIB_SRCS   += mustache/mustache.c mustache/parse.c mustache/render.c mustache/numfmt.c \
+              mustache/filter.c
 UNIT_TESTS += tests/unit/test_mustache.c
 TEST_TOOLS += tests/tools/mustache_spec.c tests/tools/mustache_bench.c
 
@@ -12,7 +13,7 @@ $(O)/tests/tools/mustache_spec $(O)/tests/tools/mustache_bench: $(O)/tests/tools
 # The Mustache fuzzer: template + data + partials (see make fuzz).
 FUZZERS               += mustache
 FUZZ_mustache_SRCS    := mustache/fuzz/mustache_fuzz.c mustache/mustache.c mustache/parse.c \
-                         mustache/render.c mustache/numfmt.c common/buf.c common/error.c common/log.c
+                         mustache/render.c mustache/numfmt.c mustache/filter.c common/buf.c common/error.c common/log.c
 FUZZ_mustache_CORPUS  := mustache/fuzz/corpus
 FUZZ_mustache_FLAGS   := -max_len=4096 -dict=mustache/fuzz/mustache.dict
 

@@ -37,6 +37,10 @@ struct mustache_lookup {
 	size_t depth;                     /* absent: depth 0), [depth-1] innermost */
 	const char *template;             /* where the tag is, for messages */
 	unsigned line, col;
+	int interpolation;                /* 1: {{name}} or {{{name}}} (and the [ref]
+					   * parts of its name); 0: a section, an
+					   * inverted section, a partial's name or a
+					   * name with a |default filter */
 };
 
 /* What the hook answers.  value NULL: the name is missing (renders empty,
@@ -69,6 +73,11 @@ struct mustache_opts {
 	unsigned long max_steps;       /* 100000000 nodes visited per render */
 	mustache_lookup_fn lookup;     /* NULL */
 	void *lookup_ud;
+	int missing_error;             /* 0: an interpolated name with no value renders
+					* empty; 1: it fails the render (sections
+					* still test presence, and |default gives a
+					* value).  A name the hook answers with no
+					* value is the hook's call. */
 };
 
 #define MUSTACHE_MAX_NESTING 100        /* sections nested in one template */
@@ -91,10 +100,31 @@ const char *mustache_name(const struct mustache_tpl *t);
 
 /* Calls fn once per tag name in the template (interpolations, sections,
  * partials, dynamic names), in source order, duplicates included: what a
- * template could use, without rendering it.  kind is the tag's sigil
- * ('#', '^', '>', '<', '$', '&' or 0 for {{name}}). */
+ * template could use, without rendering it.  A name is given as it is
+ * looked up (no filters, test or ".*"); a name with [ref] parts is
+ * followed by its refs.  kind is the tag's sigil ('#', '^', '>', '<',
+ * '$', '&' or 0 for {{name}}). */
 void mustache_foreach_name(const struct mustache_tpl *t,
 			   void (*fn)(void *ud, const char *name, int kind), void *ud);
+
+/* One tag as mustache_foreach_tag() reports it (borrowed for the call). */
+struct mustache_tag {
+	const char *name;    /* the name it looks up: no filters, test or ".*" */
+	int kind;            /* as for mustache_foreach_name */
+	unsigned line, col;
+	unsigned depth;      /* sections around it (0: at the template's root) */
+	unsigned contexts;   /* of those, the ones that may give it a context at
+			      * render ({{#name}}, and {{<parent}} whose
+			      * blocks a partial places); 0: it is looked up
+			      * with no context */
+	int ref;             /* 1: a [ref] part of the name reported just before */
+	int built;           /* 1: the name has [ref] parts, resolved at render */
+};
+
+/* Like mustache_foreach_name, with each tag's place and nesting, and the
+ * [ref] parts of names built at render reported after their name. */
+void mustache_foreach_tag(const struct mustache_tpl *t,
+			  void (*fn)(void *ud, const struct mustache_tag *tag), void *ud);
 
 /* Where partials come from: templates added from memory, then files in a
  * directory (NAME.mustache, then NAME).  Partials are compiled on first use

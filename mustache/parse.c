@@ -1,5 +1,5 @@
-/* mustache_parse: compiles Mustache source into the flat node array of
- * mustache_int.h: tags and delimiters, nesting checks, standalone lines. */
+/* mustache/parse: compiles Mustache source into the flat node array of
+ * mustache/internal.h: tags and delimiters, nesting checks, standalone lines. */
 #include "mustache/internal.h"
 
 #include <stdio.h>
@@ -29,7 +29,7 @@ struct parser {
 	struct tok *toks;
 	size_t ntoks, captoks;
 	struct mustache_tpl *t;
-	size_t capnodes, capnames, capsegs, cappool;
+	size_t capnodes, capnames, capsegs, cappool, capfilters;
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t size)
@@ -95,21 +95,67 @@ static const char *find(const char *hay, size_t hlen, const char *needle, size_t
 	return memmem(hay, hlen, needle, nlen);
 }
 
-/* Checks a name: not empty, no whitespace, dotted segments not empty.
- * "." alone is the implicit iterator. */
+/* Where the path of a name ends: at the first '|' (filters) or test
+ * operator ('=', '<', '>') outside double quotes.  The '=' of a "~tag="
+ * filter in a data name belongs to the path.  *test is where the operator
+ * is (n if none), *pipe where the filters begin (*test if none). */
+static size_t path_end(const char *s, size_t n, size_t *pipe, size_t *test)
+{
+	int q = 0, br = 0;
+
+	*pipe = *test = n;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"') {
+			q = !q;
+		} else if (q) {
+			continue;
+		} else if (s[i] == '[' || s[i] == ']') {
+			br = s[i] == '[';
+		} else if (br) {
+			continue;
+		} else if (s[i] == '|' && *pipe == n) {
+			*pipe = i;
+		} else if (s[i] == '=' || s[i] == '<' || s[i] == '>') {
+			if (s[i] == '=' && *pipe == n && i >= 4 && memcmp(s + i - 4, "~tag", 4) == 0)
+				continue;
+			*test = i;
+			break;
+		}
+	}
+	if (*pipe > *test)
+		*pipe = *test;
+	return *pipe;
+}
+
+/* Checks a name: not empty, no whitespace (but in a quoted argument),
+ * dotted segments of its path not empty.  "." alone is the implicit
+ * iterator. */
 static int check_name(struct parser *ps, const char *s, size_t n, unsigned line, unsigned col,
 		      int dotted)
 {
+	size_t pipe, test, p;
+	int q = 0;
+
 	if (n == 0)
 		return mu_err(ps->err, ps->name, line, col, "empty tag name");
 	for (size_t i = 0; i < n; i++) {
-		if (is_space(s[i]) || s[i] == '\0')
+		if (s[i] == '"')
+			q = !q;
+		if ((!q && is_space(s[i])) || s[i] == '\0')
 			return mu_err(ps->err, ps->name, line, col,
 				      "tag name \"%.*s\" contains whitespace", (int)(n > 64 ? 64 : n), s);
 	}
 	if (!dotted || (n == 1 && s[0] == '.'))
 		return 0;
-	if (s[0] == '.' || s[n - 1] == '.' || memmem(s, n, "..", 2))
+	p = path_end(s, n, &pipe, &test);
+	if (p == 0)
+		return mu_err(ps->err, ps->name, line, col, "tag \"%.*s\" names no value",
+			      (int)(n > 64 ? 64 : n), s);
+	if (p == 1 && s[0] == '.')
+		return 0;
+	if (memchr(s, '[', p))
+		return 0;   /* checked when compiled */
+	if (s[0] == '.' || s[p - 1] == '.' || memmem(s, p, "..", 2))
 		return mu_err(ps->err, ps->name, line, col,
 			      "tag name \"%.*s\" has an empty segment", (int)(n > 64 ? 64 : n), s);
 	return 0;
@@ -397,6 +443,7 @@ static int name_add(struct parser *ps, const char *s, size_t n, uint32_t *idx)
 	if (pool_add(ps, s, n, &off) < 0 || pool_add(ps, "", 1, &(uint32_t){0}) < 0)
 		return -1;
 	nm = &t->names[t->nnames];
+	memset(nm, 0, sizeof *nm);
 	nm->full = off;
 	nm->len = (uint32_t)n;
 	nm->seg = t->nsegs;
@@ -417,11 +464,251 @@ static int name_add(struct parser *ps, const char *s, size_t n, uint32_t *idx)
 			t->segs[t->nsegs].s = (const char *)(uintptr_t)so;
 			t->segs[t->nsegs].len = e - b;
 			t->nsegs++;
-			nm->nseg++;
+			t->names[t->nnames].nseg++;
 			b = e + 1;
 		}
 	}
 	*idx = t->nnames++;
+	return 0;
+}
+
+/* A filter argument at s[*i..end): "quoted" or bare up to ':' or '|'. */
+static int filter_arg(struct parser *ps, const char *s, size_t *i, size_t end,
+		      uint32_t *off, uint32_t *len)
+{
+	size_t b = *i, e;
+
+	if (b < end && s[b] == '"') {
+		const char *q = memchr(s + b + 1, '"', end - b - 1);
+
+		if (!q)
+			return -1;
+		e = (size_t)(q - s);
+		*i = e + 1;
+		b++;
+	} else {
+		for (e = b; e < end && s[e] != ':' && s[e] != '|'; e++)
+			;
+		*i = e;
+	}
+	for (size_t k = b; k < e; k++)
+		if ((unsigned char)s[k] < 0x20 || s[k] == 0x7f)
+			return -1;
+	*len = (uint32_t)(e - b);
+	if (pool_add(ps, s + b, e - b, off) < 0 || pool_add(ps, "", 1, &(uint32_t){0}) < 0)
+		return -2;
+	return 0;
+}
+
+/* A format for |format: one conversion of %[-+ 0]*W?(.P)?[dxfs]. */
+static int format_ok(const char *f, size_t n)
+{
+	size_t i = 0, d;
+
+	if (n < 2 || f[0] != '%')
+		return 0;
+	for (i = 1; i < n && strchr("-+ 0", f[i]); i++)
+		;
+	for (d = 0; i < n && f[i] >= '0' && f[i] <= '9'; i++, d++)
+		;
+	if (d > 3)
+		return 0;
+	if (i < n && f[i] == '.') {
+		for (i++, d = 0; i < n && f[i] >= '0' && f[i] <= '9'; i++, d++)
+			;
+		if (d == 0 || d > 2)
+			return 0;
+	}
+	return i + 1 == n && strchr("dxfs", f[i]);
+}
+
+static const struct { const char *name; uint8_t fn, nargs; } filter_fns[] = {
+	{ "lower", MF_LOWER, 0 }, { "upper", MF_UPPER, 0 }, { "replace", MF_REPLACE, 2 },
+	{ "trimprefix", MF_TRIMPREFIX, 1 }, { "trimsuffix", MF_TRIMSUFFIX, 1 },
+	{ "split", MF_SPLIT, 1 }, { "join", MF_JOIN, 1 }, { "format", MF_FORMAT, 1 },
+	{ "default", MF_DEFAULT, 1 },
+};
+
+/* Parses the filters in s[from..to) into t->filters for name idx. */
+static int filters_add(struct parser *ps, const char *s, size_t from, size_t to, uint32_t idx,
+		       unsigned line, unsigned col)
+{
+	struct mustache_tpl *t = ps->t;
+	size_t i = from;
+
+	t->names[idx].filt = t->nfilters;
+	while (i < to) {
+		struct mu_filter *f;
+		size_t b = ++i, k;
+		uint32_t *args[2];
+		uint32_t *lens[2];
+		unsigned na = 0;
+
+		while (i < to && s[i] >= 'a' && s[i] <= 'z')
+			i++;
+		for (k = 0; k < sizeof filter_fns / sizeof filter_fns[0]; k++)
+			if (strlen(filter_fns[k].name) == i - b &&
+			    memcmp(filter_fns[k].name, s + b, i - b) == 0)
+				break;
+		if (k == sizeof filter_fns / sizeof filter_fns[0])
+			return mu_err(ps->err, ps->name, line, col,
+				      "unknown filter \"|%.*s\" (lower, upper, replace, trimprefix, "
+				      "trimsuffix, split, join, format, default)",
+				      (int)(i - b > 32 ? 32 : i - b), s + b);
+		if (grow((void **)&t->filters, &ps->capfilters, t->nfilters + 1, sizeof *t->filters) < 0)
+			return nomem(ps);
+		f = &t->filters[t->nfilters];
+		memset(f, 0, sizeof *f);
+		f->fn = filter_fns[k].fn;
+		args[0] = &f->a;
+		lens[0] = &f->alen;
+		args[1] = &f->b;
+		lens[1] = &f->blen;
+		while (i < to && s[i] == ':') {
+			int rc;
+
+			i++;
+			if (na == 2)
+				na = 3;
+			else if ((rc = filter_arg(ps, s, &i, to, args[na], lens[na])) == -2)
+				return -1;
+			else if (rc < 0)
+				return mu_err(ps->err, ps->name, line, col,
+					      "|%s: bad argument (an unclosed quote or a control character)",
+					      filter_fns[k].name);
+			else
+				na++;
+			if (na > 2)
+				break;
+		}
+		if (na != filter_fns[k].nargs)
+			return mu_err(ps->err, ps->name, line, col, "|%s takes %u argument%s",
+				      filter_fns[k].name, filter_fns[k].nargs,
+				      filter_fns[k].nargs == 1 ? "" : "s");
+		if (f->fn == MF_FORMAT && !format_ok(t->pool + f->a, f->alen))
+			return mu_err(ps->err, ps->name, line, col,
+				      "|format:%s: want one of %%d %%x %%f %%s with flags, width "
+				      "and precision, as in %%5d or %%-20s or %%.2f", t->pool + f->a);
+		if ((f->fn == MF_SPLIT) && f->alen == 0)
+			return mu_err(ps->err, ps->name, line, col, "|split needs a separator");
+		t->nfilters++;
+		t->names[idx].nfilt++;
+		if (i < to && s[i] != '|')
+			return mu_err(ps->err, ps->name, line, col,
+				      "filter \"%.*s\": expected '|' or ':'", (int)(to - from), s + from);
+	}
+	return 0;
+}
+
+static int name_add_expr(struct parser *ps, const char *s, size_t n, unsigned line, unsigned col,
+			 uint32_t *idx);
+
+/* Stores the name of a value tag (interpolation or section), with the
+ * extensions it may carry: filters, a test, ".*", a position name, or
+ * [ref] parts whose names follow it in t->names. */
+static int name_add_expr(struct parser *ps, const char *s, size_t n, unsigned line, unsigned col,
+			 uint32_t *idx)
+{
+	struct mustache_tpl *t = ps->t;
+	size_t pipe, test, p;
+	struct mu_name *nm;
+	int iter = 0;
+
+	if (n == 1 && s[0] == '.')
+		return name_add(ps, s, n, idx);
+	p = path_end(s, n, &pipe, &test);
+	if (p == n && !memchr(s, '[', n) && !memchr(s, '*', n) && s[0] != '@' &&
+	    !(n >= 7 && memcmp(s + n - 7, ".length", 7) == 0))
+		return name_add(ps, s, n, idx);
+	if (p >= 2 && s[p - 1] == '*' && s[p - 2] == '.') {
+		iter = 1;
+		p -= 2;
+	}
+	if (memchr(s, '[', p)) {
+		/* [ref] parts: the path is kept whole; each ref is a name. */
+		unsigned nref = 0;
+		uint32_t ref;
+		size_t i = 0;
+
+		if (name_add(ps, "", 0, idx) < 0)
+			return -1;
+		t->names[*idx].nseg = 0;
+		t->nsegs -= 1;  /* the empty segment name_add made */
+		if (pool_add(ps, s, p, &t->names[*idx].full) < 0 ||
+		    pool_add(ps, "", 1, &(uint32_t){0}) < 0)
+			return -1;
+		t->names[*idx].len = (uint32_t)p;
+		while (i < p) {
+			const char *o = memchr(s + i, '[', p - i), *c;
+
+			if (!o)
+				break;
+			c = memchr(o, ']', (size_t)(s + p - o));
+			if (!c || c == o + 1 || memchr(o + 1, '[', (size_t)(c - o - 1)) || nref == 16)
+				return mu_err(ps->err, ps->name, line, col,
+					      "name \"%.*s\": a part in [] must be a name, as in "
+					      "key.service/[name]/maxconn (at most 16)",
+					      (int)(p > 64 ? 64 : p), s);
+			if (check_name(ps, o + 1, (size_t)(c - o - 1), line, col, 1) < 0 ||
+			    name_add_expr(ps, o + 1, (size_t)(c - o - 1), line, col, &ref) < 0)
+				return -1;
+			nref++;
+			i = (size_t)(c - s) + 1;
+		}
+		t->names[*idx].dyn = 1;
+		t->names[*idx].nref = (uint8_t)nref;
+	} else if (p == 1 && s[0] == '.') {
+		if (name_add(ps, s, 1, idx) < 0)
+			return -1;
+	} else {
+		if (p == 0 || s[0] == '.' || s[p - 1] == '.' || memmem(s, p, "..", 2))
+			return mu_err(ps->err, ps->name, line, col,
+				      "tag name \"%.*s\" has an empty segment", (int)(n > 64 ? 64 : n), s);
+		if (name_add(ps, s, p, idx) < 0)
+			return -1;
+	}
+	nm = &t->names[*idx];
+	nm->ext = 1;
+	nm->iter = (uint8_t)iter;
+	if (!nm->dyn && nm->nseg >= 2 && p >= 7 && memcmp(s + p - 7, ".length", 7) == 0)
+		nm->length = 1;
+	if (!nm->dyn && p == 1 && s[0] == '*')
+		nm->special = MS_KEY;
+	else if (!nm->dyn && p == 6 && memcmp(s, "@index", 6) == 0)
+		nm->special = MS_INDEX;
+	else if (!nm->dyn && p == 6 && memcmp(s, "@first", 6) == 0)
+		nm->special = MS_FIRST;
+	else if (!nm->dyn && p == 5 && memcmp(s, "@last", 5) == 0)
+		nm->special = MS_LAST;
+	if (pipe < test && filters_add(ps, s, pipe, test, *idx, line, col) < 0)
+		return -1;
+	if (test < n) {
+		size_t v = test + 1;
+		uint8_t op;
+
+		if (s[test] == '=')
+			op = MT_EQ;
+		else if (v < n && s[v] == '=')
+			op = s[test] == '<' ? MT_LE : MT_GE, v++;
+		else
+			op = s[test] == '<' ? MT_LT : MT_GT;
+		nm = &t->names[*idx];
+		nm->test = op;
+		if (v < n && s[v] == '!') {
+			nm->neg = 1;
+			v++;
+		}
+		if (n - v >= 2 && s[v] == '"' && s[n - 1] == '"') {
+			v++;
+			n--;
+		}
+		for (size_t k = v; k < n; k++)
+			if ((unsigned char)s[k] < 0x20 || s[k] == 0x7f)
+				return mu_err(ps->err, ps->name, line, col, "a control character in a test");
+		if (pool_add(ps, s + v, n - v, &nm->val) < 0 || pool_add(ps, "", 1, &(uint32_t){0}) < 0)
+			return -1;
+		t->names[*idx].vlen = (uint32_t)(n - v);
+	}
 	return 0;
 }
 
@@ -510,8 +797,13 @@ static int build(struct parser *ps)
 		nd->standalone = k->standalone;
 		nd->line = k->line;
 		nd->col = k->col;
-		if (name_add(ps, ps->src + k->off, k->len, &nd->a) < 0)
+		if ((k->kind == MU_VAR || k->kind == MU_RAW || k->kind == MU_SECTION ||
+		     k->kind == MU_INVERTED) && !k->dynamic) {
+			if (name_add_expr(ps, ps->src + k->off, k->len, k->line, k->col, &nd->a) < 0)
+				return -1;
+		} else if (name_add(ps, ps->src + k->off, k->len, &nd->a) < 0) {
 			return -1;
+		}
 		if (k->standalone && k->ind_len) {
 			if (pool_add(ps, ps->src + k->ind, k->ind_len, &nd->ind) < 0)
 				return -1;
@@ -582,6 +874,7 @@ void mustache_free(struct mustache_tpl *t)
 	free(t->nodes);
 	free(t->names);
 	free(t->segs);
+	free(t->filters);
 	free(t->pool);
 	free(t);
 }
@@ -605,5 +898,50 @@ void mustache_foreach_name(const struct mustache_tpl *t,
 		    !nd->dynamic)
 			continue;
 		fn(ud, t->pool + t->names[nd->a].full, sig[nd->op]);
+		for (uint32_t r = 0; r < t->names[nd->a].nref; r++)   /* its [ref] parts */
+			fn(ud, t->pool + t->names[nd->a + 1 + r].full, 0);
+	}
+}
+
+void mustache_foreach_tag(const struct mustache_tpl *t,
+			  void (*fn)(void *ud, const struct mustache_tag *tag), void *ud)
+{
+	static const int sig[] = { 0, 0, '&', '#', '^', '>', '<', '$' };
+	uint32_t end[MUSTACHE_MAX_NESTING + 1];
+	uint8_t ctx[MUSTACHE_MAX_NESTING + 1];   /* the level may give a context */
+	unsigned depth = 0, contexts = 0;
+
+	for (uint32_t i = 0; i < t->nnodes; i++) {
+		const struct mu_node *nd = &t->nodes[i];
+		struct mustache_tag tag;
+
+		while (depth && i >= end[depth - 1])
+			contexts -= ctx[--depth];
+		if (nd->op == MU_TEXT)
+			continue;
+		if (!((nd->op == MU_PARTIAL || nd->op == MU_PARENT || nd->op == MU_BLOCK) &&
+		      !nd->dynamic)) {
+			tag.name = t->pool + t->names[nd->a].full;
+			tag.kind = sig[nd->op];
+			tag.line = nd->line;
+			tag.col = nd->col;
+			tag.depth = depth;
+			tag.contexts = contexts;
+			tag.ref = 0;
+			tag.built = t->names[nd->a].dyn;
+			fn(ud, &tag);
+			for (uint32_t r = 0; r < t->names[nd->a].nref; r++) {
+				tag.name = t->pool + t->names[nd->a + 1 + r].full;
+				tag.kind = 0;
+				tag.ref = 1;
+				tag.built = 0;
+				fn(ud, &tag);
+			}
+		}
+		if (nd->next > i + 1 && depth <= MUSTACHE_MAX_NESTING) {
+			ctx[depth] = nd->op == MU_SECTION || nd->op == MU_PARENT;
+			contexts += ctx[depth];
+			end[depth++] = nd->next;
+		}
 	}
 }

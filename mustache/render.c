@@ -1,8 +1,9 @@
-/* mustache_render: walks a compiled template against a context stack of
+/* mustache/render: walks a compiled template against a context stack of
  * jansson values and writes the result: escaping, indentation of partials
  * and blocks, inheritance, and the limits that keep a render bounded. */
 #include "mustache/internal.h"
 #include "mustache/numfmt.h"
+#include "mustache/filter.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -32,6 +33,14 @@ struct rs {
 	unsigned nest, max_depth;
 	size_t depth;
 	json_t *stack[MAX_STACK];
+	/* Per stack entry: set when it is an item of a list or object being
+	 * iterated, for {{@index}} {{@first}} {{@last}} {{*}}. */
+	struct pos {
+		const char *key;   /* object iteration: the member's name */
+		uint32_t idx, n;
+		uint8_t kind;      /* 0: not iterated, 1: list item, 2: object member */
+	} pos[MAX_STACK];
+	struct buf dyn;          /* a name with [ref] parts, expanded */
 	/* Indentation: the current frame's prefix is indent.data[0..ind_len);
 	 * the first strip spaces of each of its text lines are dropped. */
 	struct buf indent;
@@ -306,42 +315,56 @@ static json_t *child(struct rs *st, json_t *v, const struct mustache_seg *sg, ui
 	return NULL;
 }
 
-/* Asks the hook for a name no context has; out->v and out->consumed
- * (segments it stands for) are set.  Kept apart from lookup() so that the
- * common path carries no buffers. */
+/* Asks the hook for a name no context has (name, its nseg segments);
+ * out->v and out->consumed (segments it stands for) are set.  Kept apart
+ * from lookup() so that the common path carries no buffers.  interp: the
+ * name is interpolated (the hook is told). */
 static __attribute__((noinline)) int call_hook(struct rs *st, const struct mustache_tpl *t,
-						const struct mu_name *nm, struct val *out)
+						const char *name, const struct mustache_seg *seg,
+						size_t nseg, struct val *out, int interp)
 {
 	struct mustache_lookup q;
 	struct mustache_found f = { NULL, 0, 0 };
 	char etext[256];
 
-	q.name = t->pool + nm->full;
-	q.nseg = nm->nseg;
-	q.seg = t->segs + nm->seg;
+	q.name = name;
+	q.nseg = nseg;
+	q.seg = seg;
 	q.stack = st->stack;
 	q.depth = st->depth;
 	q.template = t->name;
 	q.line = st->at_nd ? st->at_nd->line : 0;
 	q.col = st->at_nd ? st->at_nd->col : 0;
+	q.interpolation = interp;
 	etext[0] = '\0';
 	if (st->o->lookup(st->o->lookup_ud, &q, &f, etext, sizeof etext) < 0)
 		return fail(st, "%s: %s", q.name, etext[0] ? etext : "lookup failed");
 	out->v = f.value;
 	if (f.value && f.owned)
 		out->hold = f.value;
-	out->consumed = f.consumed == 0 || f.consumed > nm->nseg ? nm->nseg : f.consumed;
+	out->consumed = f.consumed == 0 || f.consumed > nseg ? nseg : f.consumed;
+	return 0;
+}
+
+/* A name left with no value: with missing_error and interp, the render
+ * fails, unless the hook answered the name (hook_none: its call). */
+static int missing(struct rs *st, const char *name, int interp, int hook_none)
+{
+	if (interp && st->o->missing_error && !hook_none)
+		return fail(st, "%s: no such name", name);
 	return 0;
 }
 
 /* Resolves a name: its first segment in the innermost context that has it,
- * else through the hook; the other segments inside that value only. */
-static int lookup(struct rs *st, const struct mustache_tpl *t, const struct mu_name *nm,
-		  struct val *out)
+ * else through the hook; the other segments inside that value only.
+ * interp: the name is interpolated (missing_error applies). */
+static inline int lookup_plain(struct rs *st, const struct mustache_tpl *t, const struct mu_name *nm,
+			       struct val *out, int interp)
 {
 	const struct mustache_seg *sg = nm->nseg ? t->segs + nm->seg : NULL;
 	json_t *v = NULL;
 	size_t k = 1;
+	int hook_none = 0;
 
 	out->v = NULL;
 	out->hold = NULL;
@@ -354,20 +377,33 @@ static int lookup(struct rs *st, const struct mustache_tpl *t, const struct mu_n
 			break;
 	}
 	if (!v && st->o->lookup) {
-		if (call_hook(st, t, nm, out) < 0)
+		if (call_hook(st, t, t->pool + nm->full, sg, nm->nseg, out, interp) < 0)
 			return -1;
 		v = out->v;
 		k = out->consumed;
+		hook_none = !v;
 	}
 	for (; v && k < nm->nseg; k++)
 		v = child(st, v, &sg[k], nm->seg + (uint32_t)k);
 	out->v = v;
-	if (!v)
+	if (!v) {
 		release(st, out);
+		return missing(st, t->pool + nm->full, interp, hook_none);
+	}
 	return 0;
 }
 
+static int lookup_ext(struct rs *st, const struct mustache_tpl *t, const struct mu_name *nm,
+		      struct val *out, int interp);
 
+/* Resolves a name, with its extensions if it has any (see lookup_ext). */
+static inline int lookup(struct rs *st, const struct mustache_tpl *t, const struct mu_name *nm,
+			 struct val *out, int interp)
+{
+	if (__builtin_expect(nm->ext, 0))
+		return lookup_ext(st, t, nm, out, interp);
+	return lookup_plain(st, t, nm, out, interp);
+}
 
 static int truthy(json_t *v)
 {
@@ -380,6 +416,213 @@ static int truthy(json_t *v)
 	return 1;
 }
 
+/* ---- extensions: positions, [ref] parts, .length, filters, tests ---- */
+
+/* {{*}} {{@index}} {{@first}} {{@last}}: from the innermost context that is
+ * an item being iterated. */
+static json_t *special(struct rs *st, const struct mu_name *nm)
+{
+	const struct pos *p = NULL;
+
+	for (size_t i = st->depth; i-- > 0;)
+		if (st->pos[i].kind) {
+			p = &st->pos[i];
+			break;
+		}
+	if (!p)
+		return NULL;
+	switch (nm->special) {
+	case MS_KEY:
+		return p->kind == 2 ? json_string(p->key) : NULL;
+	case MS_INDEX:
+		return json_integer((json_int_t)p->idx);
+	case MS_FIRST:
+		return json_boolean(p->idx == 0);
+	case MS_LAST:
+		return json_boolean(p->idx + 1 == p->n);
+	}
+	return NULL;
+}
+
+#define MAX_DYN_SEGS 64
+
+/* A name with [ref] parts: each ref is looked up and written in its place,
+ * then the name is resolved as if written so.  A ref that is missing, or
+ * not a string, number or boolean, makes the whole name missing.  interp
+ * holds for the refs too: a name that cannot be built has no value. */
+static int lookup_dyn(struct rs *st, const struct mustache_tpl *t, const struct mu_name *nm,
+		      struct val *out, int interp)
+{
+	const char *p = t->pool + nm->full, *end = p + nm->len;
+	const struct mu_name *ref = nm + 1;
+	struct mustache_seg seg[MAX_DYN_SEGS];
+	size_t nseg = 0, k = 1, len;
+	char *segs;
+	json_t *v = NULL;
+	int hook_none = 0;
+
+	st->dyn.len = 0;
+	st->dyn.limit = 4096;
+	while (p < end) {
+		const char *o = memchr(p, '[', (size_t)(end - p)), *c;
+		struct val rv;
+		const char *s;
+		size_t n;
+		char tmp[40];
+
+		if (!o) {
+			if (buf_append(&st->dyn, p, (size_t)(end - p)) < 0)
+				return fail(st, "name too long");
+			break;
+		}
+		c = memchr(o, ']', (size_t)(end - o));
+		if (buf_append(&st->dyn, p, (size_t)(o - p)) < 0)
+			return fail(st, "name too long");
+		if (lookup(st, t, ref, &rv, interp) < 0)
+			return -1;
+		ref++;
+		if (mu_scalar_text(rv.v, tmp, sizeof tmp, &s, &n) < 0) {
+			/* missing; a ref the hook left without a value is its call */
+			hook_none = !rv.v;
+			release(st, &rv);
+			return missing(st, t->pool + nm->full, interp, hook_none);
+		}
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+				release(st, &rv);
+				return fail(st, "%s: the part [%s] has a control character",
+					    t->pool + nm->full, t->pool + (ref - 1)->full);
+			}
+		if (buf_append(&st->dyn, s, n) < 0) {
+			release(st, &rv);
+			return fail(st, "name too long");
+		}
+		release(st, &rv);
+		p = c + 1;
+	}
+	if (buf_putc(&st->dyn, '\0') < 0)
+		return fail(st, "name too long");
+	/* The segments: a copy with '.' as NUL after the name itself. */
+	len = st->dyn.len - 1;
+	if (len == 0)
+		return missing(st, t->pool + nm->full, interp, 0);
+	if (buf_reserve(&st->dyn, len + 1) < 0)   /* the copy must not move its source */
+		return fail(st, "name too long");
+	memcpy(st->dyn.data + len + 1, st->dyn.data, len + 1);
+	st->dyn.len += len + 1;
+	segs = st->dyn.data + len + 1;
+	for (size_t b = 0; b <= len;) {
+		char *d = memchr(segs + b, '.', len - b);
+		size_t e = d ? (size_t)(d - segs) : len;
+
+		if (nseg == MAX_DYN_SEGS)
+			return fail(st, "%s: more than %d segments", st->dyn.data, MAX_DYN_SEGS);
+		segs[e] = '\0';
+		seg[nseg].s = segs + b;
+		seg[nseg].len = e - b;
+		nseg++;
+		b = e + 1;
+	}
+	for (size_t i = st->depth; i-- > 0;)
+		if (json_is_object(st->stack[i]) && (v = json_object_getn(st->stack[i], seg[0].s, seg[0].len)))
+			break;
+	if (!v && st->o->lookup) {
+		if (call_hook(st, t, st->dyn.data, seg, nseg, out, interp) < 0)
+			return -1;
+		v = out->v;
+		k = out->consumed;
+		hook_none = !v;
+	}
+	for (; v && k < nseg; k++)
+		v = child(st, v, &seg[k], MAX_HINTS);
+	out->v = v;
+	if (!v) {
+		release(st, out);
+		return missing(st, st->dyn.data, interp, hook_none);
+	}
+	return 0;
+}
+
+/* Replaces out's value by nv, a new reference (NULL: out of memory). */
+static int set_owned(struct rs *st, struct val *out, json_t *nv)
+{
+	release(st, out);
+	out->v = nv;
+	out->hold = nv;
+	return nv ? 0 : fail(st, "out of memory");
+}
+
+/* A |default filter gives a missing name its value: interpolating it is
+ * no more than testing presence. */
+static int has_default(const struct mustache_tpl *t, const struct mu_name *nm)
+{
+	for (uint32_t i = 0; i < nm->nfilt; i++)
+		if (t->filters[nm->filt + i].fn == MF_DEFAULT)
+			return 1;
+	return 0;
+}
+
+static __attribute__((noinline)) int lookup_ext(struct rs *st, const struct mustache_tpl *t,
+						 const struct mu_name *nm, struct val *out, int interp)
+{
+	out->v = NULL;
+	out->hold = NULL;
+	if (interp && has_default(t, nm))
+		interp = 0;
+	if (nm->special) {
+		json_t *v = special(st, nm);
+
+		out->v = out->hold = v;
+	} else if (nm->dyn) {
+		if (lookup_dyn(st, t, nm, out, interp) < 0)
+			return -1;
+	} else if (nm->length) {
+		struct mu_name c = *nm;
+
+		c.nseg--;
+		if (lookup_plain(st, t, &c, out, interp) < 0)
+			return -1;
+		if (json_is_array(out->v)) {
+			if (set_owned(st, out, json_integer((json_int_t)json_array_size(out->v))) < 0)
+				return -1;
+		} else if (out->v) {
+			json_t *v = child(st, out->v, &t->segs[nm->seg + nm->nseg - 1],
+					  nm->seg + nm->nseg - 1);
+			if (!v)
+				release(st, out);
+			out->v = v;
+			if (!v && missing(st, t->pool + nm->full, interp, 0) < 0)
+				return -1;
+		}
+	} else if (lookup_plain(st, t, nm, out, interp) < 0) {
+		return -1;
+	}
+	for (uint32_t i = 0; i < nm->nfilt; i++) {
+		char etext[200];
+		json_t *nv;
+
+		etext[0] = '\0';
+		nv = mu_filter_apply(t, &t->filters[nm->filt + i], out->v, etext, sizeof etext);
+		if (!nv && etext[0]) {
+			release(st, out);
+			return fail(st, "%s: %s", t->pool + nm->full, etext);
+		}
+		if (nv == out->v)
+			continue;
+		release(st, out);
+		out->v = out->hold = nv;
+	}
+	if (nm->test) {
+		int pass = mu_test(t, nm, out->v);
+
+		if (!pass)
+			release(st, out), out->v = NULL;
+		else if (!truthy(out->v))
+			release(st, out), out->v = json_true();
+	}
+	return 0;
+}
+
 static int interpolate(struct rs *st, const struct mustache_tpl *t, const struct mu_node *nd)
 {
 	struct val val;
@@ -388,7 +631,7 @@ static int interpolate(struct rs *st, const struct mustache_tpl *t, const struct
 	size_t n = 0;
 	int rc = 0;
 
-	if (lookup(st, t, &t->names[nd->a], &val) < 0)
+	if (lookup(st, t, &t->names[nd->a], &val, 1) < 0)
 		return -1;
 	if (st->at_bol && (st->ind_len || st->strip_left) && emit_indent(st) < 0)
 		goto out_err;
@@ -442,8 +685,47 @@ static int push(struct rs *st, json_t *v)
 {
 	if (st->depth >= MAX_STACK)
 		return fail(st, "context stack deeper than %d", MAX_STACK);
+	st->pos[st->depth].kind = 0;
 	st->stack[st->depth++] = v;
 	return 0;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* {{#obj.*}}: the body once per member, in the order of their names, with
+ * the member's value as context and its name as {{*}}. */
+static int iterate_object(struct rs *st, const struct mustache_tpl *t, uint32_t i, json_t *obj,
+			  const struct scope *chain)
+{
+	size_t n = json_object_size(obj), k = 0;
+	const char **keys = malloc((n ? n : 1) * sizeof *keys);
+	const char *key;
+	json_t *v;
+	int rc = 0;
+
+	if (!keys)
+		return fail(st, "out of memory");
+	json_object_foreach(obj, key, v)
+		keys[k++] = key;
+	qsort(keys, n, sizeof *keys, cmp_key);
+	for (k = 0; k < n && rc == 0; k++) {
+		if (++st->steps > st->max_steps) {
+			rc = fail(st, "render stopped after %lu steps", st->o->max_steps);
+			break;
+		}
+		if (push(st, json_object_get(obj, keys[k])) < 0) {
+			rc = -1;
+			break;
+		}
+		st->pos[st->depth - 1] = (struct pos){ keys[k], (uint32_t)k, (uint32_t)n, 2 };
+		rc = render_range(st, t, i + 1, t->nodes[i].next, chain);
+		st->depth--;
+	}
+	free(keys);
+	return rc;
 }
 
 static int section(struct rs *st, const struct mustache_tpl *t, uint32_t i,
@@ -453,13 +735,18 @@ static int section(struct rs *st, const struct mustache_tpl *t, uint32_t i,
 	struct val val;
 	int rc = 0;
 
-	if (lookup(st, t, &t->names[nd->a], &val) < 0)
+	if (lookup(st, t, &t->names[nd->a], &val, 0) < 0)
 		return -1;
 	if (enter(st) < 0) {
 		release(st, &val);
 		return -1;
 	}
-	if (nd->op == MU_INVERTED) {
+	if (t->names[nd->a].iter && json_is_object(val.v)) {
+		if (nd->op == MU_SECTION)
+			rc = iterate_object(st, t, i, val.v, chain);
+		else if (json_object_size(val.v) == 0)
+			rc = render_range(st, t, i + 1, nd->next, chain);
+	} else if (nd->op == MU_INVERTED) {
 		if (!truthy(val.v))
 			rc = render_range(st, t, i + 1, nd->next, chain);
 	} else if (truthy(val.v)) {
@@ -476,6 +763,9 @@ static int section(struct rs *st, const struct mustache_tpl *t, uint32_t i,
 					rc = -1;
 					break;
 				}
+				st->pos[st->depth - 1].kind = 1;
+				st->pos[st->depth - 1].idx = (uint32_t)k;
+				st->pos[st->depth - 1].n = (uint32_t)n;
 				rc = render_range(st, t, i + 1, nd->next, chain);
 				st->depth--;
 			}
@@ -529,7 +819,7 @@ static int resolve_partial(struct rs *st, const struct mustache_tpl *t, const st
 
 	*pt = NULL;
 	if (nd->dynamic) {
-		if (lookup(st, t, &t->names[nd->a], &val) < 0)
+		if (lookup(st, t, &t->names[nd->a], &val, 0) < 0)
 			return -1;
 		if (!json_is_string(val.v)) {
 			release(st, &val);
@@ -708,6 +998,7 @@ int mustache_render(struct mustache_env *env, const struct mustache_tpl *t, json
 		st->stack[st->depth++] = data;
 	rc = render_range(st, t, 0, t->nnodes, NULL);
 	buf_free(&st->indent);
+	buf_free(&st->dyn);
 	free(st);
 	return rc;
 }

@@ -167,7 +167,7 @@ static void commit(struct apply_job *j, bool hap_running)
 		return;
 	}
 	j->out.changed = true;
-	log_info("%s: installed (%zu bytes)", j->o.label, j->len);
+	log_info_at("template", j->o.label, "installed (%zu bytes)", j->len);
 	if (j->o.installed)
 		j->o.installed(j->arg);
 	if (j->o.hap) {
@@ -282,7 +282,7 @@ static void start_hap(struct apply_job *j, int same)
 			finish(j);
 			return;
 		}
-		log_info("%s: reload needed: %s", j->o.label, j->plan.why);
+		log_info_at("template", j->o.label, "reload needed: %s", j->plan.why);
 		reload_path(j);
 		return;
 	}
@@ -320,7 +320,7 @@ struct apply_job *apply_start(struct loop *l, const struct apply_opts *o, const 
 		return j;
 	}
 	if (same == 1) {
-		log_debug("%s: unchanged", o->label);
+		log_debug_at("template", o->label, "unchanged");
 		j->out.ok = true;
 		finish(j);
 		return j;

@@ -154,6 +154,7 @@ void runner_rewrite(struct runner *r, const struct hap_entry *e);
  * the service of an {{#instances}} is found in constant time. */
 struct item_set {
 	const json_t **slot;   /* open addressing; NULL: empty */
+	uint8_t *list;         /* per slot: the index of its list in lists[] */
 	size_t cap, n;
 };
 

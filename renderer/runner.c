@@ -30,7 +30,12 @@ static void set_error(struct tmpl *t, enum tstate st, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(t->last_error, sizeof t->last_error, fmt, ap);
 	va_end(ap);
-	log_error("%s", t->last_error);
+	/* Most errors open with the template's label: it becomes the field. */
+	size_t ll = strlen(t->label);
+	if (strncmp(t->last_error, t->label, ll) == 0 && strncmp(t->last_error + ll, ": ", 2) == 0)
+		log_error_at("template", t->label, "%s", t->last_error + ll + 2);
+	else
+		log_error("%s", t->last_error);
 }
 
 static void check_ready_and_done(struct runner *r)
@@ -334,7 +339,7 @@ static void render(struct tmpl *t)
 		 * once the last of them arrives: a catalog of N services costs a
 		 * few renders at start, not one per arriving watch. */
 		memcpy(t->waiting_for, c.first_missing, sizeof t->waiting_for);
-		log_debug("%s: waiting for %zu name(s), first %s", t->label, c.nmissing, c.first_missing);
+		log_debug_at("template", t->label, "waiting for %zu name(s), first %s", c.nmissing, c.first_missing);
 		t->awaiting = 0;
 		for (size_t i = 0; i < c.nmissing && c.missing; i++) {
 			if (tmpl_bit(t)) {
@@ -508,6 +513,7 @@ static int tmpl_init(struct runner *r, struct tmpl *t, const struct template_con
 		return -1;
 	}
 	t->opts.strict = tc->strict;
+	t->opts.missing_error = tc->error_on_missing_key;
 	t->state = T_WAITING;
 	if (tc->haproxy.enabled && tc->destination && !r->set->dry &&
 	    !(t->hap = hap_get(r->deps, r->loop, tc, err)))

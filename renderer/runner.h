@@ -87,4 +87,15 @@ json_t *runner_status(const struct runner *r);
 /* Appends the runner's Prometheus metrics to out. */
 void runner_metrics(const struct runner *r, struct buf *out);
 
+/* What a name a template uses at its root stands for, by the rules of the
+ * lookup hook: RN_WATCH (watch, wlen bytes, gets the watch's name:
+ * "service.web~any" for "service.web~any.0.address"), RN_ENV (env.NAME, read at render, never watched),
+ * RN_INSTANCES (the service of the enclosing services item), RN_NONE (not
+ * a data name: inside a section it renders from the data around it, or
+ * empty; outside every section it is a render error, as is RN_INSTANCES
+ * there), or RN_TOO_LONG.  *consumed: the segments the watch's data stands for (0:
+ * all). */
+enum runner_name { RN_NONE, RN_WATCH, RN_ENV, RN_INSTANCES, RN_TOO_LONG };
+enum runner_name runner_name_watch(const char *name, char *watch, size_t wlen, size_t *consumed);
+
 #endif

@@ -39,6 +39,7 @@ struct template_config {
 	char *escape;            /* "config" (default), "html" or "none" */
 	char *partials_dir;      /* default: the template's directory */
 	bool strict;             /* a missing partial is an error (default true) */
+	bool error_on_missing_key; /* an interpolated name with no value is a render error */
 	struct template_haproxy haproxy;
 	char *origin;            /* "FILE:LINE" or "-template flag", for messages */
 };

@@ -8,9 +8,10 @@ set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libcurl4-openssl-dev libjansson-dev libc-ares-dev libmicrohttpd-dev
 haproxy etcd-server etcd-client nginx-light consul
-curl wrk valgrind iproute2 util-linux procps psmisc bind9-dnsutils
+curl openssl wrk valgrind redis-server redis-tools iproute2 util-linux procps psmisc bind9-dnsutils
 node-mustache libkainjow-mustache-dev python3-pystache
-tini dumb-init supervisor hyperfine debootstrap docker-compose"
+tini dumb-init supervisor hyperfine debootstrap docker-compose
+debhelper lintian man-db"
 
 missing=""
 for p in $PKGS; do

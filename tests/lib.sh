@@ -30,6 +30,10 @@ LG_AFTER_STOP=()  # functions run once they are stopped (e.g. to delete namespac
 
 lg_log() { printf '# %s\n' "$*" >&2; }
 
+# lg_untime: a filter that drops the RFC 3339 time opening legate's and
+# legate-init's log lines, for tests that compare whole lines.
+lg_untime() { sed -E 's/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}) //'; }
+
 lg_fail() {
 	printf 'FAIL: %s\n' "$*" >&2
 	exit 1
@@ -271,13 +275,18 @@ lg_agent_conns() {
 # --- etcd -------------------------------------------------------------------
 
 # One member with a temporary data dir, v3 (and its JSON gateway) and v2.
+# lg_start_etcd [ARGS]: more etcd flags; ETCD_SCHEME=https (set before) serves
+# TLS, and ETCD_CURL (an array) holds the curl flags that reach it then.
 lg_start_etcd() {
 	local p
 	read -r -a p <<< "$(lg_ports 2)"
 	ETCD_PORT=${p[0]}
 	ETCD_PEER_PORT=${p[1]}
+	ETCD_EXTRA=("$@")
+	: "${ETCD_SCHEME:=http}"
+	[ -n "${ETCD_CURL+x}" ] || ETCD_CURL=()
 	export ETCD_ADDR=127.0.0.1:$ETCD_PORT
-	export ETCDCTL_ENDPOINTS=http://$ETCD_ADDR
+	export ETCDCTL_ENDPOINTS=$ETCD_SCHEME://$ETCD_ADDR
 	export ETCDCTL_API=3
 	mkdir -p "$T/etcd"
 	lg_run_etcd
@@ -289,13 +298,16 @@ lg_run_etcd() {
 	local log=etcd
 	[ -n "${ETCD_PID:-}" ] && log=etcd-again   # keep the first run's log
 	lg_bg "$log" etcd --name legate-test --data-dir "$T/etcd" \
-		--listen-client-urls "http://$ETCD_ADDR" --advertise-client-urls "http://$ETCD_ADDR" \
+		--listen-client-urls "$ETCD_SCHEME://$ETCD_ADDR" --advertise-client-urls "$ETCD_SCHEME://$ETCD_ADDR" \
 		--listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
 		--initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
 		--initial-cluster "legate-test=http://127.0.0.1:$ETCD_PEER_PORT" \
-		--enable-v2=true --logger=zap --log-level=warn
+		--enable-v2=true --logger=zap --log-level=warn ${ETCD_EXTRA[@]+"${ETCD_EXTRA[@]}"}
 	ETCD_PID=$LG_LAST_PID
-	lg_wait 30 "etcd on $ETCD_ADDR" sh -c "curl -sf http://$ETCD_ADDR/health | grep -q true"
+	lg_wait 30 "etcd on $ETCD_ADDR" lg_etcd_healthy
+}
+lg_etcd_healthy() {
+	curl -sf ${ETCD_CURL[@]+"${ETCD_CURL[@]}"} "$ETCD_SCHEME://$ETCD_ADDR/health" | grep -q true
 }
 
 lg_stop_etcd() {
@@ -306,7 +318,7 @@ lg_stop_etcd() {
 # lg_etcd_put KEY VALUE / lg_etcd_get KEY: through the v3 JSON gateway.
 lg_b64() { printf '%s' "$1" | base64 -w0; }
 lg_etcd_put() {
-	curl -sSf "http://$ETCD_ADDR/v3/kv/put" \
+	curl -sSf ${ETCD_CURL[@]+"${ETCD_CURL[@]}"} "${ETCD_SCHEME:-http}://$ETCD_ADDR/v3/kv/put" \
 		-d "{\"key\":\"$(lg_b64 "$1")\",\"value\":\"$(lg_b64 "$2")\"}"
 }
 lg_etcd_get() {
@@ -316,13 +328,12 @@ lg_etcd_get() {
 
 # --- nginx ------------------------------------------------------------------
 
-# lg_start_nginx NAME [HOST]: a backend that answers "NAME" at /, on
-# 127.0.0.1 or HOST (an IPv6 literal in brackets).
-lg_start_nginx() {
-	local name=$1 host=${2:-127.0.0.1} d=$T/nginx-$1
-	NGINX_PORT=$(lg_ports 1)
+# lg_nginx_conf DIR LISTEN LINES: writes DIR/nginx.conf for an nginx of the
+# tests' own (its files, logs and temp folders under DIR), one server on
+# LISTEN ("host:port" and any listen options) with LINES inside it.
+lg_nginx_conf() {
+	local d=$1
 	mkdir -p "$d/html" "$d/logs" "$d/tmp"
-	printf '%s\n' "$name" > "$d/html/index.html"
 	cat > "$d/nginx.conf" <<CONF
 daemon off;
 $( [ "$(id -u)" = 0 ] && echo "user root;" )
@@ -338,12 +349,21 @@ http {
 	uwsgi_temp_path $d/tmp;
 	scgi_temp_path $d/tmp;
 	server {
-		listen $host:$NGINX_PORT;
+		listen $2;
 		location / { root $d/html; }
-		location /health { return 200 "ok\n"; }
+$3
 	}
 }
 CONF
+}
+
+# lg_start_nginx NAME [HOST]: a backend that answers "NAME" at /, on
+# 127.0.0.1 or HOST (an IPv6 literal in brackets).
+lg_start_nginx() {
+	local name=$1 host=${2:-127.0.0.1} d=$T/nginx-$1
+	NGINX_PORT=$(lg_ports 1)
+	lg_nginx_conf "$d" "$host:$NGINX_PORT" '		location /health { return 200 "ok\n"; }'
+	printf '%s\n' "$name" > "$d/html/index.html"
 	lg_bg "nginx-$name" nginx -p "$d" -c "$d/nginx.conf" -e stderr
 	NGINX_PID=$LG_LAST_PID
 	lg_wait 10 "nginx $name on port $NGINX_PORT" curl -sf "http://$host:$NGINX_PORT/health"

@@ -48,14 +48,60 @@ static const char *check_status(const json_t *checks)
 	return worst;
 }
 
+/* The service's tagged addresses, {"lan_ipv4": {"address", "port"}, ...}. */
+static json_t *svc_tagged(const json_t *in)
+{
+	json_t *o = json_object(), *v;
+	const char *k;
+
+	json_object_foreach((json_t *)in, k, v) {
+		json_t *port = json_object_get(v, "Port");
+
+		if (o && json_is_object(v))
+			json_object_set_new(o, k, json_pack("{s:s, s:I}", "address", data_str(v, "Address"),
+				"port", (json_int_t)(json_is_integer(port) ? json_integer_value(port) : 0)));
+	}
+	return o;
+}
+
+static json_int_t int_of(const json_t *o, const char *k, json_int_t dflt)
+{
+	const json_t *v = json_object_get(o, k);
+
+	return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+/* An instance's checks: [{id, name, status, output}] in Consul's order. */
+static json_t *shape_check(const json_t *c)
+{
+	return json_pack("{s:s, s:s, s:s, s:o*}",
+			 "id", data_str(c, "CheckID"), "name", data_str(c, "Name"),
+			 "status", data_str(c, "Status"),
+			 "output", data_string(data_str(c, "Output"), strlen(data_str(c, "Output"))));
+}
+
+/* An instance's checks, by id: the same list whoever read them (its own
+ * health call or the catalog sweep). */
+static json_t *shape_checks(const json_t *in)
+{
+	json_t *a = json_array(), *c;
+	size_t i;
+
+	json_array_foreach(in, i, c)
+		if (a && json_is_object(c))
+			json_array_append_new(a, shape_check(c));
+	return a ? data_sort_by(a, "id", NULL) : NULL;
+}
+
 json_t *consul_instance(const json_t *node, const json_t *svc, const char *status)
 {
 	const char *addr = data_str(svc, "Address");
 	json_t *port = json_object_get(svc, "Port");
+	const json_t *w = json_object_get(svc, "Weights");
 
 	if (!addr[0])
 		addr = data_str(node, "Address");
-	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:o, s:s}",
+	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:o, s:o, s:o, s:{s:I, s:I}}",
 			 "id", data_str(svc, "ID"), "name", data_str(svc, "Service"),
 			 "address", addr,
 			 "port", (json_int_t)(json_is_integer(port) ? json_integer_value(port) : 0),
@@ -64,7 +110,12 @@ json_t *consul_instance(const json_t *node, const json_t *svc, const char *statu
 			 "datacenter", data_str(node, "Datacenter"),
 			 "tags", data_tags(json_object_get(svc, "Tags")),
 			 "meta", data_meta(json_object_get(svc, "Meta")),
-			 "status", status);
+			 "status", status,
+			 "node_id", data_str(node, "ID"),
+			 "node_meta", data_meta(json_object_get(node, "Meta")),
+			 "node_tagged_addresses", data_meta(json_object_get(node, "TaggedAddresses")),
+			 "tagged_addresses", svc_tagged(json_object_get(svc, "TaggedAddresses")),
+			 "weights", "passing", int_of(w, "Passing", 1), "warning", int_of(w, "Warning", 1));
 }
 
 static json_t *shape_service(const json_t *in)
@@ -81,25 +132,14 @@ static json_t *shape_service(const json_t *in)
 		if (!json_is_object(node) || !json_is_object(svc))
 			goto bad;
 		inst = consul_instance(node, svc, check_status(json_object_get(e, "Checks")));
-		if (!inst || json_array_append_new(out, inst) < 0)
+		if (!inst || json_object_set_new(inst, "checks", shape_checks(json_object_get(e, "Checks"))) < 0 ||
+		    json_array_append_new(out, inst) < 0)
 			goto bad;
 	}
 	return data_sort_by(out, "node", "id");
 bad:
 	json_decref(out);
 	return NULL;
-}
-
-/* Does the catalog's tag list carry tag? */
-static int has_tag(const json_t *tags, const char *tag)
-{
-	size_t i;
-	json_t *t;
-
-	json_array_foreach(tags, i, t)
-		if (json_is_string(t) && strcmp(json_string_value(t), tag) == 0)
-			return 1;
-	return 0;
 }
 
 /* {"name": [tags]} into [{name, tags}]; with tag, only the services
@@ -112,7 +152,7 @@ static json_t *shape_services(const json_t *in, const char *tag)
 	if (!json_is_object(in))
 		goto bad;
 	json_object_foreach((json_t *)in, k, v) {
-		if (tag && !has_tag(v, tag))
+		if (tag && !data_has_string(v, tag))
 			continue;
 		if (json_array_append_new(out, json_pack("{s:s, s:o}", "name", k,
 							 "tags", data_tags(v))) < 0)
@@ -247,6 +287,24 @@ json_t *consul_shape(const struct watch *w, const json_t *in, long status)
 	return NULL;
 }
 
+/* Files a check under its node and its service instance (the node's own
+ * under ""), shaped as an instance lists it, for the catalog sweep. */
+static void note_check(json_t *map, const json_t *check)
+{
+	const char *node = data_str(check, "Node"), *sid = data_str(check, "ServiceID");
+	json_t *n = json_object_get(map, node), *l;
+
+	if (!n) {
+		n = json_object();
+		json_object_set_new(map, node, n);
+	}
+	if (!(l = json_object_get(n, sid))) {
+		l = json_array();
+		json_object_set_new(n, sid, l);
+	}
+	json_array_append_new(l, shape_check(check));
+}
+
 /* The health trigger's answer lists every check.  A service's checks are
  * summed up as "highest ModifyIndex/count"; checks of no service (the
  * node's own, like serfHealth) as one more entry under "".  Only services
@@ -263,11 +321,16 @@ static int health_narrow(struct watch *w, const json_t *in)
 		json_decref(sig);
 		return -1;
 	}
+	json_t *old_status = w->wr->check_status;
+
+	w->wr->check_status = json_object();
 	json_array_foreach(in, i, c) {
 		const char *svc = data_str(c, "ServiceName");
 		json_t *mi = json_object_get(c, "ModifyIndex");
 		json_int_t m = json_is_integer(mi) ? json_integer_value(mi) : 0;
 		json_t *cur = json_object_get(sig, svc);
+
+		note_check(w->wr->check_status, c);
 
 		if (!cur) {
 			json_object_set_new(sig, svc, json_pack("[I, I]", m, (json_int_t)1));
@@ -278,6 +341,14 @@ static int health_narrow(struct watch *w, const json_t *in)
 			json_array_set_new(cur, 1, json_integer(json_integer_value(json_array_get(cur, 1)) + 1));
 		}
 	}
+	/* nodes whose statuses moved: the sweep works them out again */
+	json_object_foreach(w->wr->check_status, k, v)
+		if (!json_equal(v, json_object_get(old_status, k)))
+			sweep_forget_node(w->wr, k);
+	json_object_foreach(old_status, k, v)
+		if (!json_object_get(w->wr->check_status, k))
+			sweep_forget_node(w->wr, k);
+	json_decref(old_status);
 	json_decref(w->fire_only);
 	w->fire_only = NULL;
 	if (w->kv && json_equal(json_object_get(w->kv, ""), json_object_get(sig, ""))) {
@@ -459,7 +530,7 @@ static int consul_start(struct watch *w, int blocking, struct lg_error *err)
 	c.timeout = (blocking ? wr->o.wait * 17 / 16 : 0) + wr->o.timeout;
 	c.on_done = on_done;
 	c.arg = w;
-	log_debug("%s: GET %s", w->name, c.url);
+	log_debug_at("watch", w->name, "GET %s", c.url);
 	w->req = http_start(wr->consul_http, &c, err);
 	buf_free(&url);
 	return w->req ? 0 : -1;

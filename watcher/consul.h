@@ -11,7 +11,9 @@ struct watch;
 json_t *consul_shape(const struct watch *w, const json_t *in, long status);
 
 /* One instance {id, name, address, port, node, node_address, datacenter,
- * tags, meta, status} from a Consul node and service object (borrowed). */
+ * tags, meta, status, node_id, node_meta, node_tagged_addresses,
+ * tagged_addresses {NAME: {address, port}}, weights {passing, warning}}
+ * from a Consul node and service object (borrowed). */
 json_t *consul_instance(const json_t *node, const json_t *svc, const char *status);
 
 #endif

@@ -239,3 +239,14 @@ int url_escape(struct buf *b, const char *s, int keep_slash)
 	}
 	return 0;
 }
+
+int data_has_string(const json_t *list, const char *s)
+{
+	size_t i;
+	json_t *t;
+
+	json_array_foreach(list, i, t)
+		if (json_is_string(t) && strcmp(json_string_value(t), s) == 0)
+			return 1;
+	return 0;
+}

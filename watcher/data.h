@@ -29,6 +29,9 @@ json_t *data_sort_strings(json_t *a);
 /* A new list of the strings in `tags` (a JSON list or NULL), sorted. */
 json_t *data_tags(const json_t *tags);
 
+/* Does the list of strings `list` hold s? */
+int data_has_string(const json_t *list, const char *s);
+
 /* A new object with the string members of `meta` (NULL: empty). */
 json_t *data_meta(const json_t *meta);
 

@@ -1,5 +1,7 @@
-/* etcd: v3 gateway range and watch stream, v2 recursive wait; both keep a
- * key -> value map of what the watch covers and shape it like Consul KV. */
+/* etcd: key. and tree. watches on etcd, however many, on a bounded number
+ * of calls: the backend's calls, each watch's key -> value map shaped like
+ * Consul KV, and the first reads (v3: up to 64 ranges in one txn; v2: one
+ * GET each) with a few in flight; etcd_stream.c follows them afterwards. */
 #include "watcher/etcd.h"
 
 #include <stdio.h>
@@ -8,7 +10,16 @@
 
 #include "common/log.h"
 #include "watcher/data.h"
-#include "watcher/watch_int.h"
+#include "watcher/etcd_conn.h"
+#include "watcher/etcd_int.h"
+
+void etcd_kick(struct etcd_hub *hub)
+{
+	if (!hub->kick.armed)
+		loop_add_timer(hub->wr->loop, &hub->kick, 0);
+}
+
+/* --- keys and data -------------------------------------------------------- */
 
 /* etcd keys are paths: "key.config/x" is "/config/x". */
 static int etcd_key(const struct watch *w, struct buf *b)
@@ -32,34 +43,84 @@ int etcd_prefix_end(struct buf *out, const char *prefix, size_t n)
 /* The watch's data from its key -> value map. */
 static json_t *shape(const struct watch *w)
 {
-	struct buf k = BUF_INIT;
+	const struct ew *ew = (const struct ew *)w->be;
 	json_t *out, *v;
 	const char *key;
 
 	if (w->n.kind == WK_KEY) {
-		etcd_key(w, &k);
-		v = json_object_get(w->kv, buf_cstr(&k));
-		buf_free(&k);
+		v = json_object_get(w->kv, ew->key);
 		return v ? json_incref(v) : json_null();
-	}
-	if (etcd_key(w, &k) < 0) {
-		buf_free(&k);
-		return NULL;
 	}
 	out = json_array();
 	json_object_foreach(w->kv, key, v)
-		json_array_append_new(out, json_pack("{s:s, s:s, s:O}", "key", data_relative_key(key, buf_cstr(&k)),
+		json_array_append_new(out, json_pack("{s:s, s:s, s:O}", "key", data_relative_key(key, ew->key),
 						     "path", key, "value", v));
-	buf_free(&k);
 	return data_sort_by(out, "key", NULL);
 }
 
-/* A full read (v3 range or v2 recursive GET) replaces the watch's map:
- * takes map, records the revision or index, reports the data. */
+uint64_t etcd_num(const json_t *j)
+{
+	if (json_is_integer(j))
+		return (uint64_t)json_integer_value(j);
+	if (json_is_string(j))
+		return strtoull(json_string_value(j), NULL, 10);
+	return 0;
+}
+
+json_t *etcd_parse_body(const struct http_result *res, json_error_t *jerr)
+{
+	return json_loadb(res->body->data ? res->body->data : "", res->body->len, 0, jerr);
+}
+
+/* --- lists ---------------------------------------------------------------- */
+
+void etcd_ewl_add(struct ewlist *l, struct ew *ew)
+{
+	ew->next = NULL;
+	ew->prev = l->tail;
+	if (l->tail)
+		l->tail->next = ew;
+	else
+		l->head = ew;
+	l->tail = ew;
+	l->n++;
+}
+
+void etcd_ewl_del(struct ewlist *l, struct ew *ew)
+{
+	if (ew->prev)
+		ew->prev->next = ew->next;
+	else
+		l->head = ew->next;
+	if (ew->next)
+		ew->next->prev = ew->prev;
+	else
+		l->tail = ew->prev;
+	ew->prev = ew->next = NULL;
+	l->n--;
+}
+
+/* Takes the watch out of whatever list or read holds it. */
+static void ew_detach(struct etcd_hub *hub, struct ew *ew)
+{
+	if (ew->where == EW_QUEUED)
+		etcd_ewl_del(&hub->queue, ew);
+	else if (ew->where == EW_SUB)
+		etcd_ewl_del(&hub->subs, ew);
+	else if (ew->where == EW_READING && ew->read)
+		ew->read->ws[ew->slot] = NULL;
+	ew->where = EW_NONE;
+	ew->read = NULL;
+}
+
+/* --- reading ------------------------------------------------------------- */
+
+/* A full read replaces the watch's map: takes map, records the revision
+ * or index, reports the data; the watch's next start subscribes it. */
 static void full_read_done(struct watch *w, json_t *map, uint64_t rev, const char *what)
 {
 	if (rev < w->index)
-		log_info("%s: %s went backwards (%llu -> %llu)", w->name, what,
+		log_info_at("watch", w->name, "%s went backwards (%llu -> %llu)", what,
 			 (unsigned long long)w->index, (unsigned long long)rev);
 	w->index = rev;
 	w->need_read = 0;
@@ -69,17 +130,8 @@ static void full_read_done(struct watch *w, json_t *map, uint64_t rev, const cha
 	watch_call_ok(w);
 }
 
-static uint64_t num(const json_t *j)
-{
-	if (json_is_integer(j))
-		return (uint64_t)json_integer_value(j);
-	if (json_is_string(j))
-		return strtoull(json_string_value(j), NULL, 10);
-	return 0;
-}
-
 /* Applies one v3 key-value (base64 key and value) to the map. */
-static int put_kv(json_t *map, const json_t *kv, int del)
+static int put_kv(json_t *map, const json_t *kv)
 {
 	const char *k = json_string_value(json_object_get(kv, "key"));
 	const char *v = json_string_value(json_object_get(kv, "value"));
@@ -93,10 +145,7 @@ static int put_kv(json_t *map, const json_t *kv, int del)
 	ks = data_string(kb.data, kb.len);
 	if (!ks)
 		goto out;
-	if (del)
-		json_object_del(map, json_string_value(ks));
-	else
-		json_object_set_new(map, json_string_value(ks), data_string(vb.data, vb.len));
+	json_object_set_new(map, json_string_value(ks), data_string(vb.data, vb.len));
 	rc = 0;
 out:
 	json_decref(ks);
@@ -104,224 +153,6 @@ out:
 	buf_free(&vb);
 	return rc;
 }
-
-/* --- v3 ----------------------------------------------------------------- */
-
-/* {"key": b64, "range_end": b64} for the watch, into b (no braces). */
-static int v3_range_fields(const struct watch *w, struct buf *b)
-{
-	struct buf k = BUF_INIT, e = BUF_INIT;
-	int rc = etcd_key(w, &k);
-
-	rc |= buf_puts(b, "\"key\":\"") | b64_encode(b, k.data, k.len) | buf_putc(b, '"');
-	if (w->n.kind == WK_TREE) {
-		rc |= etcd_prefix_end(&e, k.data, k.len);
-		rc |= buf_puts(b, ",\"range_end\":\"") | b64_encode(b, e.data, e.len) |
-		      buf_putc(b, '"');
-	}
-	buf_free(&k);
-	buf_free(&e);
-	return rc;
-}
-
-static json_t *parse_body(const struct http_result *res, json_error_t *jerr)
-{
-	return json_loadb(res->body->data ? res->body->data : "", res->body->len, 0, jerr);
-}
-
-static void v3_range_done(struct http_req *r, const struct http_result *res, void *arg)
-{
-	struct watch *w = arg;
-	json_error_t jerr;
-	json_t *in, *kvs, *map, *kv;
-	size_t i;
-	uint64_t rev;
-
-	(void)r;
-	if (!res->ok) {
-		watch_call_failed(w, "etcd: range: %s", res->error);
-		return;
-	}
-	if (res->status != 200) {
-		watch_call_failed(w, "etcd: range: HTTP %ld", res->status);
-		return;
-	}
-	in = parse_body(res, &jerr);
-	if (!in) {
-		watch_call_failed(w, "etcd: range: malformed JSON: %s", jerr.text);
-		return;
-	}
-	rev = num(json_object_get(json_object_get(in, "header"), "revision"));
-	kvs = json_object_get(in, "kvs");
-	map = json_object();
-	json_array_foreach(kvs, i, kv) {
-		if (put_kv(map, kv, 0) < 0) {
-			json_decref(map);
-			json_decref(in);
-			watch_call_failed(w, "etcd: range: bad key or value");
-			return;
-		}
-	}
-	json_decref(in);
-	if (rev == 0) {
-		json_decref(map);
-		watch_call_failed(w, "etcd: range: no revision in the answer");
-		return;
-	}
-	full_read_done(w, map, rev, "revision");
-}
-
-/* One message of the watch stream.  Returns 0, or -1 to end the stream
- * (w->restart set when a full read must follow). */
-static int v3_message(struct watch *w, const json_t *m)
-{
-	const json_t *res = json_object_get(m, "result"), *ev;
-	uint64_t rev, compact;
-	size_t i;
-	int dirty = 0;
-
-	if (!json_is_object(res)) {
-		const char *e = json_string_value(json_object_get(json_object_get(m, "error"), "message"));
-
-		log_warn("%s: etcd watch error: %s", w->name, e ? e : "unexpected message");
-		return -1;
-	}
-	rev = num(json_object_get(json_object_get(res, "header"), "revision"));
-	compact = num(json_object_get(res, "compact_revision"));
-	if (compact) {
-		log_info("%s: etcd compacted past revision %llu (now %llu); reading again",
-			 w->name, (unsigned long long)w->index + 1, (unsigned long long)compact);
-		w->need_read = w->restart = 1;
-		return -1;
-	}
-	if (json_is_true(json_object_get(res, "canceled"))) {
-		log_info("%s: etcd canceled the watch; reading again", w->name);
-		w->need_read = w->restart = 1;
-		return -1;
-	}
-	if (json_is_true(json_object_get(res, "created")) && rev && rev < w->index) {
-		log_info("%s: etcd revision went backwards (%llu -> %llu); reading again",
-			 w->name, (unsigned long long)w->index, (unsigned long long)rev);
-		w->need_read = w->restart = 1;
-		return -1;
-	}
-	json_array_foreach(json_object_get(res, "events"), i, ev) {
-		const json_t *kv = json_object_get(ev, "kv");
-		uint64_t mod = num(json_object_get(kv, "mod_revision"));
-
-		if (put_kv(w->kv, kv, strcmp(data_str(ev, "type"), "DELETE") == 0) < 0) {
-			w->need_read = w->restart = 1;
-			return -1;
-		}
-		if (mod > w->index)
-			w->index = mod;
-		dirty = 1;
-	}
-	/* A progress notice (no events, not the creation) vouches that
-	 * everything up to its revision was sent: resume from there. */
-	if (!dirty && !json_is_true(json_object_get(res, "created")) && rev > w->index)
-		w->index = rev;
-	if (dirty)
-		loop_add_timer(w->wr->loop, &w->timer, 0);   /* etcd_flush */
-	return 0;
-}
-
-static int v3_data(struct http_req *r, struct buf *body, void *arg)
-{
-	struct watch *w = arg;
-	char *nl;
-	size_t used = 0;
-	json_error_t jerr;
-	json_t *m;
-	int rc = 0;
-
-	(void)r;
-	while (rc == 0 && (nl = memchr(body->data + used, '\n', body->len - used))) {
-		size_t n = (size_t)(nl - (body->data + used));
-
-		if (n > 0) {
-			m = json_loadb(body->data + used, n, 0, &jerr);
-			if (!m) {
-				log_warn("%s: etcd watch: malformed JSON: %s", w->name, jerr.text);
-				rc = -1;
-			} else {
-				rc = v3_message(w, m);
-				json_decref(m);
-			}
-		}
-		used += n + 1;
-	}
-	if (used) {
-		memmove(body->data, body->data + used, body->len - used);
-		body->len -= used;
-		if (body->data)
-			body->data[body->len] = '\0';
-	}
-	return rc;
-}
-
-static void etcd_flush(struct watch *w)
-{
-	if (w->kv)
-		watch_deliver(w, shape(w));
-}
-
-static void v3_watch_done(struct http_req *r, const struct http_result *res, void *arg)
-{
-	struct watch *w = arg;
-
-	(void)r;
-	etcd_flush(w);
-	if (w->restart) {
-		w->restart = 0;
-		watch_call_ok(w);
-	} else if (res->ok && res->status != 200) {
-		watch_call_failed(w, "etcd: watch: HTTP %ld", res->status);
-	} else {
-		watch_call_failed(w, "etcd: watch stream ended: %s",
-				  res->ok ? "closed by the server" : res->error);
-	}
-}
-
-static int v3_start(struct watch *w, struct lg_error *err)
-{
-	struct watcher *wr = w->wr;
-	struct buf url = BUF_INIT, body = BUF_INIT;
-	struct http_call c;
-	int rc = buf_puts(&url, wr->etcd_base);
-
-	memset(&c, 0, sizeof c);
-	c.arg = w;
-	rc |= buf_putc(&body, '{');
-	if (w->need_read || w->index == 0) {
-		rc |= buf_puts(&url, "/v3/kv/range") | v3_range_fields(w, &body);
-		c.timeout = wr->o.timeout;
-		c.on_done = v3_range_done;
-	} else {
-		rc |= buf_puts(&url, "/v3/watch") | buf_puts(&body, "\"create_request\":{") |
-		      v3_range_fields(w, &body) |
-		      buf_printf(&body, ",\"start_revision\":\"%llu\",\"progress_notify\":true}",
-				 (unsigned long long)w->index + 1);
-		c.on_data = v3_data;
-		c.on_done = v3_watch_done;
-		w->restart = 0;
-	}
-	rc |= buf_putc(&body, '}');
-	if (rc) {
-		lg_error_set(err, NULL, 0, 0, "out of memory");
-		w->req = NULL;
-	} else {
-		c.url = buf_cstr(&url);
-		c.body = buf_cstr(&body);
-		log_debug("%s: POST %s %s", w->name, c.url, c.body);
-		w->req = http_start(wr->etcd_http, &c, err);
-	}
-	buf_free(&url);
-	buf_free(&body);
-	return w->req ? 0 : -1;
-}
-
-/* --- v2 ----------------------------------------------------------------- */
 
 static void v2_flatten(json_t *map, const json_t *node)
 {
@@ -338,119 +169,421 @@ static void v2_flatten(json_t *map, const json_t *node)
 	}
 }
 
+static void read_free(struct etcd_hub *hub, struct etcd_read *rd)
+{
+	size_t i;
+
+	for (i = 0; i < rd->n; i++) {
+		if (rd->ws[i]) {
+			rd->ws[i]->where = EW_NONE;
+			rd->ws[i]->read = NULL;
+		}
+	}
+	if (rd->prev)
+		rd->prev->next = rd->next;
+	else
+		hub->reads = rd->next;
+	if (rd->next)
+		rd->next->prev = rd->prev;
+	hub->nreads--;
+	free(rd);
+}
+
+/* Every watch of a read that failed: each backs off on its own. */
+static void read_failed(struct etcd_read *rd, const char *what, const char *why)
+{
+	struct watch *ws[READ_BATCH];
+	size_t i, n = 0;
+	struct etcd_hub *hub = rd->hub;
+
+	for (i = 0; i < rd->n; i++)
+		if (rd->ws[i])
+			ws[n++] = rd->ws[i]->w;
+	read_free(hub, rd);
+	for (i = 0; i < n; i++)
+		watch_call_failed(ws[i], "etcd: %s: %s", what, why);
+	etcd_kick(hub);
+}
+
+/* A read refused for its token goes back to the queue, to run after a
+ * new authentication. */
+static void read_requeue(struct etcd_read *rd)
+{
+	struct etcd_hub *hub = rd->hub;
+	struct ew *ews[READ_BATCH];
+	size_t i, n = 0;
+
+	for (i = 0; i < rd->n; i++)
+		if (rd->ws[i])
+			ews[n++] = rd->ws[i];
+	read_free(hub, rd);
+	for (i = 0; i < n; i++) {
+		ews[i]->where = EW_QUEUED;
+		etcd_ewl_add(&hub->queue, ews[i]);
+	}
+	etcd_kick(hub);
+}
+
+/* Checks a read's answer for the common failures: 0 when it is a 200
+ * with JSON (in set), or -1 after the read was failed or requeued. */
+static int read_answer(struct etcd_read *rd, const struct http_result *res, const char *what,
+		       int ok404, json_t **in)
+{
+	struct etcd_hub *hub = rd->hub;
+	json_error_t jerr;
+	char why[256];
+	const char *e;
+
+	*in = NULL;
+	if (!res->ok) {
+		etcd_conn_failed(hub->conn, rd->member, 1, res->error);
+		read_failed(rd, what, res->error);
+		return -1;
+	}
+	*in = etcd_parse_body(res, &jerr);
+	if (res->status == 200 || (ok404 && res->status == 404)) {
+		if (*in)
+			return 0;
+		snprintf(why, sizeof why, "malformed JSON: %s", jerr.text);
+		read_failed(rd, what, why);
+		return -1;
+	}
+	e = json_string_value(json_object_get(*in, "error"));
+	if (!e)
+		e = json_string_value(json_object_get(*in, "message"));
+	if (res->status == 401 && etcd_auth_error(e)) {
+		log_info("etcd: %s: %s; signing in again", what, e);
+		json_decref(*in);
+		etcd_conn_unauthorized(hub->conn);
+		read_requeue(rd);
+		return -1;
+	}
+	if (res->status >= 500)
+		etcd_conn_failed(hub->conn, rd->member, 0, e ? e : "server error");
+	snprintf(why, sizeof why, "HTTP %ld%s%s", res->status, e ? ": " : "", e ? e : "");
+	json_decref(*in);
+	read_failed(rd, what, why);
+	return -1;
+}
+
+static void v3_read_done(struct http_req *r, const struct http_result *res, void *arg)
+{
+	struct etcd_read *rd = arg;
+	struct etcd_hub *hub = rd->hub;
+	json_t *in, *resps, *maps[READ_BATCH], *kv;
+	struct watch *ws[READ_BATCH];
+	size_t i, j, n;
+	uint64_t rev;
+
+	(void)r;
+	rd->req = NULL;
+	if (read_answer(rd, res, "range", 0, &in) < 0)
+		return;
+	rev = etcd_num(json_object_get(json_object_get(in, "header"), "revision"));
+	resps = json_object_get(in, "responses");
+	if (rev == 0 || json_array_size(resps) != rd->n) {
+		json_decref(in);
+		read_failed(rd, "range", rev ? "answers do not match the ranges" : "no revision in the answer");
+		return;
+	}
+	for (i = n = 0; i < rd->n; i++) {
+		const json_t *rr = json_object_get(json_array_get(resps, i), "response_range");
+
+		if (!rd->ws[i])
+			continue;
+		maps[n] = json_object();
+		json_array_foreach(json_object_get(rr, "kvs"), j, kv) {
+			if (put_kv(maps[n], kv) < 0) {
+				for (j = 0; j <= n; j++)
+					json_decref(maps[j]);
+				json_decref(in);
+				read_failed(rd, "range", "bad key or value");
+				return;
+			}
+		}
+		ws[n++] = rd->ws[i]->w;
+	}
+	json_decref(in);
+	read_free(hub, rd);
+	for (i = 0; i < n; i++)
+		full_read_done(ws[i], maps[i], rev, "revision");
+	etcd_kick(hub);
+}
+
 static void v2_read_done(struct http_req *r, const struct http_result *res, void *arg)
 {
-	struct watch *w = arg;
-	json_error_t jerr;
-	json_t *in = NULL, *map;
+	struct etcd_read *rd = arg;
+	struct etcd_hub *hub = rd->hub;
+	json_t *in, *map;
+	struct watch *w;
 	char idx[32];
 	uint64_t index;
 
 	(void)r;
-	if (!res->ok) {
-		watch_call_failed(w, "etcd: GET /v2/keys: %s", res->error);
+	rd->req = NULL;
+	if (read_answer(rd, res, "GET /v2/keys", 1, &in) < 0)
 		return;
-	}
-	if (res->status != 200 && res->status != 404) {
-		watch_call_failed(w, "etcd: GET /v2/keys: HTTP %ld", res->status);
-		return;
-	}
 	if (http_header(res->headers, "X-Etcd-Index", idx, sizeof idx) < 0 ||
 	    (index = strtoull(idx, NULL, 10)) == 0) {
-		watch_call_failed(w, "etcd: GET /v2/keys: no X-Etcd-Index");
+		json_decref(in);
+		read_failed(rd, "GET /v2/keys", "no X-Etcd-Index");
 		return;
 	}
-	in = parse_body(res, &jerr);
-	if (!in) {
-		watch_call_failed(w, "etcd: GET /v2/keys: malformed JSON: %s", jerr.text);
+	if (res->status == 404 && etcd_num(json_object_get(in, "errorCode")) != 100) {
+		json_decref(in);
+		read_failed(rd, "GET /v2/keys", "HTTP 404");
 		return;
 	}
 	map = json_object();
 	if (res->status == 200)
 		v2_flatten(map, json_object_get(in, "node"));
-	else if (num(json_object_get(in, "errorCode")) != 100) {
-		json_decref(in);
+	json_decref(in);
+	w = rd->ws[0] ? rd->ws[0]->w : NULL;
+	read_free(hub, rd);
+	if (w)
+		full_read_done(w, map, index, "etcd index");
+	else
 		json_decref(map);
-		watch_call_failed(w, "etcd: GET /v2/keys: HTTP %ld", res->status);
-		return;
-	}
-	json_decref(in);
-	full_read_done(w, map, index, "etcd index");
+	etcd_kick(hub);
 }
 
-static void v2_wait_done(struct http_req *r, const struct http_result *res, void *arg)
+/* {"key": b64, "range_end": b64} for the watch, into b (no braces). */
+static int v3_range_fields(const struct ew *ew, struct buf *b)
 {
-	struct watch *w = arg;
-	json_error_t jerr;
-	json_t *in;
+	struct buf e = BUF_INIT;
+	int rc = buf_puts(b, "\"key\":\"") | b64_encode(b, ew->key, ew->klen) | buf_putc(b, '"');
 
-	(void)r;
-	if (!res->ok && res->timed_out) {
-		watch_call_ok(w);      /* nothing happened within the wait */
-		return;
+	if (ew->w->n.kind == WK_TREE) {
+		rc |= etcd_prefix_end(&e, ew->key, ew->klen);
+		rc |= buf_puts(b, ",\"range_end\":\"") | b64_encode(b, e.data, e.len) |
+		      buf_putc(b, '"');
 	}
-	if (!res->ok) {
-		watch_call_failed(w, "etcd: wait /v2/keys: %s", res->error);
-		return;
-	}
-	in = parse_body(res, &jerr);
-	if (!in) {
-		watch_call_failed(w, "etcd: wait /v2/keys: malformed JSON: %s", jerr.text);
-		return;
-	}
-	if (res->status == 200) {
-		w->need_read = 1;      /* something changed: read the whole tree */
-	} else if (num(json_object_get(in, "errorCode")) == 401) {
-		log_info("%s: etcd index %llu outdated; reading again", w->name,
-			 (unsigned long long)w->index + 1);
-		w->need_read = 1;
-	} else {
-		json_decref(in);
-		watch_call_failed(w, "etcd: wait /v2/keys: HTTP %ld", res->status);
-		return;
-	}
-	json_decref(in);
-	watch_call_ok(w);
+	buf_free(&e);
+	return rc;
 }
 
-static int v2_start(struct watch *w, struct lg_error *err)
+/* Starts one read for the watches at the head of the queue. */
+static int read_start(struct etcd_hub *hub)
 {
-	struct watcher *wr = w->wr;
-	struct buf url = BUF_INIT, key = BUF_INIT;
+	struct etcd_read *rd = calloc(1, sizeof *rd);
+	struct buf url = BUF_INIT, body = BUF_INIT, path = BUF_INIT;
+	struct lg_error err = { .text = "" };
 	struct http_call c;
-	int rc;
+	const char *hdrs[4];
+	size_t max = hub->v2 ? 1 : READ_BATCH;
+	int rc = 0;
 
+	if (!rd)
+		return -1;
+	rd->hub = hub;
+	rd->next = hub->reads;
+	if (hub->reads)
+		hub->reads->prev = rd;
+	hub->reads = rd;
+	hub->nreads++;
+	while (rd->n < max && hub->queue.head) {
+		struct ew *ew = hub->queue.head;
+
+		etcd_ewl_del(&hub->queue, ew);
+		ew->where = EW_READING;
+		ew->read = rd;
+		ew->slot = rd->n;
+		rd->ws[rd->n++] = ew;
+	}
 	memset(&c, 0, sizeof c);
-	c.arg = w;
-	rc = etcd_key(w, &key) | buf_puts(&url, wr->etcd_base) | buf_puts(&url, "/v2/keys") |
-	     url_escape(&url, buf_cstr(&key), 1);
-	if (w->need_read || w->index == 0) {
-		rc |= buf_puts(&url, "?recursive=true");
-		c.timeout = wr->o.timeout;
+	c.arg = rd;
+	c.timeout = hub->wr->o.timeout;
+	if (hub->v2) {
+		rc |= buf_puts(&path, "/v2/keys") | url_escape(&path, rd->ws[0]->key, 1) |
+		      buf_puts(&path, "?recursive=true&quorum=true");
 		c.on_done = v2_read_done;
 	} else {
-		rc |= buf_printf(&url, "?wait=true&recursive=true&waitIndex=%llu",
-				 (unsigned long long)w->index + 1);
-		c.timeout = wr->o.wait;
-		c.on_done = v2_wait_done;
+		size_t i;
+
+		rc |= buf_puts(&path, "/v3/kv/txn") | buf_puts(&body, "{\"success\":[");
+		for (i = 0; i < rd->n; i++)
+			rc |= buf_puts(&body, i ? ",{\"request_range\":{" : "{\"request_range\":{") |
+			      v3_range_fields(rd->ws[i], &body) | buf_puts(&body, "}}");
+		rc |= buf_puts(&body, "]}");
+		c.body = buf_cstr(&body);
+		c.on_done = v3_read_done;
 	}
-	if (rc) {
-		lg_error_set(err, NULL, 0, 0, "out of memory");
-		w->req = NULL;
+	if (!rc)
+		rd->member = etcd_conn_prepare(hub->conn, &c, &url, buf_cstr(&path), NULL, hdrs);
+	if (rc || rd->member < 0) {
+		lg_error_set(&err, NULL, 0, 0, "out of memory");
 	} else {
-		c.url = buf_cstr(&url);
-		log_debug("%s: GET %s", w->name, c.url);
-		w->req = http_start(wr->etcd_http, &c, err);
+		log_debug("etcd: read %zu watch(es): %s", rd->n, c.url);
+		rd->req = http_start(etcd_conn_http(hub->conn), &c, &err);
 	}
 	buf_free(&url);
-	buf_free(&key);
-	return w->req ? 0 : -1;
+	buf_free(&body);
+	buf_free(&path);
+	if (!rd->req)
+		read_failed(rd, "read", err.text);
+	return 0;
+}
+
+/* Starts what can start: reads while slots are free, and the stream when
+ * watches wait for it (again, when its range or revision must change). */
+static void on_kick(struct loop *l, void *arg)
+{
+	struct etcd_hub *hub = arg;
+
+	(void)l;
+	if (!etcd_conn_ready(hub->conn))
+		return;         /* on_ready kicks again */
+	while (hub->nreads < hub->read_cap && hub->queue.head)
+		if (read_start(hub) < 0)
+			break;
+	if (hub->stream && hub->restart) {
+		log_debug("etcd: restarting the %s from %llu", hub->v2 ? "wait" : "stream",
+			  (unsigned long long)hub->rev + 1);
+		etcd_stream_stop(hub);
+	}
+	if (!hub->stream && !hub->waiting && hub->subs.head)
+		etcd_stream_start(hub);
+}
+
+static void on_ready(void *arg, const char *error)
+{
+	struct etcd_hub *hub = arg;
+
+	if (error) {
+		/* The waiting reads fail (and retry on their own backoff);
+		 * the stream backs off. */
+		struct ew *ew;
+
+		while (hub->queue.head) {
+			ew = hub->queue.head;
+			etcd_ewl_del(&hub->queue, ew);
+			ew->where = EW_NONE;
+			watch_call_failed(ew->w, "%s", error);
+		}
+		if (hub->subs.head && !hub->stream && !hub->waiting)
+			etcd_stream_failed(hub, 0, error);
+		return;
+	}
+	etcd_kick(hub);
+}
+
+/* --- the backend ----------------------------------------------------------- */
+
+static void etcd_stop(struct watch *w);
+
+static struct ew *ew_get(struct watch *w)
+{
+	struct ew *ew = (struct ew *)w->be;
+	struct buf k = BUF_INIT;
+
+	if (ew)
+		return ew;
+	ew = calloc(1, sizeof *ew);
+	if (!ew || etcd_key(w, &k) < 0 || !k.data) {
+		free(ew);
+		buf_free(&k);
+		return NULL;
+	}
+	ew->base.stop = etcd_stop;
+	ew->w = w;
+	ew->key = buf_steal(&k, &ew->klen);
+	w->be = &ew->base;
+	return ew;
 }
 
 static int etcd_start(struct watch *w, int blocking, struct lg_error *err)
 {
-	(void)blocking;   /* a v3 stream and a v2 wait are how etcd blocks */
-	return w->backend == WB_ETCD2 ? v2_start(w, err) : v3_start(w, err);
+	struct etcd_hub *hub = w->wr->etcd;
+	struct ew *ew = ew_get(w);
+
+	(void)blocking;   /* the stream is how etcd blocks */
+	if (!ew)
+		return lg_error_set(err, NULL, 0, 0, "out of memory");
+	ew_detach(hub, ew);
+	w->req = NULL;
+	if (w->need_read || w->index == 0) {
+		ew->where = EW_QUEUED;
+		etcd_ewl_add(&hub->queue, ew);
+	} else {
+		ew->where = EW_SUB;
+		etcd_ewl_add(&hub->subs, ew);
+		/* The stream must cover the key and hold every event since
+		 * the watch's read. */
+		if (hub->stream && (ew->klen < hub->lo.len || memcmp(ew->key, hub->lo.data, hub->lo.len)))
+			hub->restart = 1;
+		if (hub->rev == 0) {
+			hub->rev = w->index;
+		} else if (w->index < hub->rev) {
+			hub->rev = w->index;
+			if (hub->stream)
+				hub->restart = 1;
+		}
+	}
+	etcd_kick(hub);
+	return 0;
+}
+
+static void etcd_flush(struct watch *w)
+{
+	if (w->kv && w->be)
+		watch_deliver(w, shape(w));
+}
+
+static void etcd_stop(struct watch *w)
+{
+	struct ew *ew = (struct ew *)w->be;
+
+	if (!ew)
+		return;
+	ew_detach(w->wr->etcd, ew);
+	free(ew->key);
+	free(ew);
+	w->be = NULL;
 }
 
 const struct watch_ops etcd_ops = { "etcd", etcd_start, etcd_flush };
+
+struct etcd_hub *etcd_hub_new(struct watcher *wr, const struct watcher_opts *o, struct lg_error *err)
+{
+	struct etcd_hub *hub = calloc(1, sizeof *hub);
+	int cap = wr->o.max_conns / 8;
+
+	if (!hub) {
+		lg_error_set(err, NULL, 0, 0, "out of memory");
+		return NULL;
+	}
+	hub->wr = wr;
+	hub->v2 = o->etcd_v2;
+	hub->read_cap = cap < 1 ? 1 : cap > 4 ? 4 : cap;
+	hub->followed = -1;
+	loop_timer_init(&hub->kick, on_kick, hub);
+	loop_timer_init(&hub->backoff, etcd_on_backoff, hub);
+	loop_timer_init(&hub->probe_timer, etcd_on_probe, hub);
+	hub->conn = etcd_conn_new(wr->loop, o, hub->v2, on_ready, hub, err);
+	if (!hub->conn) {
+		free(hub);
+		return NULL;
+	}
+	wr->etcd_http = etcd_conn_http(hub->conn);
+	return hub;
+}
+
+void etcd_hub_free(struct etcd_hub *hub)
+{
+	struct watch *w;
+
+	if (!hub)
+		return;
+	for (w = hub->wr->watches; w; w = w->next)
+		if (w->ops == &etcd_ops)
+			etcd_stop(w);
+	while (hub->reads)
+		read_free(hub, hub->reads);
+	loop_del_timer(hub->wr->loop, &hub->kick);
+	loop_del_timer(hub->wr->loop, &hub->backoff);
+	loop_del_timer(hub->wr->loop, &hub->probe_timer);
+	etcd_conn_free(hub->conn);      /* every call still out */
+	hub->wr->etcd_http = NULL;
+	buf_free(&hub->lo);
+	free(hub);
+}

@@ -17,6 +17,7 @@ struct http {
 	CURLM *multi;
 	struct loop_timer timer;
 	struct http_opts opts;
+	struct curl_slist *connect_to;
 	struct http_req *reqs;   /* every live request */
 	int nreqs;
 	int ndisowned;           /* of those, running with no owner */
@@ -28,6 +29,7 @@ struct http_req {
 	struct http_req *prev, *next;
 	CURL *easy;
 	struct curl_slist *hdrs;
+	struct curl_slist *connect_to;
 	char *body_out;          /* request body, kept alive for curl */
 	struct buf body;
 	struct buf headers;
@@ -57,6 +59,7 @@ static void req_free(struct http_req *r)
 	curl_multi_remove_handle(h->multi, r->easy);
 	curl_easy_cleanup(r->easy);
 	curl_slist_free_all(r->hdrs);
+	curl_slist_free_all(r->connect_to);
 	free(r->body_out);
 	buf_free(&r->body);
 	buf_free(&r->headers);
@@ -209,7 +212,19 @@ struct http *http_new(struct loop *l, const struct http_opts *opts, struct lg_er
 	h->opts.ca_file = dup_or_null(opts->ca_file);
 	h->opts.cert_file = dup_or_null(opts->cert_file);
 	h->opts.key_file = dup_or_null(opts->key_file);
+	h->opts.ca_path = dup_or_null(opts->ca_path);
+	h->opts.userpwd = dup_or_null(opts->userpwd);
+	h->opts.connect_to = NULL;
+	h->opts.unix_socket = dup_or_null(opts->unix_socket);
 	loop_timer_init(&h->timer, on_timer, h);
+	if ((opts->ca_file && !h->opts.ca_file) || (opts->cert_file && !h->opts.cert_file) ||
+	    (opts->key_file && !h->opts.key_file) || (opts->ca_path && !h->opts.ca_path) ||
+	    (opts->userpwd && !h->opts.userpwd) || (opts->unix_socket && !h->opts.unix_socket) ||
+	    (opts->connect_to && !(h->connect_to = curl_slist_append(NULL, opts->connect_to)))) {
+		lg_error_set(err, NULL, 0, 0, "out of memory");
+		http_free(h);
+		return NULL;
+	}
 	h->multi = curl_multi_init();
 	if (!h->multi) {
 		lg_error_set(err, NULL, 0, 0, "curl_multi_init failed");
@@ -241,6 +256,10 @@ void http_free(struct http *h)
 	free((char *)h->opts.ca_file);
 	free((char *)h->opts.cert_file);
 	free((char *)h->opts.key_file);
+	free((char *)h->opts.ca_path);
+	free((char *)h->opts.userpwd);
+	curl_slist_free_all(h->connect_to);
+	free((char *)h->opts.unix_socket);
 	free(h);
 }
 
@@ -274,6 +293,14 @@ struct http_req *http_start(struct http *h, const struct http_call *c, struct lg
 		r->hdrs = n;
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body_out);
 	}
+	/* A call's own route replaces the handle's for that call. */
+	if (c->connect_to) {
+		if (!(r->connect_to = curl_slist_append(NULL, c->connect_to)))
+			goto nomem;
+		curl_easy_setopt(e, CURLOPT_CONNECT_TO, r->connect_to);
+	} else if (h->connect_to) {
+		curl_easy_setopt(e, CURLOPT_CONNECT_TO, h->connect_to);
+	}
 	if (c->method)
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, c->method);
 	curl_easy_setopt(e, CURLOPT_URL, c->url);
@@ -295,12 +322,20 @@ struct http_req *http_start(struct http *h, const struct http_call *c, struct lg
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "legate");
 	if (c->timeout > 0)
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(c->timeout * 1000));
+	if (h->opts.unix_socket)
+		curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, h->opts.unix_socket);
 	if (h->opts.ca_file)
 		curl_easy_setopt(e, CURLOPT_CAINFO, h->opts.ca_file);
 	if (h->opts.cert_file)
 		curl_easy_setopt(e, CURLOPT_SSLCERT, h->opts.cert_file);
 	if (h->opts.key_file)
 		curl_easy_setopt(e, CURLOPT_SSLKEY, h->opts.key_file);
+	if (h->opts.ca_path)
+		curl_easy_setopt(e, CURLOPT_CAPATH, h->opts.ca_path);
+	if (h->opts.userpwd) {
+		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(e, CURLOPT_USERPWD, h->opts.userpwd);
+	}
 	if (h->opts.insecure) {
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -318,6 +353,7 @@ struct http_req *http_start(struct http *h, const struct http_call *c, struct lg
 	return r;
 nomem:
 	curl_slist_free_all(r->hdrs);
+	curl_slist_free_all(r->connect_to);
 	curl_easy_cleanup(r->easy);
 	free(r->body_out);
 	free(r);

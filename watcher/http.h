@@ -35,8 +35,16 @@ struct http_opts {
 	const char *ca_file;     /* TLS: CA bundle; NULL: the system's */
 	const char *cert_file;   /* TLS client certificate and key, or NULL */
 	const char *key_file;
+	const char *ca_path;     /* TLS: a directory of CA certificates (c_rehash'd), or NULL */
+	const char *userpwd;     /* "user:password" for HTTP basic auth, or NULL */
+	const char *connect_to;  /* a CURLOPT_CONNECT_TO entry "HOST:PORT:ADDR:PORT": the
+				  * URL names HOST (the name TLS checks), the
+				  * connection goes to ADDR, for every call
+				  * that names no connect_to of its own; NULL: none */
 	int insecure;            /* skip TLS peer and host verification */
 	long max_conns;          /* hard cap on open connections; 0: 32 */
+	const char *unix_socket; /* every request through this unix socket (the
+	                          * Docker engine's), or NULL */
 };
 
 struct http_call {
@@ -44,6 +52,9 @@ struct http_call {
 	const char *url;
 	const char *body;        /* copied; NULL: none */
 	const char *const *headers; /* "Name: value", NULL-terminated, copied */
+	const char *connect_to;  /* "HOST:PORT:ADDR:PORT": reach the URL's host
+				  * at ADDR (TLS still checks HOST), in place of
+				  * the opts' connect_to; NULL: the opts' */
 	double timeout;          /* seconds for the whole request; 0: none */
 	http_data_cb on_data;    /* NULL: collect the whole body */
 	http_done_cb on_done;

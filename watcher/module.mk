@@ -1,6 +1,6 @@
-# watcher/: the event loop, libcurl multi glue, Consul and etcd watches.
+# watcher/: libcurl multi glue, data names, Consul and etcd watches, the catalog sweep.
 LIB_SRCS   += watcher/http.c watcher/name.c watcher/data.c watcher/watch.c \
-              watcher/consul.c watcher/etcd.c
+              watcher/consul.c watcher/etcd.c watcher/etcd_stream.c watcher/etcd_conn.c watcher/sweep.c
 UNIT_TESTS += tests/unit/test_data.c tests/unit/test_watch.c
 TEST_TOOLS += tests/tools/faultproxy.c
 
@@ -17,7 +17,7 @@ test-bins: $(WATCHCTL)
 # renamed out of the stub's way.
 FUZZERS          += watch
 FUZZ_watch_SRCS  := watcher/fuzz/watch_fuzz.c build/fuzz/obj/http.o watcher/watch.c watcher/name.c watcher/consul.c \
-                    watcher/etcd.c watcher/data.c common/loop.c common/clock.c common/error.c common/buf.c common/log.c
+                    watcher/etcd.c watcher/etcd_stream.c watcher/etcd_conn.c watcher/sweep.c watcher/data.c common/loop.c common/clock.c common/error.c common/buf.c common/log.c
 FUZZ_watch_CORPUS := watcher/fuzz/corpus
 FUZZ_watch_FLAGS := -max_len=16384 -dict=watcher/fuzz/watch.dict
 build/fuzz/obj/http.o: watcher/http.c watcher/http.h

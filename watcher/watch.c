@@ -30,30 +30,45 @@ static double jitter(double lo)
 
 /* --- data and status ---------------------------------------------------- */
 
+static uint64_t text_hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	while (n--)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
 void watch_deliver(struct watch *w, json_t *data)
 {
 	char *text;
+	size_t len;
+	uint64_t h;
 
 	if (!data)
 		return;
+	/* Only a hash of the canonical text is kept: memory stays that of the
+	 * data, at any catalog size. */
 	text = json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 	if (!text) {
 		json_decref(data);
 		return;
 	}
-	if (w->text && strcmp(text, w->text) == 0) {
+	len = strlen(text);
+	h = text_hash(text, len);
+	if (w->data && h == w->text_hash && len == w->text_len) {
 		free(text);
 		json_decref(data);
 		return;
 	}
 	json_decref(w->data);
-	free(w->text);
 	w->data = data;
-	w->text = text;
+	w->text_hash = h;
+	w->text_len = len;
 	w->changes++;
 	w->fresh = 1;
 	w->last_change = clock_wall();
-	log_debug("%s: changed (%zu bytes)", w->name, strlen(text));
+	log_debug_at("watch", w->name, "changed (%zu bytes)", len);
+	free(text);
 	/* Reported from the loop, outside any curl or backend call, so the
 	 * callback may add and remove watches, this one included. */
 	if (!w->notify_pending) {
@@ -111,14 +126,14 @@ void watch_set_index(struct watch *w, uint64_t index, int present)
 	if (!present || index == 0) {
 		/* No index to block on: the next call must not block on a
 		 * stale one, and the spacing keeps it from spinning. */
-		log_debug("%s: no usable index; next call does not block", w->name);
+		log_debug_at("watch", w->name, "no usable index; next call does not block");
 		w->index = 0;
 		w->still++;     /* spaced further each time, like a stuck index */
 		return;
 	}
 	if (index < w->index) {
-		log_info("%s: index went backwards (%llu -> %llu); reading afresh",
-			 w->name, (unsigned long long)w->index, (unsigned long long)index);
+		log_info_at("watch", w->name, "index went backwards (%llu -> %llu); reading afresh",
+			 (unsigned long long)w->index, (unsigned long long)index);
 		w->index = 0;
 		w->need_read = 1;
 		return;
@@ -131,7 +146,10 @@ void watch_set_index(struct watch *w, uint64_t index, int present)
 }
 
 const json_t *watch_data(const struct watch *w) { return w->data; }
-const char *watch_text(const struct watch *w) { return w->text; }
+char *watch_text(const struct watch *w)
+{
+	return w->data ? json_dumps(w->data, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+}
 const char *watch_name(const struct watch *w) { return w->name; }
 
 json_t *watch_status(const struct watch *w)
@@ -163,6 +181,11 @@ json_t *watcher_status(const struct watcher *wr)
 unsigned long watcher_calls(const struct watcher *wr)
 {
 	return http_started(wr->consul_http) + http_started(wr->etcd_http);
+}
+
+unsigned long watcher_sweeps(const struct watcher *wr)
+{
+	return sweep_count(wr);
 }
 
 int watcher_requests(const struct watcher *wr)
@@ -202,11 +225,13 @@ static void dequeue(struct watch *w)
 	}
 }
 
-/* Starts queued triggered watches while sweep slots are free. */
+/* Starts queued triggered watches while sweep slots are free (a catalog
+ * sweep first). */
 static void pump(struct watcher *wr)
 {
 	struct watch *w;
 
+	sweep_pump(wr);
 	while (wr->sweeping < wr->sweep_cap && (w = wr->qhead)) {
 		dequeue(w);
 		step(w, EV_SLOT);
@@ -234,19 +259,42 @@ static void call(struct watch *w)
 		watch_call_failed(w, "%s", err.text);
 }
 
+static int triggers_ready(struct watch *w);
+
 /* Wakes the triggered watches of class tc; with `only` (an object keyed by
  * service name), just the service watches it names. */
 static void fire(struct watcher *wr, enum trigger_class tc, const json_t *only)
 {
 	struct watch *w;
+	bool sweep = false;
 
 	for (w = wr->watches; w; w = w->next) {
 		if (!w->triggered || w->tclass != tc)
 			continue;
+		/* One sweep reads them all: every watch it serves when the
+		 * catalog moved, and those still waiting for their first data
+		 * whatever moved; a few named services read for themselves. */
+		if (sweep_covers(w) && w->state == WS_PARKED && (!only || !w->data)) {
+			/* before every trigger's first answer, it waits */
+			sweep = sweep || triggers_ready(w);
+			continue;
+		}
 		if (only && (w->n.kind != WK_SERVICE || !json_object_get(only, w->n.arg)))
 			continue;
 		step(w, EV_TRIGGER);
 	}
+	if (sweep)
+		sweep_request(wr);
+	pump(wr);
+}
+
+void watch_wake(struct watch *w)
+{
+	step(w, EV_TRIGGER);
+}
+
+void watcher_pump(struct watcher *wr)
+{
 	pump(wr);
 }
 
@@ -331,25 +379,56 @@ static void after_ok(struct watch *w)
 	loop_add_timer(wr->loop, &w->timer, delay > 0 ? delay : 0);
 }
 
+int watch_retries_spent(const struct watcher *wr, unsigned retries)
+{
+	return wr->o.max_retries != 0 &&
+	       (wr->o.max_retries < 0 || retries > (unsigned)wr->o.max_retries);
+}
+
+void watch_give_up(struct watch *w)
+{
+	w->given_up = 1;
+	w->state = WS_IDLE;
+	w->req = NULL;
+	/* Told from the loop, outside the call's callback. */
+	loop_add_timer(w->wr->loop, &w->timer, 0);
+}
+
 static void after_error(struct watch *w)
 {
 	struct watcher *wr = w->wr;
-	double delay;
+	double delay, now = clock_mono();
+	/* The probe's tries ahead of its backoff are not retries of its own:
+	 * the retry limit counts the backoff's calls, as without the probe. */
+	int early = wr->probe == w && now < w->backoff_due;
 
-	w->retries++;
+	if (!early)
+		w->retries++;
 	w->errors++;
-	w->err_at = clock_mono();
+	w->err_at = now;
 	if (w->triggered) {
 		wr->sweeping--;
 		w->retrigger = 0;   /* the retry reads everything anyway */
 	}
-	delay = wr->o.backoff_min * pow(2, fmin(w->retries - 1, 30));
-	delay = fmin(delay, wr->o.backoff_max) * jitter(0.5);
+	if (!early && watch_retries_spent(wr, w->retries)) {
+		log_error("%s: %s; giving up after %u failed call(s)", w->name, w->last_error, w->retries);
+		watch_give_up(w);
+		if (w->triggered)
+			pump(wr);
+		return;
+	}
+	if (early) {
+		delay = w->backoff_due - now;
+	} else {
+		delay = wr->o.backoff_min * pow(2, fmin(w->retries - 1, 30));
+		delay = fmin(delay, wr->o.backoff_max) * jitter(0.5);
+		w->backoff_due = now + delay;
+	}
 	if (w->unavailable && (!wr->probe || wr->probe == w))
 		make_probe(w, &delay);
 	else if (wr->probe == w)
 		wr->probe = NULL;   /* an error of its own, not the agent's */
-	log_warn("%s: %s; retry %u in %.1fs", w->name, w->last_error, w->retries, delay);
+	log_warn_at("watch", w->name, "%s; retry %u in %.1fs", w->last_error, w->retries, delay);
 	w->state = WS_BACKOFF;
 	loop_add_timer(wr->loop, &w->timer, delay);
 	if (w->triggered)
@@ -359,13 +438,20 @@ static void after_error(struct watch *w)
 /* The transition function: every change of state goes through here. */
 static void step(struct watch *w, enum watch_event ev)
 {
-	log_trace("%s: %s + event %d", w->name, state_names[w->state], (int)ev);
+	log_trace_at("watch", w->name, "%s + event %d", state_names[w->state], (int)ev);
 	switch (ev) {
 	case EV_START:
 	case EV_TIMER:
 		if (w->triggered) {
 			if (ev == EV_START && !triggers_ready(w)) {
 				w->state = WS_PARKED;
+				return;
+			}
+			if (ev == EV_START && sweep_covers(w)) {
+				/* its first data from a sweep, with every other
+				 * watch started now: not a read each */
+				w->state = WS_PARKED;
+				sweep_request(w->wr);
 				return;
 			}
 			enqueue(w);
@@ -386,6 +472,7 @@ static void step(struct watch *w, enum watch_event ev)
 			json_t *only = w->fire_only;
 
 			w->fire_only = NULL;
+			w->last_success = clock_wall();   /* it counts as ready in fire() */
 			fire(w->wr, w->tclass, only);
 			json_decref(only);
 		}
@@ -426,6 +513,11 @@ static void on_timer(struct loop *l, void *arg)
 	struct watch *w = arg;
 
 	(void)l;
+	if (w->given_up) {
+		if (w->wr->o.gave_up)
+			w->wr->o.gave_up(w, w->wr->o.gave_up_arg);
+		return;
+	}
 	if (w->state == WS_INFLIGHT && w->ops->flush)
 		w->ops->flush(w);    /* a stream brought changes */
 	else if (w->state == WS_IDLE)
@@ -467,6 +559,11 @@ static void reread(struct watcher *wr, double before, double err_after)
 		w->plain_next = 1;
 		call(w);
 	}
+	/* What the catalog sweep holds of each node may come from the old
+	 * leader's view as well: one more sweep sets it right (the services
+	 * whose instances moved then read for themselves). */
+	if (wr->sweep)
+		sweep_request(wr);
 }
 
 void watch_leader_seen(struct watch *w)
@@ -535,7 +632,6 @@ static void watch_free(struct watch *w)
 	json_decref(w->kv);
 	json_decref(w->fire_only);
 	json_decref(w->data);
-	free(w->text);
 	free(w);
 }
 
@@ -598,14 +694,74 @@ struct watch *watcher_add(struct watcher *wr, const char *name,
 	return w;
 }
 
+/* --- the index by name: adding the Nth watch does not walk N-1 others --- */
+
+static size_t name_slot(const struct watcher *wr, const char *name)
+{
+	return text_hash(name, strlen(name)) & (wr->index_cap - 1);
+}
+
+static struct watch *index_find(const struct watcher *wr, const char *name)
+{
+	struct watch *w;
+
+	if (!wr->index)
+		return NULL;
+	for (w = wr->index[name_slot(wr, name)]; w; w = w->hnext)
+		if (strcmp(w->name, name) == 0)
+			return w;
+	return NULL;
+}
+
+static int index_add(struct watcher *wr, struct watch *w)
+{
+	if (wr->indexed + 1 > wr->index_cap / 2) {
+		size_t cap = wr->index_cap ? wr->index_cap * 2 : 64;
+		struct watch **t = calloc(cap, sizeof *t), *v, *next;
+
+		if (!t)
+			return -1;
+		for (size_t i = 0; i < wr->index_cap; i++)
+			for (v = wr->index[i]; v; v = next) {
+				size_t k = text_hash(v->name, strlen(v->name)) & (cap - 1);
+				next = v->hnext;
+				v->hnext = t[k];
+				t[k] = v;
+			}
+		free(wr->index);
+		wr->index = t;
+		wr->index_cap = cap;
+	}
+	size_t k = name_slot(wr, w->name);
+	w->hnext = wr->index[k];
+	wr->index[k] = w;
+	w->indexed = true;
+	wr->indexed++;
+	return 0;
+}
+
+static void index_del(struct watcher *wr, struct watch *w)
+{
+	struct watch **p;
+
+	if (!w->indexed)
+		return;
+	for (p = &wr->index[name_slot(wr, w->name)]; *p; p = &(*p)->hnext)
+		if (*p == w) {
+			*p = w->hnext;
+			break;
+		}
+	w->indexed = false;
+	wr->indexed--;
+}
+
 struct watch *watcher_add_name(struct watcher *wr, const char *name, const struct watch_name *n,
 			       watch_changed_cb cb, void *arg, struct lg_error *err)
 {
 	struct watch *w;
 
-	for (w = wr->watches; w; w = w->next)
-		if (w->n.kind != WK_TRIGGER && strcmp(w->name, name) == 0)
-			return w;
+	if ((w = index_find(wr, name)))
+		return w;
 	w = watch_link(wr, name);
 	if (!w) {
 		lg_error_set(err, NULL, 0, 0, "out of memory");
@@ -620,18 +776,12 @@ struct watch *watcher_add_name(struct watcher *wr, const char *name, const struc
 		lg_error_set(err, NULL, 0, 0, "out of memory");
 		goto err;
 	}
-	if ((w->n.kind == WK_KEY || w->n.kind == WK_TREE) && wr->etcd_base) {
+	if ((w->n.kind == WK_KEY || w->n.kind == WK_TREE) && wr->etcd) {
+		/* etcd watches share a few calls: no connection of their own. */
 		w->backend = wr->o.etcd_v2 ? WB_ETCD2 : WB_ETCD3;
 		w->ops = &etcd_ops;
 		w->http = wr->etcd_http;
 		w->need_read = 1;
-		if (wr->etcd_watches >= wr->o.max_conns) {
-			lg_error_set(err, NULL, 0, 0, "%s: more etcd watches than the %d connections allowed",
-				 name, wr->o.max_conns);
-			goto err;
-		}
-		wr->etcd_watches++;
-		w->counted = 1;
 	} else if (!wr->consul_base) {
 		lg_error_set(err, NULL, 0, 0, "%s: no Consul address", name);
 		goto err;
@@ -653,6 +803,10 @@ struct watch *watcher_add_name(struct watcher *wr, const char *name, const struc
 			}
 		}
 	}
+	if (index_add(wr, w) < 0) {
+		lg_error_set(err, NULL, 0, 0, "out of memory");
+		goto err;
+	}
 	loop_add_timer(wr->loop, &w->timer, 0);
 	return w;
 err:
@@ -662,6 +816,7 @@ err:
 
 void watcher_remove(struct watcher *wr, struct watch *w)
 {
+	index_del(wr, w);
 	loop_del_timer(wr->loop, &w->timer);
 	unnotify(w);
 	if (w->state == WS_QUEUED)
@@ -694,10 +849,10 @@ void watcher_remove(struct watcher *wr, struct watch *w)
 			}
 		}
 	}
-	if (w->counted && w->backend == WB_CONSUL)
+	if (w->be)
+		w->be->stop(w);
+	if (w->counted)
 		wr->dedicated--;
-	else if (w->counted)
-		wr->etcd_watches--;
 	if (w->prev)
 		w->prev->next = w->next;
 	else
@@ -724,9 +879,43 @@ static char *base_url(const char *addr)
 	return buf_steal(&b, NULL);
 }
 
+/* With a TLS server name, the URL names that host (so that curl sends it
+ * as SNI and checks the certificate against it) and the connection goes to
+ * the address's host and port: *base is rewritten and *connect_to set to
+ * the CURLOPT_CONNECT_TO entry.  Returns 0, or -1 on a base URL it cannot
+ * split or out of memory. */
+static int server_name_route(char **base, const char *name, char **connect_to)
+{
+	const char *url = *base, *host = strstr(url, "://") + 3, *end, *port;
+	struct buf u = BUF_INIT, c = BUF_INIT;
+	size_t hl;
+
+	if (host[0] == '[') {
+		if (!(end = strchr(host, ']')))
+			return -1;
+		end++;
+	} else {
+		end = host + strcspn(host, ":/");
+	}
+	hl = (size_t)(end - host);
+	if (hl == 0 || strchr(name, ':') || strchr(name, '/'))
+		return -1;
+	port = *end == ':' ? end + 1 : strncmp(url, "https", 5) == 0 ? "443" : "80";
+	buf_append(&u, url, (size_t)(host - url));
+	buf_puts(&u, name);
+	buf_puts(&u, end);
+	buf_printf(&c, "%s:%.*s:%.*s:%.*s", name, (int)strcspn(port, "/"), port, (int)hl, host,
+		   (int)strcspn(port, "/"), port);
+	free(*base);
+	*base = buf_steal(&u, NULL);
+	*connect_to = buf_steal(&c, NULL);
+	return *base && *connect_to ? 0 : -1;
+}
+
 struct watcher *watcher_new(struct loop *l, const struct watcher_opts *opts,
 			    struct lg_error *err)
 {
+	char *connect_to = NULL;
 	struct watcher *wr = calloc(1, sizeof *wr);
 	struct http_opts ho;
 
@@ -760,18 +949,38 @@ struct watcher *watcher_new(struct loop *l, const struct watcher_opts *opts,
 	wr->sweep_cap = wr->o.max_conns / 8 > 1 ? wr->o.max_conns / 8 : 1;
 	wr->dedicated_cap = wr->o.max_conns - 3 - wr->sweep_cap;
 	wr->o.consul_addr = wr->o.consul_token = wr->o.etcd_addr = NULL;
-	wr->o.ca_file = wr->o.cert_file = wr->o.key_file = NULL;
+	wr->o.ca_file = wr->o.cert_file = wr->o.key_file = wr->o.ca_path = NULL;
+	wr->o.server_name = wr->o.consul_auth = NULL;
 	srand48((long)clock_wall() ^ (long)getpid());
 	memset(&ho, 0, sizeof ho);
 	ho.ca_file = opts->ca_file;
 	ho.cert_file = opts->cert_file;
 	ho.key_file = opts->key_file;
+	ho.ca_path = opts->ca_path;
 	ho.insecure = opts->insecure;
 	ho.max_conns = wr->o.max_conns;
 	if (opts->consul_addr && opts->consul_addr[0]) {
+		struct http_opts cho = ho;
+
 		wr->consul_base = base_url(opts->consul_addr);
-		wr->consul_http = http_new(l, &ho, err);
-		if (!wr->consul_base || !wr->consul_http)
+		if (!wr->consul_base) {
+			lg_error_set(err, NULL, 0, 0, "out of memory");
+			goto err;
+		}
+		if (opts->server_name && opts->server_name[0] &&
+		    server_name_route(&wr->consul_base, opts->server_name, &connect_to) < 0) {
+			lg_error_set(err, NULL, 0, 0, "TLS server name \"%s\" for %s: want a host name",
+				     opts->server_name, opts->consul_addr);
+			goto err;
+		}
+		if (opts->consul_auth && bad_text(opts->consul_auth)) {
+			lg_error_set(err, NULL, 0, 0, "Consul basic auth with a control character");
+			goto err;
+		}
+		cho.connect_to = connect_to;
+		cho.userpwd = opts->consul_auth && opts->consul_auth[0] ? opts->consul_auth : NULL;
+		wr->consul_http = http_new(l, &cho, err);
+		if (!wr->consul_http)
 			goto err;
 		loop_add_timer(l, &wr->leader_timer, LEADER_POLL);
 		if (opts->consul_token && opts->consul_token[0]) {
@@ -785,18 +994,16 @@ struct watcher *watcher_new(struct loop *l, const struct watcher_opts *opts,
 			wr->token_header = buf_steal(&b, NULL);
 		}
 	}
-	if (opts->etcd_addr && opts->etcd_addr[0]) {
-		wr->etcd_base = base_url(opts->etcd_addr);
-		wr->etcd_http = http_new(l, &ho, err);
-		if (!wr->etcd_base || !wr->etcd_http)
-			goto err;
-	}
-	if (!wr->consul_base && !wr->etcd_base) {
+	if (opts->etcd_addr && opts->etcd_addr[0] && !(wr->etcd = etcd_hub_new(wr, opts, err)))
+		goto err;
+	if (!wr->consul_base && !wr->etcd) {
 		lg_error_set(err, NULL, 0, 0, "neither a Consul nor an etcd address");
 		goto err;
 	}
+	free(connect_to);
 	return wr;
 err:
+	free(connect_to);
 	watcher_free(wr);
 	return NULL;
 }
@@ -805,9 +1012,10 @@ void watcher_free(struct watcher *wr)
 {
 	if (!wr)
 		return;
+	sweep_free(wr);
 	/* Requests first, so no callback reaches a freed watch. */
 	http_free(wr->consul_http);
-	http_free(wr->etcd_http);
+	etcd_hub_free(wr->etcd);
 	loop_del_timer(wr->loop, &wr->notify_timer);
 	loop_del_timer(wr->loop, &wr->leader_timer);
 	while (wr->watches) {
@@ -817,8 +1025,9 @@ void watcher_free(struct watcher *wr)
 		wr->watches = w->next;
 		watch_free(w);
 	}
+	json_decref(wr->check_status);
+	free(wr->index);
 	free(wr->consul_base);
-	free(wr->etcd_base);
 	free(wr->token_header);
 	free(wr);
 }

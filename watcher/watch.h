@@ -26,16 +26,32 @@ struct watcher_opts {
 	double max_stale;         /* with consul_stale: an answer from a server out of
 				   * touch with the leader for longer (seconds) is
 				   * refused and read again from the leader; 0: any */
-	const char *etcd_addr;    /* set: key. and tree. watch etcd, not Consul KV */
+	const char *etcd_addr;    /* set: key. and tree. watch etcd, not Consul KV;
+				   * a comma-separated list of members */
 	int etcd_v2;              /* use the etcd v2 API instead of the v3 gateway */
+	const char *etcd_ca_file, *etcd_cert_file, *etcd_key_file; /* NULL: ca_file... */
+	const char *etcd_server_name; /* TLS name to check instead of the address's */
+	const char *etcd_user;    /* "user" or "user:password"; NULL: no auth */
+	const char *etcd_password; /* when etcd_user has none */
 	const char *ca_file, *cert_file, *key_file; /* TLS, NULL: defaults */
+	const char *ca_path;      /* TLS: a directory of CA certificates, NULL: none */
 	int insecure;             /* TLS without verification (explicit switch) */
+	const char *server_name;  /* TLS to Consul: the name its certificate must
+				   * carry (sent as SNI too); NULL: the address's host */
+	const char *consul_auth;  /* "user:password", HTTP basic auth to Consul; NULL: none */
 	int max_conns;            /* connections per server; 0: 32 */
 	double wait;              /* blocking query wait, seconds; 0: 60 */
 	double min_interval;      /* spacing between calls of one watch; 0: 0.2 */
 	double backoff_min;       /* first retry delay; 0: 0.5 */
 	double backoff_max;       /* retry delay cap; 0: 30 */
 	double timeout;           /* margin past the wait before a call fails; 0: 10 */
+	int max_retries;          /* failed calls in a row a watch retries before it
+				   * gives up; 0: no limit; -1: none (the first
+				   * failure gives up) */
+	/* Called from the loop, once per watch, when it gives up; it makes no
+	 * more calls and keeps its last good data.  NULL: nothing is told. */
+	void (*gave_up)(struct watch *w, void *arg);
+	void *gave_up_arg;
 };
 
 /* Makes a watcher on loop l.  Strings in opts are copied.  Returns NULL
@@ -74,8 +90,9 @@ void watcher_remove(struct watcher *wr, struct watch *w);
  * It survives errors: an outage leaves the last good data in place. */
 const json_t *watch_data(const struct watch *w);
 
-/* The data as canonical compact JSON text (borrowed; NULL before data). */
-const char *watch_text(const struct watch *w);
+/* The data as canonical compact JSON text, sorted keys (a new string the
+ * caller frees; NULL before data). */
+char *watch_text(const struct watch *w);
 
 /* The name the watch was added with (borrowed). */
 const char *watch_name(const struct watch *w);
@@ -92,5 +109,8 @@ int watcher_requests(const struct watcher *wr);
 
 /* HTTP requests the watcher has started since it was made. */
 unsigned long watcher_calls(const struct watcher *wr);
+
+/* Catalog sweeps started (each reads the node list and every node once). */
+unsigned long watcher_sweeps(const struct watcher *wr);
 
 #endif

@@ -4,6 +4,7 @@
 #ifndef LEGATE_WATCH_INT_H
 #define LEGATE_WATCH_INT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <jansson.h>
 
@@ -29,6 +30,12 @@ struct watch_ops {
 
 extern const struct watch_ops consul_ops, etcd_ops;
 
+/* A backend's own state for one watch (w->be), opening with how to let it
+ * go: stop unlinks and frees it, and leaves w->be NULL. */
+struct watch_be {
+	void (*stop)(struct watch *w);
+};
+
 /* Which triggered watches a trigger wakes. */
 enum trigger_class { TC_NONE, TC_CATALOG, TC_KV };
 
@@ -53,6 +60,8 @@ enum watch_event {
 struct watch {
 	struct watcher *wr;
 	struct watch *prev, *next;      /* every watch, in add order */
+	struct watch *hnext;            /* in the watcher's index by name (added by name only) */
+	bool indexed;
 	struct watch *qnext;            /* sweep queue */
 	struct watch *nnext;            /* changes waiting to be reported */
 	int notify_pending;
@@ -69,6 +78,9 @@ struct watch {
 	struct http_req *req;
 	double last_start;              /* monotonic */
 	double err_at;                  /* the last failed call's end, monotonic */
+	double backoff_due;             /* when its backoff after that error ends:
+					 * a probe's tries before it are not counted
+					 * as retries (the retry limit) */
 	uint64_t index;                 /* Consul index, etcd revision or v2 index */
 	int still;                      /* quick returns in a row with no news */
 	int fresh;                      /* the last call brought a real change */
@@ -79,12 +91,13 @@ struct watch {
 	int verify_call;                /* Consul: the call in flight is one */
 	int stale_call;                 /* Consul: the call in flight is stale */
 	int retrigger;                  /* trigger fired while queued or in flight */
-	int restart;                    /* etcd3: stream ended on purpose */
 	json_t *kv;                     /* etcd: key -> value of what is watched;
 					 * health trigger: service -> check signature */
 	json_t *fire_only;              /* trigger: service names to wake, NULL: all */
+	struct watch_be *be;            /* the backend's state, or NULL */
 	json_t *data;
-	char *text;
+	uint64_t text_hash;             /* of the data's canonical text: a change is a new hash */
+	size_t text_len;
 	watch_changed_cb cb;
 	void *cb_arg;
 	double last_success, last_change;  /* wall clock */
@@ -92,6 +105,7 @@ struct watch {
 	int unavailable;                /* the last call failed for want of the
 					 * agent or its cluster (no answer, 5xx) */
 	unsigned retries;               /* errors in a row */
+	int given_up;                   /* past the retry limit: no more calls */
 	unsigned long errors, changes;
 };
 
@@ -104,7 +118,6 @@ struct watcher {
 	struct loop_timer notify_timer;
 	struct watch *triggers[3];      /* by trigger_class */
 	int dedicated, dedicated_cap;   /* Consul watches with their own long-poll */
-	int etcd_watches;               /* each holds one stream */
 	int sweeping, sweep_cap;        /* triggered reads in flight */
 	struct watch *probe;            /* retries about twice a second while
 					 * the agent is unavailable; NULL: none */
@@ -117,8 +130,13 @@ struct watcher {
 					 * none */
 	char leader[128];               /* the last leader seen; "": none yet */
 	struct watcher_opts o;
-	char *consul_base, *etcd_base;  /* "http://host:port" */
+	char *consul_base;              /* "http://host:port" */
+	struct etcd_hub *etcd;          /* etcd's reads and stream, or NULL */
 	char *token_header;             /* "X-Consul-Token: ..." */
+	struct sweep *sweep;            /* the catalog sweep (sweep.c), NULL until the first */
+	struct watch **index;           /* the watches added by name, hashed by it */
+	size_t index_cap, indexed;
+	json_t *check_status;           /* node -> {service id or "": [its checks]}, from the health trigger */
 };
 
 /* Backends hand over new data (stolen); it is kept and reported only when
@@ -129,6 +147,38 @@ void watch_deliver(struct watch *w, json_t *data);
 void watch_call_ok(struct watch *w);
 void watch_call_failed(struct watch *w, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Are retries failed calls in a row past the watcher's retry limit? */
+int watch_retries_spent(const struct watcher *wr, unsigned retries);
+
+/* Past the retry limit: the watch makes no more calls and keeps its last
+ * good data; its owner is told from the loop.  The backend has let go of
+ * its call (the caller logs why). */
+void watch_give_up(struct watch *w);
+
+/* Wakes a parked triggered watch: it reads for itself. */
+void watch_wake(struct watch *w);
+
+/* Starts queued reads (and the sweep's) while slots are free. */
+void watcher_pump(struct watcher *wr);
+
+/* The etcd side of watcher wr (its options o; etcd.c): the member list,
+ * TLS and credentials; sets wr->etcd_http.  NULL with err filled on bad
+ * options.  etcd_hub_free lets every etcd watch go and frees the hub, its
+ * calls included (no callbacks). */
+struct etcd_hub *etcd_hub_new(struct watcher *wr, const struct watcher_opts *o, struct lg_error *err);
+void etcd_hub_free(struct etcd_hub *hub);
+
+/* The catalog sweep (sweep.c).  sweep_request starts one, or notes that
+ * another must follow the one running; sweep_pump starts its node reads
+ * while slots are free; sweep_covers says whether it serves w. */
+void sweep_request(struct watcher *wr);
+void sweep_pump(struct watcher *wr);
+bool sweep_covers(const struct watch *w);
+void sweep_free(struct watcher *wr);
+/* A node's checks changed: its services are worked out again next time. */
+void sweep_forget_node(struct watcher *wr, const char *node);
+unsigned long sweep_count(const struct watcher *wr);
 
 /* Backends note a new index; an index that went backwards resets to 0. */
 void watch_set_index(struct watch *w, uint64_t index, int present);

@@ -19,8 +19,12 @@ grep -q '^    bind :6379$' "$T/two.cfg" || lg_fail "a list does not listen on it
 [ "$(grep -c '^    server ' "$T/two.cfg")" = 2 ] || lg_fail "a list of two gives two servers"
 
 # Usage errors exit 2 and say why.
-rc=0; "$LEGATE_BIN/legate" ambassador --omnimode 2> "$T/err" || rc=$?
-[ $rc = 2 ] && grep -q 'omni mode' "$T/err" || lg_fail "--omnimode: exit $rc, $(cat "$T/err")"
+rc=0; "$LEGATE_BIN/legate" ambassador --omnimode 127.0.0.1:80 2> "$T/err" || rc=$?
+[ $rc = 2 ] && grep -q 'BACKEND_<PORT>' "$T/err" || lg_fail "--omnimode with a BACKEND: exit $rc, $(cat "$T/err")"
+rc=0; "$LEGATE_BIN/legate" ambassador --setup-iptables 127.0.0.1:80 2> "$T/err" || rc=$?
+[ $rc = 2 ] && grep -q 'go with --omnimode' "$T/err" || lg_fail "--setup-iptables alone: exit $rc, $(cat "$T/err")"
+rc=0; "$LEGATE_BIN/legate" ambassador --omnimode --docker tcp://127.0.0.1:2375 2> "$T/err" || rc=$?
+[ $rc = 2 ] && grep -q 'unix:///PATH' "$T/err" || lg_fail "--docker tcp://: exit $rc, $(cat "$T/err")"
 rc=0; "$LEGATE_BIN/legate" ambassador 'bad host:80' 2> "$T/err" || rc=$?
 [ $rc = 2 ] || lg_fail "a bad address is a usage error (exit $rc)"
 rc=0; "$LEGATE_BIN/legate" ambassador 127.0.0.1:80 127.0.0.2:80 2> "$T/err" || rc=$?

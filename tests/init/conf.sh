@@ -14,7 +14,7 @@
 rc=0
 "$INIT" -t -c "$T/missing.conf" 2> "$T/out" || rc=$?
 [ $rc = 2 ] || lg_fail "missing file: exit $rc"
-grep -qxF "legate-init: error: $T/missing.conf: cannot read: No such file or directory" "$T/out" ||
+lg_untime < "$T/out" | grep -qxF "legate-init: error: $T/missing.conf: cannot read: No such file or directory" ||
 	lg_fail "missing file: $(cat "$T/out")"
 
 # Expansion, environment, directory, user, umask.

@@ -20,7 +20,7 @@ for dir in "$CASES"/*/; do
 	n=$((n + 1))
 	rc=0
 	(cd "$dir" && exec "$INIT" -t -c supervisord.conf) > "$T/out" 2>&1 || rc=$?
-	{ echo "exit $rc"; sed "s|$dir|.|g" "$T/out"; } > "$T/got"
+	{ echo "exit $rc"; lg_untime < "$T/out" | sed "s|$dir|.|g"; } > "$T/got"
 	if [ "${LEGATE_UPDATE_CASES:-}" = 1 ]; then
 		cp "$T/got" "$dir/expect"
 		continue

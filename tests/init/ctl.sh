@@ -154,8 +154,11 @@ expect 0 "filer: cleared" sctl clear filer
 
 # Commands it does not know, and no supervisor at the socket.
 expect 1 "*** Unknown syntax: frob" sctl frob
-expect 7 "unix://$T/nothing.sock no such file" "$INIT" ctl -s "unix://$T/nothing.sock" stop web
-expect 4 "unix://$T/nothing.sock no such file" "$INIT" ctl -s "$T/nothing.sock" status
+hint='(is legate-init running with this control socket? -s unix:///PATH or -c FILE names another; $LEGATE_INIT_SOCKET too)'
+expect 7 "unix://$T/nothing.sock no such file
+$hint" "$INIT" ctl -s "unix://$T/nothing.sock" stop web
+expect 4 "unix://$T/nothing.sock no such file
+$hint" "$INIT" ctl -s "$T/nothing.sock" status
 
 # The prompt: one command a line, status first.
 printf 'pid\nquit\n' | sctl > "$T/shell" || true
@@ -177,7 +180,7 @@ lg_wait 5 "orphans reaped" sh -c "[ \$(ps -o stat= --ppid $INIT_PID | grep -c Z)
 # Output: prefixed lines, the file, and our own lines in one shape.
 grep -qx 'talker | out-line' "$T/init.log" || lg_fail "no prefixed stdout line"
 grep -qx 'talker | err-line' "$T/init.log" || lg_fail "no prefixed stderr line"
-bad=$(grep -Ev '^(legate-init: (error|warn|info): |talker \| )' "$T/init.log" || true)
+bad=$(grep -Ev '^(([0-9TZ:.-]+ )?legate-init: (error|warn|info): |talker \| )' "$T/init.log" || true)
 [ -z "$bad" ] || lg_fail "lines of another shape: $bad"
 
 # shutdown: the answer, then legate-init stops everything and exits 0.

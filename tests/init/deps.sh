@@ -52,9 +52,9 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$(cat "$T/app")" = started ] || lg_fail "app started too early: $(cat "$T/app")"
 [ $ms -ge 2000 ] || lg_fail "app started after ${ms}ms, before slow's startsecs=2"
 for p in fd file tcp slow; do
-	grep -q "^legate-init: info: $p: ready (RUNNING)" "$T/init.log" || lg_fail "$p never ready"
+	grep -q "^[0-9TZ:.-]* \?legate-init: info: $p: ready (RUNNING)" "$T/init.log" || lg_fail "$p never ready"
 done
-grep -q '^legate-init: info: setup: oneshot finished (exit 0)' "$T/init.log" || lg_fail "no oneshot line"
+grep -q '^[0-9TZ:.-]* \?legate-init: info: setup: oneshot finished (exit 0)' "$T/init.log" || lg_fail "no oneshot line"
 # In the log, app starts after every "ready".
 last_ready=$(grep -n 'ready (RUNNING)\|oneshot finished' "$T/init.log" | grep -v 'app:' | tail -1 | cut -d: -f1)
 app_line=$(grep -n 'app: started' "$T/init.log" | cut -d: -f1)
@@ -85,7 +85,7 @@ wait_init
 rc=$RC
 [ "$rc" = 9 ] || lg_fail "exit code $rc, want the oneshot's 9"
 [ ! -e "$T/app" ] || lg_fail "app started although migrate failed"
-grep -q '^legate-init: error: migrate: oneshot failed (exit 9)' "$T/init.log" || lg_fail "no clear error"
+grep -q '^[0-9TZ:.-]* \?legate-init: error: migrate: oneshot failed (exit 9)' "$T/init.log" || lg_fail "no clear error"
 grep -q '^migration failed' "$T/init.log" || lg_fail "the oneshot's stderr did not reach ours"
 grep -qx 'bystander TERM' "$T/events" || lg_fail "bystander not stopped"
 echo ok

@@ -84,6 +84,6 @@ grep -q 'mute: event buffer overflowed, discarding event' "$T/init.log" || lg_fa
 stop_init TERM
 [ "$RC" = 0 ] || lg_fail "exit $RC"
 grep -q 'eventname:SUPERVISOR_STATE_CHANGE_STOPPING' "$LOG" || lg_fail "no STOPPING event"
-last=$(sed -n 's/^legate-init: info: \([a-z]*\): stopping.*/\1/p' "$T/init.log" | tail -2 | tr '\n' ' ')
+last=$(sed -n 's/^[0-9TZ:.-]* \?legate-init: info: \([a-z]*\): stopping.*/\1/p' "$T/init.log" | tail -2 | tr '\n' ' ')
 case "$last" in *watch*) ;; *) lg_fail "listeners not stopped last: $last" ;; esac
 echo ok

@@ -85,7 +85,7 @@ for mode in pid1 plain; do
 	rc=0
 	run $mode -- /nonexistent/cmd 2> "$T/err" || rc=$?
 	[ "$rc" = 127 ] || lg_fail "$mode: missing command gave $rc"
-	grep -q '^legate-init: error: cannot run /nonexistent/cmd: No such file' "$T/err" ||
+	grep -q '^[0-9TZ:.-]* \?legate-init: error: cannot run /nonexistent/cmd: No such file' "$T/err" ||
 		lg_fail "$mode: no error line: $(cat "$T/err")"
 done
 
@@ -119,7 +119,7 @@ for mode in pid1 plain; do
 done
 rc=0
 "$INIT" -r 15:32 true 2> "$T/err" || rc=$?
-[ $rc = 1 ] && grep -q '^legate-init: error: -r: "15:32"' "$T/err" || lg_fail "-r 15:32: exit $rc: $(cat "$T/err")"
+[ $rc = 1 ] && grep -q '^[0-9TZ:.-]* \?legate-init: error: -r: "15:32"' "$T/err" || lg_fail "-r 15:32: exit $rc: $(cat "$T/err")"
 
 # --- who gets a signal: the command; its group; only the command again ----------
 # The command: a shell that leaves a grandchild in its group, then becomes
@@ -212,7 +212,7 @@ for how in "-s" "TINI_SUBREAPER="; do
 done
 rc=0
 "$INIT" -- true 2> "$T/err" || rc=$?
-grep -q "^legate-init: warn: not PID 1 and not a child subreaper: .*zombie reaping won't work" "$T/err" ||
+grep -q "^[0-9TZ:.-]* \?legate-init: warn: not PID 1 and not a child subreaper: .*zombie reaping won't work" "$T/err" ||
 	lg_fail "no warning without a subreaper: $(cat "$T/err")"
 TINI_VERBOSITY=0 "$INIT" -- true 2> "$T/err"
 [ ! -s "$T/err" ] || lg_fail "TINI_VERBOSITY=0 still warns: $(cat "$T/err")"

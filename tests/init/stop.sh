@@ -61,7 +61,7 @@ got=$(tr '\n' ',' < "$EV")
 [ "$got" = "d QUIT,b INT,a TERM," ] || lg_fail "stop records \"$got\", want d QUIT, b INT, a TERM"
 grep -q 'c: still running 1s after SIGTERM; sending KILL' "$T/init.log" ||
 	lg_fail "c was not killed after stopwaitsecs"
-order=$(sed -n 's/^legate-init: info: \([a-d]\): stopping.*/\1/p' "$T/init.log" | tr -d '\n')
+order=$(sed -n 's/^[0-9TZ:.-]* \?legate-init: info: \([a-d]\): stopping.*/\1/p' "$T/init.log" | tr -d '\n')
 [ "$order" = dcba ] || lg_fail "stop order $order, want dcba"
 ms=$(( (t1 - t0) / 1000000 ))
 [ $ms -ge 1000 ] || lg_fail "shutdown took ${ms}ms, c's stopwaitsecs=1 not honoured"
@@ -79,7 +79,7 @@ command=sleep 100
 EOF2
 start_init -S "$T/ctl.sock" -c "$T/names.conf"
 lg_wait 10 "three started" sh -c "[ \$(grep -c ': started, pid' '$T/init.log') = 3 ]"
-got=$(sed -n 's/^legate-init: info: \([a-z]*\): started, pid.*/\1/p' "$T/init.log" | tr '\n' ' ')
+got=$(sed -n 's/^[0-9TZ:.-]* \?legate-init: info: \([a-z]*\): started, pid.*/\1/p' "$T/init.log" | tr '\n' ' ')
 [ "$got" = "alpha mid zeta " ] || lg_fail "equal priorities started as \"$got\", want alpha mid zeta"
 stop_init
 echo ok

@@ -95,4 +95,53 @@ printf '{"a": ' > "$d/bad.json"
 expect_err "bad.json:1:" "$d/t" "$d/bad.json"
 expect_err "unknown mode" -escape xml "$d/t" "$d/data.json"
 expect_err "usage: legate render" "$d/t"
+# -names: each name once per meaning, where, and the watch it becomes; a
+# bad watch name fails, and so does a name the runner refuses outside every
+# section (no data name, instances, a [ref] part that is no data name).
+cat > "$d/n.mustache" <<'T'
+{{#services~tag=haproxy}}
+backend {{name|replace:.:_}} {{key.service/[name]/maxconn|default:100}}
+{{#instances}}{{id}}{{/instances}}
+{{/services~tag=haproxy}}
+{{#env.REDISPATCH=1}}option redispatch{{/env.REDISPATCH=1}}
+{{key.config/maxconn}} {{maxconn}} {{#service.web~tag=a}}{{address}}{{/service.web~tag=a}}
+T
+rc=0
+"$legate" render -names "$d/n.mustache" > "$d/out" || rc=$?
+[ "$rc" = 1 ] || fail "render -names: $rc, want 1"
+cat > "$d/want" <<'W'
+1:1	services~tag=haproxy	watch services~tag=haproxy
+2:9	name	from the data around it
+2:30	key.service/[name]/maxconn	built at render from its [parts]; each name it becomes is a watch
+3:1	instances	watch service.NAME of the enclosing services item, with its filters
+3:15	id	from the data around it
+5:1	env.REDISPATCH	environment, read at render (not watched)
+6:1	key.config/maxconn	watch key.config/maxconn
+6:24	maxconn	error: not a data name, a render error outside every section (a typo?)
+6:36	service.web~tag=a	watch service.web~tag=a
+6:58	address	from the data around it
+W
+diff -u "$d/want" "$d/out" || fail "render -names"
+printf '{{#services}}{{#instances}}{{port}}{{/instances}}{{/services}}{{^port}}{{instances}}{{/port}}{{key.[svc]}}\n' \
+	> "$d/root.mustache"
+rc=0
+"$legate" render -names "$d/root.mustache" > "$d/out" || rc=$?
+cat > "$d/want" <<'W'
+1:1	services	watch services
+1:14	instances	watch service.NAME of the enclosing services item, with its filters
+1:28	port	from the data around it
+1:63	port	error: not a data name, a render error outside every section (a typo?)
+1:72	instances	error: outside every section, instances is a render error
+1:94	key.[svc]	built at render from its [parts]; each name it becomes is a watch
+1:94	svc	error: not a data name, a render error outside every section (a typo?)
+W
+[ "$rc" = 1 ] || fail "render -names on root names: $rc, want 1"
+diff -u "$d/want" "$d/out" || fail "render -names on root names"
+printf '{{#services}}{{#instances}}{{port}}{{/instances}}{{/services}}\n' > "$d/ok.mustache"
+"$legate" render -names "$d/ok.mustache" > /dev/null || fail "render -names on a good template: $?"
+printf '{{#service.web~tga=x}}{{/service.web~tga=x}}' > "$d/typo.mustache"
+rc=0
+"$legate" render -names "$d/typo.mustache" > "$d/out" || rc=$?
+[ "$rc" = 1 ] && grep -q 'service.web~tga	error: service.web~tga: unknown filter ~tga' "$d/out" ||
+	fail "render -names on a bad filter: rc $rc, $(cat "$d/out")"
 echo "legate render: ok"

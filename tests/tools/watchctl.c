@@ -33,7 +33,10 @@ static void changed(struct watch *w, void *arg)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		printf("%lld%06ld ", (long long)ts.tv_sec, ts.tv_nsec / 1000);
 	}
-	printf("%s %s\n", watch_name(w), watch_text(w));
+	char *text = watch_text(w);
+
+	printf("%s %s\n", watch_name(w), text ? text : "null");
+	free(text);
 	fflush(stdout);
 }
 

@@ -8,6 +8,7 @@
 
 #include "ambassador/args.h"
 #include "ambassador/backend.h"
+#include "ambassador/docker.h"
 #include "ambassador/sources.h"
 #include "common/log.h"
 #include "tests/unit/check.h"
@@ -123,7 +124,7 @@ static void test_args(void)
 	check(parse(&s, &err, "--etcd-prefix=/x", NULL) < 0);
 	check(strstr(err.text, "--port") != NULL);
 	amb_spec_free(&s);
-	check(parse(&s, &err, "--omnimode", NULL) < 0);
+	check(parse(&s, &err, "--omnimode", "a:1", NULL) < 0);
 	amb_spec_free(&s);
 	check(parse(&s, &err, "--nope", "a:1", NULL) < 0);
 	amb_spec_free(&s);
@@ -215,6 +216,73 @@ static void test_crewjam(void)
 	json_decref(tree);
 }
 
+/* Credentials options: before a BACKEND for every forward, after one for
+ * it; protocols legate cannot add credentials for are refused. */
+static void test_creds(void)
+{
+	struct amb_spec s;
+	struct lg_error err;
+
+	check(parse(&s, &err, "--tls-ca", "ca.pem", "a:1", "--tls-server-name", "x.test", "b:2", NULL) == 0);
+	check_int(s.fwd[0].creds.tls, 1);
+	check_str(s.fwd[0].creds.ca, "ca.pem");
+	check_str(s.fwd[0].creds.server_name, "x.test");    /* after a:1: a:1's */
+	check_str(s.fwd[1].creds.ca, "ca.pem");
+	check(s.fwd[1].creds.server_name == NULL);
+	amb_spec_free(&s);
+	check(parse(&s, &err, "--auth", "redis", "--password=env:P", "--db", "2", "a:1", NULL) == 0);
+	check_str(s.fwd[0].creds.auth, "redis");
+	check_int(s.fwd[0].creds.db, 2);
+	amb_spec_free(&s);
+	check(parse(&s, &err, "--auth", "postgres", "--password=x", "a:1", NULL) < 0);
+	check(strstr(err.text, "redis only") != NULL);
+	amb_spec_free(&s);
+	check(parse(&s, &err, "--password=x", "a:1", NULL) < 0);
+	amb_spec_free(&s);
+	check(parse(&s, &err, "--auth", "redis", "a:1", NULL) < 0);
+	amb_spec_free(&s);
+	check(parse(&s, &err, "--tls-server-name", "bad name", "a:1", NULL) < 0);
+	amb_spec_free(&s);
+	check(parse(&s, &err, "--db", "-1", "--auth", "redis", "--password", "x", "a:1", NULL) < 0);
+	amb_spec_free(&s);
+}
+
+/* Omni mode's command line, and what is taken from an inspected
+ * container. */
+static void test_omni(void)
+{
+	struct amb_spec s;
+	struct lg_error err;
+	json_t *in, *c;
+
+	check(parse(&s, &err, "--omnimode", "--setup-iptables", "--docker", "unix:///d.sock", NULL) == 0);
+	check(s.omni && s.setup_iptables);
+	check_int(s.nfwd, 1);
+	check_int(s.fwd[0].bind_port, 10000);
+	check_str(s.docker, "unix:///d.sock");
+	amb_spec_free(&s);
+	check(parse(&s, &err, "--setup-iptables", "a:1", NULL) < 0);
+	amb_spec_free(&s);
+
+	in = json_loads("{\"State\": {\"Running\": true},"
+			" \"Config\": {\"Env\": [\"PATH=/bin\", \"BACKEND_6379=redis.service.consul\","
+			" \"BACKEND_80=a:1,b:2\", \"BACKEND_x=no\", \"BACKEND_99999=no\", \"BACKEND_81=\"]},"
+			" \"NetworkSettings\": {\"Networks\": {\"bridge\": {\"IPAddress\": \"172.17.0.3\"},"
+			" \"n2\": {\"IPAddress\": \"10.0.0.2\"}, \"n3\": {\"IPAddress\": \"x; y\"}}}}", 0, NULL);
+	check(in != NULL);
+	c = amb_docker_parse(in);
+	check(c != NULL);
+	check_int(json_array_size(json_object_get(c, "ips")), 2);
+	check_int(json_object_size(json_object_get(c, "backends")), 2);
+	check_str(json_string_value(json_object_get(json_object_get(c, "backends"), "6379")), "redis.service.consul");
+	check_str(json_string_value(json_object_get(json_object_get(c, "backends"), "80")), "a:1,b:2");
+	json_decref(c);
+	/* Not running: nothing. */
+	json_object_set_new(json_object_get(in, "State"), "Running", json_false());
+	check(amb_docker_parse(in) == NULL);
+	json_decref(in);
+}
+
 int main(void)
 {
 	log_init("test_ambassador", 2);
@@ -224,5 +292,7 @@ int main(void)
 	test_links();
 	test_kv();
 	test_crewjam();
+	test_creds();
+	test_omni();
 	return check_done();
 }

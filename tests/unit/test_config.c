@@ -95,7 +95,7 @@ static void test_flags_and_env(void)
 		       "-wait=2s:10s", "-once", "-consul-token", "flagtoken"), 0);
 	check_str(cfg.consul_addr, "10.0.0.1:8500");
 	check_str(cfg.consul_token, "flagtoken");
-	check_str(cfg.etcd_addr, "http://127.0.0.1:2379");
+	check_str(cfg.etcd_addr, "http://127.0.0.1:2379,http://127.0.0.2:2379");
 	check(cfg.once);
 	check(!cfg.dry);
 	check_int(cfg.wait_min_ms, 2000);
@@ -129,6 +129,61 @@ static void test_flags_and_env(void)
 	config_free(&cfg);
 	check_int(load(&cfg, &err, 1, "--once=maybe"), -1);
 	config_free(&cfg);
+
+	/* Consul's client variables. */
+	const char *tok = write_file("token", "  filetoken\n");
+	setenv("CONSUL_HTTP_TOKEN_FILE", tok, 1);
+	setenv("CONSUL_HTTP_AUTH", "user:pw", 1);
+	setenv("CONSUL_HTTP_SSL", "true", 1);
+	setenv("CONSUL_HTTP_SSL_VERIFY", "0", 1);
+	setenv("CONSUL_TLS_SERVER_NAME", "consul.test", 1);
+	setenv("CONSUL_CAPATH", tmpdir, 1);
+	check_int(load(&cfg, &err, 2, "-consul-addr", "127.0.0.1:8501"), 0);
+	if (etext(&err)[0])
+		fail("%s", etext(&err));
+	check_str(cfg.consul_token, "filetoken");
+	check_str(cfg.consul_auth, "user:pw");
+	check(cfg.consul_ssl);
+	check(!cfg.consul_ssl_verify);
+	check_str(cfg.consul_addr, "https://127.0.0.1:8501");
+	check_str(cfg.consul_server_name, "consul.test");
+	check_str(cfg.consul_ca_path, tmpdir);
+	config_free(&cfg);
+	setenv("CONSUL_HTTP_SSL", "maybe", 1);
+	check_int(load(&cfg, &err, 0), -1);
+	check(strstr(etext(&err), "CONSUL_HTTP_SSL=\"maybe\"") != NULL);
+	config_free(&cfg);
+	unsetenv("CONSUL_HTTP_SSL");
+	setenv("CONSUL_CACERT", "/nonexistent/ca.pem", 1);
+	check_int(load(&cfg, &err, 0), -1);
+	check(strstr(etext(&err), "CONSUL_CACERT: /nonexistent/ca.pem: No such file") != NULL);
+	config_free(&cfg);
+	unsetenv("CONSUL_CACERT");
+	setenv("CONSUL_HTTP_TOKEN_FILE", "/nonexistent/token", 1);
+	check_int(load(&cfg, &err, 0), -1);
+	check(strstr(etext(&err), "CONSUL_HTTP_TOKEN_FILE: /nonexistent/token") != NULL);
+	config_free(&cfg);
+	unsetenv("CONSUL_HTTP_TOKEN_FILE");
+	unsetenv("CONSUL_HTTP_AUTH");
+	unsetenv("CONSUL_HTTP_SSL_VERIFY");
+	unsetenv("CONSUL_TLS_SERVER_NAME");
+	unsetenv("CONSUL_CAPATH");
+	check_int(load(&cfg, &err, 2, "-consul-ssl-cert", "/nonexistent/c.pem"), -1);
+	check(strstr(etext(&err), "-consul-ssl-cert: /nonexistent/c.pem") != NULL);
+	config_free(&cfg);
+	check_int(load(&cfg, &err, 4, "-consul-retry-backoff", "2s", "-consul-retry-max-backoff", "1s"), -1);
+	config_free(&cfg);
+
+	/* consul-template's flags legate does not take: a reason, or a warning
+	 * for Go's HTTP client tuning (its value skipped). */
+	check_int(load(&cfg, &err, 2, "-exec", "app"), -1);
+	check(strstr(etext(&err), "-exec (consul-template's): not supported by legate") != NULL);
+	config_free(&cfg);
+	check_int(load(&cfg, &err, 2, "-vault-addr", "x"), -1);
+	config_free(&cfg);
+	check_int(load(&cfg, &err, 4, "-consul-transport-dial-timeout", "5s", "-consul-token", "t"), 0);
+	check_str(cfg.consul_token, "t");
+	config_free(&cfg);
 }
 
 static void test_hcl_file(void)
@@ -140,7 +195,7 @@ static void test_hcl_file(void)
 		"consul {\n"
 		"  address = \"127.0.0.1:8501\"\n"
 		"  token   = \"t0k\"\n"
-		"  ssl { enabled = true\n verify = false ca_cert = \"/ca.pem\" }\n"
+		"  ssl { enabled = true\n verify = false ca_cert = \"/dev/null\" }\n"
 		"}\n"
 		"log_level = \"debug\"\n"
 		"wait { min = \"1s\" max = \"3s\" }\n"
@@ -168,7 +223,7 @@ static void test_hcl_file(void)
 	check_str(cfg.consul_token, "t0k");
 	check(cfg.consul_ssl);
 	check(!cfg.consul_ssl_verify);
-	check_str(cfg.consul_ca_cert, "/ca.pem");
+	check_str(cfg.consul_ca_cert, "/dev/null");
 	check_str(cfg.log_level, "warn");   /* the flag wins over the file */
 	check_int(cfg.wait_min_ms, 1000);
 	check_int(cfg.wait_max_ms, 3000);
@@ -192,18 +247,47 @@ static void test_consul_template_keys(void)
 	struct lg_error err;
 	const char *path = write_file("ct.hcl",
 		"vault { address = \"https://vault:8200\" }\n"
-		"syslog { enabled = true }\n"
+		"syslog { enabled = false }\n"
 		"kill_signal = \"SIGINT\"\n"
-		"consul {\n  address = \"c:8500\"\n  retry { attempts = 12 }\n}\n"
+		"consul {\n  address = \"c:8500\"\n"
+		"  retry {\n enabled = true\n attempts = 3\n backoff = \"100ms\"\n max_backoff = \"2s\"\n }\n"
+		"  auth { username = \"u\"\n password = \"p\" }\n}\n"
 		"etcd {\n  address = \"127.0.0.1:2379\"\n  v2 = true\n}\n"
-		"template {\n  source = \"a.ctmpl\"\n  destination = \"a\"\n"
-		"  left_delimiter = \"[[\"\n  error_on_missing_key = true\n}\n");
+		"once = true\n"
+		"template {\n  source = \"a.ctmpl\"\n  destination = \"a\"\n  uid = 0\n"
+		"  exec { command = [\"true\"]\n timeout = \"3s\" }\n}\n");
 	check_int(load(&cfg, &err, 2, "-config", path), 0);
 	if (etext(&err)[0])
 		fail("%s", etext(&err));
 	check_str(cfg.consul_addr, "c:8500");
 	check(cfg.etcd_v2);
+	check(cfg.once);
+	check_int(cfg.consul_retry_attempts, 3);
+	check_int(cfg.consul_retry_backoff_ms, 100);
+	check_int(cfg.consul_retry_max_backoff_ms, 2000);
+	check_str(cfg.consul_auth, "u:p");
 	check_int(cfg.ntemplates, 1);
+	check_str(cfg.templates[0].user, "0");
+	check_str(cfg.templates[0].command.text, "true");
+	check_int(cfg.templates[0].command_timeout_ms, 3000);
+	config_free(&cfg);
+
+	/* The string form of consul, and the flags over the file. */
+	path = write_file("ct2.hcl", "consul = \"c2:8500\"\n");
+	check_int(load(&cfg, &err, 5, "-config", path, "-consul-retry-attempts", "0", "-consul-auth=a:b"), 0);
+	check_str(cfg.consul_addr, "c2:8500");
+	check_int(cfg.consul_retry_attempts, 0);
+	check_str(cfg.consul_auth, "a:b");
+	check(cfg.consul_retry);
+	check_int(cfg.consul_retry_backoff_ms, 250);
+	check_int(cfg.consul_retry_max_backoff_ms, 60000);
+	config_free(&cfg);
+	/* Unset attempts: 12 with -once, no limit otherwise. */
+	check_int(load(&cfg, &err, 1, "-once"), 0);
+	check_int(cfg.consul_retry_attempts, 12);
+	config_free(&cfg);
+	check_int(load(&cfg, &err, 0), 0);
+	check_int(cfg.consul_retry_attempts, 0);
 	config_free(&cfg);
 	check_int(load(&cfg, &err, 1, "-etcd-v2"), 0);
 	check(cfg.etcd_v2);
@@ -233,6 +317,15 @@ static void test_hcl_errors(void)
 	expect_file_error("/* open\n", "unterminated");
 	expect_file_error("template {\n  source = \"a\"\n  escape = \"xml\"\n}\n", "bad.hcl:3: escape:");
 	expect_file_error("consul { address = true }\n", "expected a string, found a boolean");
+	expect_file_error("consul {\n  ssl {\n ca_cert = \"/nonexistent/ca\" }\n}\n",
+			  "bad.hcl:3: ca_cert: /nonexistent/ca: No such file");
+	expect_file_error("consul {\n  retry { attempts = -1 }\n}\n", "bad.hcl:2: attempts:");
+	expect_file_error("exec { command = \"app\" }\n", "bad.hcl:1: exec: not supported by legate");
+	expect_file_error("template {\n contents = \"x\"\n left_delimiter = \"[[\"\n}\n",
+			  "bad.hcl:3: left_delimiter: not supported by legate: Mustache sets");
+	expect_file_error("template {\n contents = \"x\"\n command = \"a\"\n exec { command = \"b\" }\n}\n",
+			  "bad.hcl:4: exec: a template takes command or exec { command }, not both");
+	expect_file_error("kill_signal = \"SIGUSR2\"\n", "bad.hcl:1: kill_signal: not supported");
 
 	struct config cfg;
 	struct lg_error err;

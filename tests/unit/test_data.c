@@ -80,21 +80,31 @@ static void test_consul_shapes(void)
 
 	memset(&w, 0, sizeof w);
 	w.n.kind = WK_SERVICE;
-	in = json_loads("[{\"Node\":{\"Node\":\"n2\",\"Address\":\"10.0.0.2\",\"Datacenter\":\"dc1\"},"
+	in = json_loads("[{\"Node\":{\"Node\":\"n2\",\"Address\":\"10.0.0.2\",\"Datacenter\":\"dc1\","
+			"\"ID\":\"abcd\",\"Meta\":{\"rack\":\"r1\"},\"TaggedAddresses\":{\"wan\":\"1.2.3.4\"}},"
 			"\"Service\":{\"ID\":\"web2\",\"Service\":\"web\",\"Tags\":[\"z\",\"a\"],"
-			"\"Address\":\"\",\"Port\":81,\"Meta\":{\"v\":\"1\"}},"
-			"\"Checks\":[{\"Status\":\"passing\"},{\"Status\":\"warning\"}]},"
+			"\"Address\":\"\",\"Port\":81,\"Meta\":{\"v\":\"1\"},"
+			"\"TaggedAddresses\":{\"lan\":{\"Address\":\"10.1.0.2\",\"Port\":82}},"
+			"\"Weights\":{\"Passing\":3,\"Warning\":0}},"
+			"\"Checks\":[{\"Status\":\"passing\",\"CheckID\":\"serfHealth\",\"Name\":\"Serf\","
+			"\"Output\":\"ok\"},{\"Status\":\"warning\"}]},"
 			"{\"Node\":{\"Node\":\"n1\",\"Address\":\"10.0.0.1\",\"Datacenter\":\"dc1\"},"
 			"\"Service\":{\"ID\":\"web1\",\"Service\":\"web\",\"Tags\":null,"
 			"\"Address\":\"127.0.0.1\",\"Port\":80,\"Meta\":null},\"Checks\":[]}]", 0, NULL);
 	out = consul_shape(&w, in, 200);
 	check_str(dump(out),
-		  "[{\"address\":\"127.0.0.1\",\"datacenter\":\"dc1\",\"id\":\"web1\",\"meta\":{},"
-		  "\"name\":\"web\",\"node\":\"n1\",\"node_address\":\"10.0.0.1\",\"port\":80,"
-		  "\"status\":\"passing\",\"tags\":[]},"
-		  "{\"address\":\"10.0.0.2\",\"datacenter\":\"dc1\",\"id\":\"web2\",\"meta\":{\"v\":\"1\"},"
-		  "\"name\":\"web\",\"node\":\"n2\",\"node_address\":\"10.0.0.2\",\"port\":81,"
-		  "\"status\":\"warning\",\"tags\":[\"a\",\"z\"]}]");
+		  "[{\"address\":\"127.0.0.1\",\"checks\":[],\"datacenter\":\"dc1\",\"id\":\"web1\",\"meta\":{},"
+		  "\"name\":\"web\",\"node\":\"n1\",\"node_address\":\"10.0.0.1\",\"node_id\":\"\","
+		  "\"node_meta\":{},\"node_tagged_addresses\":{},\"port\":80,"
+		  "\"status\":\"passing\",\"tagged_addresses\":{},\"tags\":[],"
+		  "\"weights\":{\"passing\":1,\"warning\":1}},"
+		  "{\"address\":\"10.0.0.2\",\"checks\":[{\"id\":\"\",\"name\":\"\",\"output\":\"\","
+		  "\"status\":\"warning\"},{\"id\":\"serfHealth\",\"name\":\"Serf\","
+		  "\"output\":\"ok\",\"status\":\"passing\"}],\"datacenter\":\"dc1\",\"id\":\"web2\",\"meta\":{\"v\":\"1\"},"
+		  "\"name\":\"web\",\"node\":\"n2\",\"node_address\":\"10.0.0.2\",\"node_id\":\"abcd\","
+		  "\"node_meta\":{\"rack\":\"r1\"},\"node_tagged_addresses\":{\"wan\":\"1.2.3.4\"},\"port\":81,"
+		  "\"status\":\"warning\",\"tagged_addresses\":{\"lan\":{\"address\":\"10.1.0.2\",\"port\":82}},"
+		  "\"tags\":[\"a\",\"z\"],\"weights\":{\"passing\":3,\"warning\":0}}]");
 	json_decref(out);
 	json_decref(in);
 

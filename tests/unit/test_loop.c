@@ -1,4 +1,4 @@
-/* test_watch_loop: timers fire in order and can be moved or cancelled,
+/* test_loop: common/loop: timers fire in order and can be moved or cancelled,
  * fds and signals are dispatched, loop_stop ends loop_run. */
 #include "tests/unit/check.h"
 

@@ -204,8 +204,84 @@ static void test_hook(void)
 
 	check(render_opts("x\n {{bad.name}}", "{}", &o, NULL) == NULL);
 	check_str(msg, "t.mustache:2:2: bad.name: no such filter");
+
+	/* Extensions: the hook sees a name built from [ref] parts as it
+	 * became, and a name with filters, a test or .length without them. */
+	buf_reset(&h.asked);
+	check_str(render_opts("{{#items}}{{key.svc/[n|lower]/max}};{{/items}}"
+			      "{{#service.[s]}}{{id}}{{/service.[s]}} {{service.x.length}} "
+			      "{{#key.k|upper=K}}yes{{/key.k|upper=K}}",
+			      "{\"items\": [{\"n\": \"Web\"}, {\"n\": 7}], \"s\": \"api\"}", &o, NULL),
+		  "svc/web/max;svc/7/max;apib 2 yes");
+	check_str(buf_cstr(&h.asked),
+		  "key.svc/web/max/2/2[key|svc/web/max] key.svc/7/max/2/2[key|svc/7/max] "
+		  "service.api/2/1[service|api] service.x.length/2/1[service|x] key.k/2/1[key|k] ");
 	buf_free(&h.asked);
 	json_decref(h.owned);
+}
+
+/* missing_error: an interpolated name with no value fails the render;
+ * sections and inverted sections still test presence; null is a value. */
+static void test_missing_error(void)
+{
+	struct mustache_opts o;
+
+	mustache_opts_init(&o);
+	o.missing_error = 1;
+	check(render_opts("a {{#x}}\n {{y}}{{/x}}", "{\"x\":{}}", &o, NULL) == NULL);
+	check_str(msg, "t.mustache:2:2: y: no such name");
+	check(render_opts("{{x.z}}", "{\"x\":{}}", &o, NULL) == NULL);
+	check_str(msg, "t.mustache:1:1: x.z: no such name");
+	check_str(render_opts("{{^y}}d{{/y}}{{#y}}e{{/y}}", "{}", &o, NULL), "d");
+	check_str(render_opts("[{{x}}]", "{\"x\":null}", &o, NULL), "[]");
+	/* |default gives a value; a built name and its [ref] parts, and a
+	 * .length, follow the rule too. */
+	check_str(render_opts("[{{x|default:d}}]", "{}", &o, NULL), "[d]");
+	check(render_opts("{{a.[r]}}", "{\"a\":{}}", &o, NULL) == NULL);
+	check_str(msg, "t.mustache:1:1: r: no such name");
+	check(render_opts("{{a.[r]}}", "{\"a\":{}, \"r\":\"z\"}", &o, NULL) == NULL);
+	check_str(msg, "t.mustache:1:1: a.z: no such name");
+	check(render_opts("{{a.[r]}}", "{\"a\":{}, \"r\":[1]}", &o, NULL) == NULL);
+	check_str(msg, "t.mustache:1:1: a.[r]: no such name");
+	check_str(render_opts("{{#a.[r]}}s{{/a.[r]}}[{{a.[r]|default:d}}]", "{\"a\":{}}", &o, NULL),
+		  "[d]");
+	check(render_opts("{{l.length}}", "{\"l\":{}}", &o, NULL) == NULL);
+	check_str(msg, "t.mustache:1:1: l.length: no such name");
+	check_str(render_opts("{{l.length}}", "{\"l\":[1,2]}", &o, NULL), "2");
+	o.missing_error = 0;
+	check_str(render_opts("[{{y}}]", "{}", &o, NULL), "[]");
+	check_str(render_opts("[{{a.[r]}}]", "{\"a\":{}}", &o, NULL), "[]");
+}
+
+static int interp_hook(void *ud, const struct mustache_lookup *q, struct mustache_found *out,
+		       char *errtext, size_t errlen)
+{
+	(void)errtext;
+	(void)errlen;
+	buf_printf(ud, "%s:%d ", q->name, q->interpolation);
+	if (strcmp(q->name, "k") == 0) {
+		out->value = json_string("v");
+		out->owned = 1;
+	}
+	return 0;
+}
+
+/* The hook is told which names are interpolated: {{name}} and the [ref]
+ * parts of its name, not sections, inverted sections or names with a
+ * |default filter. */
+static void test_interpolation_flag(void)
+{
+	struct buf asked = BUF_INIT;
+	struct mustache_opts o;
+
+	mustache_opts_init(&o);
+	o.lookup = interp_hook;
+	o.lookup_ud = &asked;
+	check_str(render_opts("{{a}}{{{a2}}}{{#b}}{{/b}}{{^c}}{{/c}}{{d|default:x}}{{e.[k]}}"
+			      "{{#f.[g]}}{{/f.[g]}}{{h.[k2]|default:y}}{{n.length}}",
+			      NULL, &o, NULL), "xy");
+	check_str(buf_cstr(&asked), "a:1 a2:1 b:0 c:0 d:0 k:1 e.v:1 g:0 k2:0 n.length:1 ");
+	buf_free(&asked);
 }
 
 static void names_cb(void *ud, const char *name, int kind)
@@ -222,6 +298,15 @@ static void test_names(void)
 	check(t != NULL);
 	mustache_foreach_name(t, names_cb, &b);
 	check_str(buf_cstr(&b), "#services =name >dyn ^key.a/b &raw ");
+	buf_free(&b);
+	mustache_free(t);
+
+	/* Names as looked up: no filters, test or ".*"; refs after their name. */
+	src = "{{#a.b=1}}{{/a.b=1}}{{c|lower}}{{#m.*}}{{*}}{{/m.*}}{{key.x/[n]/y}}";
+	t = mustache_compile("n", src, strlen(src), NULL);
+	check(t != NULL);
+	mustache_foreach_name(t, names_cb, &b);
+	check_str(buf_cstr(&b), "#a.b =c #m =* =key.x/[n]/y =n ");
 	buf_free(&b);
 	mustache_free(t);
 }
@@ -429,6 +514,8 @@ int main(void)
 	test_escaping();
 	test_numbers();
 	test_hook();
+	test_missing_error();
+	test_interpolation_flag();
 	test_names();
 	test_partials();
 	test_partial_links();

@@ -91,14 +91,33 @@ int main(void)
 	w = add(wr, "key.config/maxconn");
 	check(w && w->backend == WB_ETCD3);
 	check(add(wr, "service.web") == NULL);
-	for (i = 0; i < 4; i++) {
+	/* They share a few calls: any number fits in 5 connections. */
+	for (i = 0; i < 200; i++) {
 		char name[32];
 
-		snprintf(name, sizeof name, "tree.t%d", i);
+		snprintf(name, sizeof name, i % 2 ? "tree.t%d" : "key.k/%d", i);
 		check(add(wr, name) != NULL);
 	}
-	check(add(wr, "tree.one-too-many") == NULL);
+	check(watcher_requests(wr) == 0);
 	watcher_free(wr);
+
+	/* Several members, TLS options and a user; and what is refused. */
+	o.etcd_addr = "http://127.0.0.1:2, https://[::1]:2379,localhost";
+	o.etcd_user = "root:secret";
+	wr = watcher_new(l, &o, &err);
+	check(wr != NULL);
+	watcher_free(wr);
+	o.etcd_user = "root";
+	check(watcher_new(l, &o, &err) == NULL);
+	o.etcd_user = NULL;
+	o.etcd_addr = "127.0.0.1:2,,127.0.0.1:3";
+	check(watcher_new(l, &o, &err) == NULL);
+	o.etcd_addr = "unix:///run/etcd.sock";
+	check(watcher_new(l, &o, &err) == NULL);
+	o.etcd_addr = "127.0.0.1:2";
+	o.etcd_cert_file = "/c.pem";
+	check(watcher_new(l, &o, &err) == NULL);
+	o.etcd_cert_file = NULL;
 
 	o.max_conns = 4;
 	check(watcher_new(l, &o, &err) == NULL);

@@ -6,6 +6,10 @@
 # $T/watchctl.log (shown on failure); sets WPID.
 wl_watchctl() {
 	OUT=$T/watchctl.out
+	# Emptied here, not by the background shell's redirections: a wait
+	# that starts at once must not read the previous run's lines.
+	: > "$OUT"
+	: > "$T/watchctl.log"
 	"$LEGATE_TOOLS/watchctl" "$@" > "$OUT" 2> "$T/watchctl.log" &
 	WPID=$!
 	LG_PIDS+=($WPID)
@@ -16,7 +20,8 @@ wl_watchctl() {
 wl_ids() {
 	local name=$1
 	grep "^$(printf '%s' "$name" | sed 's/[.[\*^$]/\\&/g') " "$OUT" | while IFS= read -r line; do
-		printf '%s\n' "${line#* }" | grep -o '"\(id\|name\)":"[^"]*"' |
+		# an instance's checks carry ids of their own
+		printf '%s\n' "${line#* }" | sed 's/"checks":\[[^]]*\]//g' | grep -o '"\(id\|name\)":"[^"]*"' |
 			{ if [ "$name" = services ]; then grep '"name"'; else grep '"id"'; fi } |
 			sed 's/.*:"\(.*\)"/\1/' | tr '\n' ' ' | sed 's/ $//'
 		printf '\n'
@@ -39,6 +44,14 @@ wl_expect_ids() {
 	local got
 	got=$(wl_ids "$1" | tr '\n' '|')
 	[ "$got" = "$2" ] || lg_fail "$1 history: got '$got', want '$2'"
+}
+
+# wl_expect_id_changes NAME "a|a b|": the same, with a change that kept the
+# ids (another field moved: a restarted agent's node ID) counted once.
+wl_expect_id_changes() {
+	local got
+	got=$(wl_ids "$1" | uniq | tr '\n' '|')
+	[ "$got" = "$2" ] || lg_fail "$1 history of ids: got '$got', want '$2'"
 }
 
 # wl_expect_values NAME 'v|v|': the history of a watch's JSON values.

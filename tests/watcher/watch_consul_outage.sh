@@ -41,8 +41,9 @@ wl_wait_ids service.web "web1 web2"
 lg_consul PUT /v1/kv/config/x 2 > /dev/null
 wl_wait_line 'key.config/x "2"'
 
-# Never an empty list or a missing key that was not really so.
-wl_expect_ids service.web "web1|web1 web2|"
+# Never an empty list or a missing key that was not really so (the new
+# agent's node ID is a change of web1's data, not of its ids).
+wl_expect_id_changes service.web "web1|web1 web2|"
 wl_expect_values key.config/x '"1"|"2"|'
 kill -TERM "$WPID"
 wait "$WPID" || lg_fail "watchctl exited $?"

@@ -77,21 +77,21 @@ lg_etcd_put /config/maxconn 100 > /dev/null
 lg_etcd_put /config/limits/a 1 > /dev/null
 rev=$(curl -s "$E/v3/kv/range" -d "{\"key\":\"$k\"}" | sed -n 's/.*"revision":"\([0-9]*\)".*/\1/p')
 v1=$(lg_b64 200)
+txn="{\"success\":[{\"request_range\":{\"key\":\"$k\"}},{\"request_range\":{\"key\":\"$p\",\"range_end\":\"$pe\"}}]}"
 {
 	printf '\x01\xc0'
-	rec 0 "$E/v3/kv/range" POST "{\"key\":\"$k\"}"
-	rec 0 "$E/v3/kv/range" POST "{\"key\":\"$p\",\"range_end\":\"$pe\"}"
-	# The key's watch stream: created, a put split in three, a progress
-	# notice, a delete; then the stream ends.
+	# Both watches read in one txn, then one stream for both: created, a
+	# put split in three, a progress notice, a delete; then it ends.
+	rec 0 "$E/v3/kv/txn" POST "$txn"
 	printf '\x00{"result":{"header":{"revision":"%s"},"created":true}}\n\x01' "$rev"
 	printf '{"result":{"header":{"revision":"%s"},"events":[{"kv":{"key":"%s",\x01"mod_revision":"%s","value":"%s"}}]}}\n' \
 		"$((rev + 1))" "$k" "$((rev + 1))" "$v1"
 	printf '\x01{"result":{"header":{"revision":"%s"}}}\n' "$((rev + 2))"
 	printf '{"result":{"header":{"revision":"%s"},"events":[{"type":"DELETE","kv":{"key":"%s","mod_revision":"%s"}}]}}\n\0' \
 		"$((rev + 3))" "$k" "$((rev + 3))"
-	# The tree's stream: compacted, so a full read follows.
+	# The stream again: compacted, so a full read follows.
 	printf '\x00{"result":{"header":{"revision":"%s"},"compact_revision":"%s"}}\n\0' "$((rev + 4))" "$((rev + 2))"
-	rec 0 "$E/v3/kv/range" POST "{\"key\":\"$p\",\"range_end\":\"$pe\"}"
+	rec 0 "$E/v3/kv/txn" POST "$txn"
 	printf '\x00{"result":{"header":{"revision":"%s"},"canceled":true}}\n\0' "$((rev + 5))"
 	printf '\x00{"error":{"grpc_code":14,"http_code":503,"message":"unavailable"}}\n\0'
 } > "$out/etcd3"
@@ -100,7 +100,7 @@ v1=$(lg_b64 200)
 	rec 4 "$E/v2/keys/config/maxconn?recursive=true"
 	rec 4 "$E/v2/keys/config?recursive=true"
 	curl -s -X PUT "$E/v2/keys/config/maxconn" -d value=300 > /dev/null
-	rec 4 "$E/v2/keys/config/maxconn?wait=true&recursive=true&waitIndex=1"
+	rec 4 "$E/v2/keys/config/?wait=true&recursive=true&waitIndex=1"
 	rec 4 "$E/v2/keys/config/maxconn?recursive=true"
 	rec 5 "$E/v2/keys/config/none?recursive=true"
 	printf '\x05{"errorCode":401,"message":"The event in requested index is outdated and cleared","index":40}\0'

@@ -187,8 +187,11 @@ static void turn(void)
 
 static void changed(struct watch *w, void *arg)
 {
+	char *text = watch_text(w);   /* a new string now: freed here */
+
 	(void)arg;
-	seen += strlen(watch_text(w)) + (watch_data(w) != NULL);
+	seen += (text ? strlen(text) : 0) + (watch_data(w) != NULL);
+	free(text);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -2,10 +2,11 @@ vault {
   address = "https://vault:8200"
 }
 syslog {
-  enabled = true
+  enabled = false
 }
+kill_signal = "SIGTERM"
 template {
   contents = "static\n"
   destination = "out"
-  left_delimiter = "[["
+  sandbox_path = "/srv"
 }

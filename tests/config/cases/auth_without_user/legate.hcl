@@ -1,0 +1,6 @@
+consul {
+  auth {
+    enabled = true
+    password = "x"
+  }
+}

@@ -1,0 +1,3 @@
+exec {
+  command = "/usr/bin/app"
+}

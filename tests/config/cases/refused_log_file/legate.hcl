@@ -1,0 +1,4 @@
+log_level = "info"
+log_file {
+  path = "/var/log/legate.log"
+}

@@ -1,0 +1,1 @@
+reload_signal = "SIGUSR2"

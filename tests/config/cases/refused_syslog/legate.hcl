@@ -1,0 +1,4 @@
+syslog {
+  enabled = true
+  facility = "LOCAL5"
+}

@@ -1,0 +1,6 @@
+consul {
+  retry {
+    enabled = true
+    attempts = -3
+  }
+}

@@ -1,0 +1,6 @@
+consul {
+  retry {
+    backoff = "2s"
+    max_backoff = "1s"
+  }
+}

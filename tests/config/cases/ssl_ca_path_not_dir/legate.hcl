@@ -1,0 +1,5 @@
+consul {
+  ssl {
+    ca_path = "legate.hcl"
+  }
+}

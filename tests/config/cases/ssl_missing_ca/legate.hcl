@@ -1,0 +1,6 @@
+consul {
+  ssl {
+    enabled = true
+    ca_cert = "/nonexistent/ca.pem"
+  }
+}

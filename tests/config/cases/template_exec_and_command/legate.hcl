@@ -1,0 +1,8 @@
+template {
+  contents = "static\n"
+  destination = "out"
+  command = "true"
+  exec {
+    command = ["true"]
+  }
+}

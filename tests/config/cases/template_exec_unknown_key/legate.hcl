@@ -1,0 +1,8 @@
+template {
+  contents = "static\n"
+  destination = "out"
+  exec {
+    command = ["true"]
+    splay = "5s"
+  }
+}

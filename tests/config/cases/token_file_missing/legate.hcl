@@ -1,0 +1,3 @@
+consul {
+  token_file = "/nonexistent/token"
+}

@@ -1,0 +1,491 @@
+/* sweep: finds which Consul service watches without a long-poll of their
+ * own (the triggered ones) must read again when the catalog moves, in
+ * requests that do not grow with the services.  One sweep reads the node
+ * list and each node's services (a request per node, not per service),
+ * keeps what each node holds, and works out again only the nodes whose
+ * answer changed; the services whose instances changed there read for
+ * themselves (their own health call, checks included).  A registration
+ * costs 2 + nodes requests and one read of the service it touched, however
+ * many are watched.  The watches' first data comes from a sweep too, with
+ * the checks the health trigger last listed.  A sweep that fails wakes the
+ * watches instead, each to read for itself. */
+#include "watcher/watch_int.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "watcher/consul.h"
+#include "watcher/data.h"
+
+struct sweep {
+	struct watcher *wr;
+	bool running, again;
+	json_t *nodes;          /* node names to read in this sweep */
+	size_t next, inflight;
+	json_t *held;           /* node -> {"hash": body hash, "svc": {service -> [instances]}} */
+	json_t *where;          /* service -> {node: true}: the nodes holding it */
+	json_t *dirty;          /* service -> true: changed in this sweep */
+	json_t *pool;           /* canonical text -> value shared by the instances */
+	bool first;             /* no sweep has delivered yet: every watch gets its data */
+	int failed;
+	struct sweep_req {
+		struct http_req *r;
+		size_t node;    /* its index in nodes (the node list's read: none) */
+	} *reqs;                /* in flight, for cancelling */
+	size_t nreqs, capreqs;
+	unsigned long sweeps, failures;
+};
+
+/* Is w a watch a sweep can serve: a local Consul service watch without a
+ * long-poll of its own? */
+bool sweep_covers(const struct watch *w)
+{
+	return w->triggered && w->backend == WB_CONSUL && w->n.kind == WK_SERVICE && !w->n.dc;
+}
+
+static int get(struct sweep *s, const char *path, http_done_cb done, size_t node);
+
+/* Request r is done: out of the list; returns the node it read. */
+static size_t forget_req(struct sweep *s, struct http_req *r)
+{
+	for (size_t i = 0; i < s->nreqs; i++)
+		if (s->reqs[i].r == r) {
+			size_t node = s->reqs[i].node;
+			s->reqs[i] = s->reqs[--s->nreqs];
+			return node;
+		}
+	return SIZE_MAX;
+}
+
+/* The checks of a node's instance sid (the node's own and its own, by id:
+ * a new list) and their worst status, as its own health call would give. */
+static json_t *checks_of(const struct watcher *wr, const char *node, const char *sid, const char **status)
+{
+	const json_t *n = json_object_get(wr->check_status, node);
+	json_t *all = json_array(), *c;
+	int worst = 0;   /* passing, warning, critical */
+	size_t i;
+
+	json_array_extend(all, json_object_get(n, ""));
+	if (sid[0])
+		json_array_extend(all, json_object_get(n, sid));
+	json_array_foreach(all, i, c) {
+		const char *st = data_str(c, "status");
+		int rank = strcmp(st, "passing") == 0 ? 0 : strcmp(st, "warning") == 0 ? 1 : 2;
+		if (rank > worst)
+			worst = rank;
+	}
+	*status = worst == 0 ? "passing" : worst == 1 ? "warning" : "critical";
+	return data_sort_by(all, "id", NULL);
+}
+
+/* The instances of service svc, from every node holding it (new list of
+ * shared instances). */
+static json_t *instances_of(const struct sweep *s, const char *svc)
+{
+	json_t *out = json_array();
+	const char *node;
+	json_t *v;
+
+	json_object_foreach(json_object_get(s->where, svc), node, v) {
+		json_t *list = json_object_get(json_object_get(json_object_get(s->held, node), "svc"), svc);
+		json_array_extend(out, list);
+	}
+	return out;
+}
+
+/* Gives the watches the sweep covers their first data (at the first sweep,
+ * or when they have none yet), and wakes those whose service changed. */
+static void deliver(struct sweep *s)
+{
+	struct watcher *wr = s->wr;
+
+	for (struct watch *w = wr->watches; w; w = w->next) {
+		json_t *all, *out, *inst;
+		size_t i;
+
+		if (!sweep_covers(w))
+			continue;
+		if (!s->first && w->data) {
+			/* A service that changed reads for itself: its own health
+			 * call gives its checks as new as its instances, where the
+			 * health trigger's may be older than this sweep's reads. */
+			if (json_object_get(s->dirty, w->n.arg))
+				watch_wake(w);
+			continue;
+		}
+		all = instances_of(s, w->n.arg);
+		out = json_array();
+		json_array_foreach(all, i, inst) {
+			if (!w->n.any && strcmp(data_str(inst, "status"), "passing") != 0)
+				continue;
+			if (w->n.tag && !data_has_string(json_object_get(inst, "tags"), w->n.tag))
+				continue;
+			json_array_append(out, inst);
+		}
+		json_decref(all);
+		watch_deliver(w, data_sort_by(out, "node", "id"));
+		w->last_success = clock_wall();
+	}
+	s->first = false;
+}
+
+/* A node that is gone: what it held goes. */
+static void drop_node(struct sweep *s, const char *node)
+{
+	json_t *h = json_object_get(s->held, node);
+	const char *name;
+	json_t *v;
+
+	if (!h)
+		return;
+	json_object_foreach(json_object_get(h, "svc"), name, v) {
+		json_object_del(json_object_get(s->where, name), node);
+		json_object_set_new(s->dirty, name, json_true());
+	}
+	json_object_del(s->held, node);
+}
+
+static void prune_pool(struct sweep *s);
+
+static void finish(struct sweep *s)
+{
+	struct watcher *wr = s->wr;
+
+	s->running = false;
+	if (!s->failed) {
+		/* the nodes that left the catalog */
+		json_t *seen = json_object();
+		const char *node;
+		json_t *v, *tmp;
+		size_t i;
+		json_array_foreach(s->nodes, i, v)
+			json_object_set(seen, json_string_value(v), json_true());
+		json_object_foreach_safe(s->held, tmp, node, v)
+			if (!json_object_get(seen, node))
+				drop_node(s, node);
+		json_decref(seen);
+	}
+	json_decref(s->nodes);
+	s->nodes = NULL;
+	if (s->failed) {
+		/* Each watch reads for itself instead. */
+		s->failures++;
+		for (struct watch *w = wr->watches; w; w = w->next)
+			if (sweep_covers(w))
+				watch_wake(w);
+	} else {
+		deliver(s);
+	}
+	json_decref(s->dirty);
+	s->dirty = NULL;
+	prune_pool(s);
+	if (s->again) {
+		s->again = false;
+		sweep_request(wr);
+	}
+	watcher_pump(wr);
+}
+
+/* Starts node reads while slots are free. */
+void sweep_pump(struct watcher *wr)
+{
+	struct sweep *s = wr->sweep;
+	struct buf path = BUF_INIT;
+
+	while (s && s->running && s->nodes && !s->failed && s->next < json_array_size(s->nodes) &&
+	       wr->sweeping < wr->sweep_cap) {
+		size_t i = s->next++;
+		const char *node = json_string_value(json_array_get(s->nodes, i));
+		buf_reset(&path);
+		if (buf_puts(&path, "/v1/catalog/node/") < 0 || url_escape(&path, node, 0) < 0 ||
+		    get(s, buf_cstr(&path), NULL, i) < 0) {
+			s->failed = 1;
+			break;
+		}
+	}
+	buf_free(&path);
+	if (s && s->running && s->inflight == 0 && s->nodes &&
+	    (s->failed || s->next >= json_array_size(s->nodes)))
+		finish(s);
+}
+
+static uint64_t fnv(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	while (n--)
+		h = (h ^ (unsigned char)*p++) * 1099511628211ULL;
+	return h;
+}
+
+/* The instances of a catalog repeat most of their values (the node's name,
+ * address, ID, meta and datacenter, the status and checks, the service's
+ * name, tags, meta and weights):
+ * one shared value each, by canonical text, keeps 10,000 services in a few
+ * MB less.  Nothing changes data once it is delivered, so sharing is safe;
+ * values only the pool holds go at the end of a sweep. */
+static const char *const shared_keys[] = {
+	"name", "address", "node", "node_address", "datacenter", "status", "tags", "meta",
+	"checks", "node_id", "node_meta", "node_tagged_addresses", "weights", NULL
+};
+
+static void share_values(struct sweep *s, json_t *inst)
+{
+	for (const char *const *k = shared_keys; *k; k++) {
+		json_t *v = json_object_get(inst, *k), *same;
+		char *text;
+
+		if (!v || !(text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)))
+			continue;
+		if ((same = json_object_get(s->pool, text)))
+			json_object_set(inst, *k, same);
+		else
+			json_object_set(s->pool, text, v);
+		free(text);
+	}
+}
+
+static void prune_pool(struct sweep *s)
+{
+	const char *k;
+	json_t *v, *tmp;
+
+	json_object_foreach_safe(s->pool, tmp, k, v)
+		if (v->refcount == 1)
+			json_object_del(s->pool, k);
+}
+
+/* What node holds, by service; NULL when the answer is not a node's. */
+static json_t *holding(struct sweep *s, const json_t *in)
+{
+	json_t *node = json_object_get(in, "Node"), *svcs = json_object_get(in, "Services"), *svc;
+	json_t *out = json_object();
+	const char *id;
+
+	if (!json_is_object(node) || !out) {
+		json_decref(out);
+		return NULL;
+	}
+	json_object_foreach(svcs, id, svc) {
+		const char *name = data_str(svc, "Service");
+		json_t *list = json_object_get(out, name), *inst;
+
+		if (!list) {
+			list = json_array();
+			json_object_set_new(out, name, list);
+		}
+		const char *status;
+		json_t *checks = checks_of(s->wr, data_str(node, "Node"), data_str(svc, "ID"), &status);
+
+		inst = consul_instance(node, svc, status);
+		if (inst && json_object_set_new(inst, "checks", checks) < 0) {
+			json_decref(inst);
+			inst = NULL;
+		} else if (!inst) {
+			json_decref(checks);
+		}
+		if (inst) {
+			share_values(s, inst);
+			json_array_append_new(list, inst);
+		}
+	}
+	return out;
+}
+
+/* Node node now holds now (taken): the services whose lists differ from
+ * what it held before, either way, are dirty; `where` follows. */
+static void replace_holding(struct sweep *s, const char *node, json_t *now, uint64_t hash)
+{
+	json_t *old = json_object_get(json_object_get(s->held, node), "svc"), *v, *set;
+	const char *name;
+
+	json_object_foreach(now, name, v)
+		if (!old || !json_equal(v, json_object_get(old, name)))
+			json_object_set_new(s->dirty, name, json_true());
+	json_object_foreach(old, name, v) {
+		if (!json_object_get(now, name))
+			json_object_set_new(s->dirty, name, json_true());
+		json_object_del(json_object_get(s->where, name), node);
+	}
+	json_object_foreach(now, name, v) {
+		if (!(set = json_object_get(s->where, name))) {
+			set = json_object();
+			json_object_set_new(s->where, name, set);
+		}
+		json_object_set_new(set, node, json_true());
+	}
+	json_object_set_new(s->held, node, json_pack("{s:I, s:o}", "hash", (json_int_t)hash, "svc", now));
+}
+
+/* One node's answer: parsed and worked out again only when its bytes
+ * differ from the last answer's (or its checks moved since). */
+static void on_node(struct http_req *r, const struct http_result *res, void *arg)
+{
+	struct sweep *s = arg;
+	const char *body, *node;
+	json_t *in = NULL, *now, *old;
+	uint64_t h;
+	size_t idx = forget_req(s, r);
+
+	s->inflight--;
+	s->wr->sweeping--;
+	if (!res->ok || res->status != 200) {
+		/* 404: the node left between the list and this read (the sweep
+		 * drops it at its end); anything else: the sweep fails */
+		if (!(res->ok && res->status == 404)) {
+			log_warn("catalog sweep: a node read failed (%s); the watches read for themselves",
+				 res->ok ? "HTTP error" : res->error);
+			s->failed = 1;
+		}
+		sweep_pump(s->wr);
+		return;
+	}
+	body = res->body->data ? res->body->data : "";
+	h = fnv(body, res->body->len);
+	old = json_object_get(s->held, json_string_value(json_array_get(s->nodes, idx)));
+	if (old && json_integer_value(json_object_get(old, "hash")) == (json_int_t)h) {
+		sweep_pump(s->wr);   /* the same answer as last time */
+		return;
+	}
+	if (!(in = json_loadb(body, res->body->len, 0, NULL)) ||
+	    !(node = data_str(json_object_get(in, "Node"), "Node"))[0]) {
+		s->failed = 1;
+	} else {
+		if ((now = holding(s, in)))
+			replace_holding(s, node, now, h);
+		else
+			s->failed = 1;
+	}
+	json_decref(in);
+	sweep_pump(s->wr);
+}
+
+/* The node list: what to read next. */
+static void on_nodes(struct http_req *r, const struct http_result *res, void *arg)
+{
+	struct sweep *s = arg;
+	json_t *in, *n;
+	size_t i;
+
+	(void)forget_req(s, r);
+	s->inflight--;
+	s->wr->sweeping--;
+	in = res->ok && res->status == 200 ?
+		json_loadb(res->body->data ? res->body->data : "", res->body->len, 0, NULL) : NULL;
+	s->nodes = json_array();
+	if (!in || !json_is_array(in) || !s->nodes) {
+		log_warn("catalog sweep: the node list could not be read; the watches read for themselves");
+		s->failed = 1;
+	} else {
+		json_array_foreach(in, i, n)
+			json_array_append_new(s->nodes, json_string(data_str(n, "Node")));
+	}
+	json_decref(in);
+	sweep_pump(s->wr);
+}
+
+static int get(struct sweep *s, const char *path, http_done_cb done, size_t node)
+{
+	struct watcher *wr = s->wr;
+	const char *hdrs[2] = { wr->token_header, NULL };
+	struct buf url = BUF_INIT;
+	struct http_call c;
+	struct lg_error err;
+	struct http_req *r;
+
+	if (buf_printf(&url, "%s%s%s", wr->consul_base, path, wr->o.consul_stale ? "?stale=" : "") < 0)
+		return -1;
+	if (s->nreqs == s->capreqs) {
+		size_t n = s->capreqs ? s->capreqs * 2 : 16;
+		struct sweep_req *nr = realloc(s->reqs, n * sizeof *nr);
+		if (!nr) {
+			buf_free(&url);
+			return -1;
+		}
+		s->reqs = nr;
+		s->capreqs = n;
+	}
+	memset(&c, 0, sizeof c);
+	c.url = buf_cstr(&url);
+	c.headers = hdrs;
+	c.timeout = wr->o.timeout;
+	c.on_done = done ? done : on_node;
+	c.arg = s;
+	log_debug("catalog sweep: GET %s", c.url);
+	r = http_start(wr->consul_http, &c, &err);
+	buf_free(&url);
+	if (!r)
+		return -1;
+	s->reqs[s->nreqs].r = r;
+	s->reqs[s->nreqs++].node = node;
+	s->inflight++;
+	wr->sweeping++;
+	return 0;
+}
+
+void sweep_request(struct watcher *wr)
+{
+	struct sweep *s = wr->sweep;
+
+	if (!s) {
+		if (!(s = calloc(1, sizeof *s)))
+			return;
+		s->wr = wr;
+		wr->sweep = s;
+	}
+	if (s->running) {
+		s->again = true;   /* the catalog moved while it ran: once more after */
+		return;
+	}
+	s->running = true;
+	s->failed = 0;
+	s->next = 0;
+	s->sweeps++;
+	if (!s->held) {
+		s->held = json_object();
+		s->where = json_object();
+		s->pool = json_object();
+		s->first = true;
+	}
+	if (!(s->dirty = json_object()) || !s->held || !s->where || !s->pool ||
+	    get(s, "/v1/catalog/nodes", on_nodes, SIZE_MAX) < 0) {
+		s->failed = 1;
+		finish(s);
+	}
+}
+
+void sweep_free(struct watcher *wr)
+{
+	struct sweep *s = wr->sweep;
+
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nreqs; i++)
+		http_cancel(wr->consul_http, s->reqs[i].r);
+	free(s->reqs);
+	json_decref(s->nodes);
+	json_decref(s->held);
+	json_decref(s->where);
+	json_decref(s->pool);
+	json_decref(s->dirty);
+	free(s);
+	wr->sweep = NULL;
+}
+
+void sweep_forget_node(struct watcher *wr, const char *node)
+{
+	json_t *h = wr->sweep ? json_object_get(wr->sweep->held, node) : NULL;
+
+	/* read and worked out again at the next sweep */
+	if (h)
+		json_object_set_new(h, "hash", json_integer(0));
+}
+
+unsigned long sweep_count(const struct watcher *wr)
+{
+	return wr->sweep ? wr->sweep->sweeps : 0;
+}
