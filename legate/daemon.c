@@ -236,8 +236,6 @@ static void reload_config(struct daemon *d)
 	    (ncfg->etcd_addr == NULL) != (d->cfg->etcd_addr == NULL) ||
 	    (ncfg->etcd_addr && strcmp(ncfg->etcd_addr, d->cfg->etcd_addr) != 0))
 		log_warn("a new Consul or etcd address takes effect only after a restart");
-	/* The new runner takes the watches it needs (shared with the old one)
-	 * before the old one lets go of its own. */
 	nr = runner_new(d->loop, d->deps, &ncfg->run, hooks_for(d), &err);
 	if (!nr) {
 		/* runner_new failing leaves the old runner as the current one. */
@@ -246,6 +244,11 @@ static void reload_config(struct daemon *d)
 	}
 	/* Readiness was announced once already. */
 	ncfg->ready_fd = -1;
+	/* The new runner holds every watch of the old one until its own first
+	 * renders have taken what they need: a watch both use keeps its call
+	 * in flight (a burst of SIGHUPs opens no connection), and only the
+	 * watches no template needs any more are removed. */
+	runner_take_over(nr, d->runner);
 	runner_free(d->runner);
 	config_free(d->cfg);
 	free(d->cfg);
@@ -332,6 +335,7 @@ int daemon_main(int argc, char **argv)
 	wo.consul_addr = d.cfg->consul_addr;
 	wo.consul_token = d.cfg->consul_token;
 	wo.consul_stale = d.cfg->max_stale_ms > 0;
+	wo.max_stale = d.cfg->max_stale_ms / 1000.0;
 	wo.etcd_addr = d.cfg->etcd_addr;
 	wo.etcd_v2 = d.cfg->etcd_v2;
 	wo.etcd_ca_file = d.cfg->etcd_ca_cert;

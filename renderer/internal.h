@@ -24,6 +24,7 @@ struct dep {
 	int refs;
 	unsigned mark;      /* generation stamp while one render collects deps */
 	unsigned missing_mark;  /* likewise, for the deps a render found without data */
+	unsigned hold_mark;     /* likewise, while a runner takes over another's */
 	uint64_t used_by;   /* templates (by index, the first 64) whose last render used it */
 	uint64_t awaited;   /* templates waiting for its first data */
 	struct dep *next;   /* hash chain */
@@ -47,6 +48,8 @@ struct runner_deps {
 	size_t count;
 	struct runner *current;  /* where change notifications go */
 	struct hap_entry *haps;
+	unsigned mark;           /* the last render's stamp (dep.mark), any runner's */
+	unsigned hold_gen;       /* stamps hold_mark, one value per take-over */
 };
 
 struct dep *dep_find(struct runner_deps *d, const char *name);
@@ -131,8 +134,12 @@ struct runner {
 	struct runner_hooks hooks;
 	struct tmpl *t;
 	size_t n;
-	unsigned mark;
+	unsigned mark;                  /* the stamp of the render under way */
 	bool ready_sent, done_sent;
+	/* The watches of the runner it took over from, held until each of its
+	 * own templates has rendered once and taken what it needs. */
+	struct dep **held;
+	size_t nheld;
 };
 
 /* The registry calls this when a watch's data changes. */

@@ -227,6 +227,72 @@ static void put_in_place(struct tmpl *t, struct buf *out)
 	}
 }
 
+/* Lets go of the watches taken over from the runner before, once every
+ * template has rendered and so holds what it needs itself (or at once,
+ * with `all`). */
+static void release_held(struct runner *r, bool all)
+{
+	for (size_t i = 0; !all && i < r->n; i++)
+		if (!r->t[i].renders)
+			return;
+	for (size_t i = 0; i < r->nheld; i++)
+		dep_release(r->deps, r->held[i]);
+	free(r->held);
+	r->held = NULL;
+	r->nheld = 0;
+}
+
+/* Adds a reference to e to r's held watches, each watch once. */
+static void hold(struct runner *r, struct dep *e, size_t cap)
+{
+	if (e->hold_mark == r->deps->hold_gen || r->nheld == cap)
+		return;
+	e->hold_mark = r->deps->hold_gen;
+	e->refs++;
+	r->held[r->nheld++] = e;
+}
+
+void runner_take_over(struct runner *nr, const struct runner *old)
+{
+	size_t cap = old->nheld;
+
+	for (size_t i = 0; i < old->n; i++)
+		cap += old->t[i].ndeps;
+	nr->deps->hold_gen++;
+	for (size_t i = 0; i < nr->nheld; i++)
+		nr->held[i]->hold_mark = nr->deps->hold_gen;
+	if (cap) {
+		struct dep **nh = realloc(nr->held, (nr->nheld + cap) * sizeof *nh);
+		if (nh) {
+			/* Without memory, watches may be dropped and added again:
+			 * slower, still correct. */
+			nr->held = nh;
+			cap += nr->nheld;
+			for (size_t i = 0; i < old->nheld; i++)
+				hold(nr, old->held[i], cap);
+			for (size_t i = 0; i < old->n; i++)
+				for (size_t k = 0; k < old->t[i].ndeps; k++)
+					hold(nr, old->t[i].deps[k], cap);
+		}
+	}
+	for (size_t i = 0; i < nr->n; i++) {
+		struct tmpl *t = &nr->t[i];
+
+		for (size_t k = 0; k < old->n && t->cfg->destination; k++) {
+			const struct tmpl *o = &old->t[k];
+
+			if (!o->installed_once || !o->cfg->destination ||
+			    strcmp(o->cfg->destination, t->cfg->destination) != 0)
+				continue;
+			t->installed_once = true;
+			t->state = o->state;
+			t->last_install = o->last_install;
+			memcpy(t->last_error, o->last_error, sizeof t->last_error);
+			break;
+		}
+	}
+}
+
 static void render(struct tmpl *t)
 {
 	struct runner *r = t->r;
@@ -236,7 +302,10 @@ static void render(struct tmpl *t)
 	char msg[1100];
 	int rc;
 
-	r->mark++;
+	/* A stamp no earlier render of any runner used: the deps outlive the
+	 * runner, and a stamp repeated from the runner before would pass a
+	 * dep as collected already. */
+	r->mark = ++r->deps->mark;
 	/* The render marks what it uses and waits for again: the last
 	 * render's marks go. */
 	for (size_t i = 0; i < t->ndeps; i++) {
@@ -256,6 +325,8 @@ static void render(struct tmpl *t)
 	free(t->deps);
 	t->deps = c.deps;
 	t->ndeps = c.ndeps;
+	if (r->nheld)
+		release_held(r, false);
 
 	if (rc < 0) {
 		t->render_errors++;
@@ -516,6 +587,7 @@ void runner_free(struct runner *r)
 		mustache_free(t->tpl);
 		mustache_env_free(t->env);
 	}
+	release_held(r, true);
 	free(r->t);
 	free(r);
 }

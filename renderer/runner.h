@@ -53,6 +53,15 @@ size_t runner_deps_count(const struct runner_deps *d);
 struct runner *runner_new(struct loop *l, struct runner_deps *d, const struct runner_settings *set,
 			  const struct runner_hooks *hooks, struct lg_error *err);
 
+/* A configuration reload: nr (just made by runner_new, not yet rendered)
+ * takes over from old, which the caller frees next.  nr holds every watch
+ * old holds until each of its own templates has rendered once, so a watch
+ * both need is never removed and added again: its call in flight goes on
+ * and no connection is opened or dropped for it, however many reloads
+ * come.  A template of nr with the destination of one of old's carries
+ * over its state (installed, ok or failed), so health does not flap. */
+void runner_take_over(struct runner *nr, const struct runner *old);
+
 /* Stops its timers, releases its watches (a watch no runner uses is
  * removed) and frees it. */
 void runner_free(struct runner *r);

@@ -8,6 +8,7 @@
 #                              LEGATE_CONSUL=old|new|PATH (lg_consul_bin)
 #   lg_stop_consul, lg_run_consul   an outage, and the agent back on its ports
 #   lg_start_consul_client     a client agent joined to it; sets CONSUL_CLIENT_ADDR
+#   lg_agent_conns PORT        connections the agent on PORT holds (its side)
 #   lg_stop_etcd, lg_run_etcd       the same for etcd (which keeps its data)
 #   lg_start_etcd              sets ETCD_ADDR, ETCDCTL_ENDPOINTS
 #   lg_start_nginx NAME [HOST] sets NGINX_PORT; serves "NAME" at / (on 127.0.0.1, or HOST: "[::1]")
@@ -25,6 +26,7 @@ export LEGATE_ROOT LEGATE_BIN LEGATE_BUILD LEGATE_TOOLS LEGATE_SHARED
 T=$(mktemp -d "${TMPDIR:-/tmp}/lg.XXXXXX")
 LG_PIDS=()        # servers and helpers to stop, in start order
 LG_LOGS=()        # logs to show on failure
+LG_AFTER_STOP=()  # functions run once they are stopped (e.g. to delete namespaces)
 
 lg_log() { printf '# %s\n' "$*" >&2; }
 
@@ -58,6 +60,9 @@ lg_cleanup() {
 		kill -KILL "$pid" 2>/dev/null
 	done
 	wait 2>/dev/null
+	for h in ${LG_AFTER_STOP[@]+"${LG_AFTER_STOP[@]}"}; do
+		"$h"
+	done
 	# A sanitizer report from any program the test ran fails the test.
 	for f in "${LG_LOGS[@]}"; do
 		if [ -f "$f" ] && grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f"; then
@@ -259,6 +264,13 @@ lg_consul_register() {
 }
 
 lg_consul_deregister() { lg_consul PUT "/v1/agent/service/deregister/$1"; }
+
+# lg_agent_conns PORT: the agent's ends of the TCP connections to its port
+# PORT, established or closed by the client but not yet by the agent
+# (CLOSE-WAIT): what the agent's per-client connection limit counts.
+lg_agent_conns() {
+	ss -tnH state established state close-wait "( sport = :$1 )" | wc -l
+}
 
 # --- etcd -------------------------------------------------------------------
 

@@ -401,15 +401,31 @@ static void on_done(struct http_req *r, const struct http_result *res, void *arg
 	consul_path(w, &path);
 	absent_ok = w->n.kind == WK_KEY || w->n.kind == WK_TREE;
 	if (!res->ok) {
+		w->unavailable = 1;
 		watch_call_failed(w, "consul: GET %s: %s", buf_cstr(&path), res->error);
 		goto out;
 	}
 	if (res->status != 200 && !(res->status == 404 && absent_ok)) {
 		char why[160];
 
+		/* "No cluster leader", "rpc error": the agent or its servers are
+		 * down or electing, not the request at fault. */
+		w->unavailable = res->status >= 500;
 		error_text(res->body, why, sizeof why);
 		watch_call_failed(w, "consul: GET %s: HTTP %ld%s%s", buf_cstr(&path), res->status,
 				  why[0] ? ": " : "", why);
+		goto out;
+	}
+	if (w->stale_call && w->wr->o.max_stale > 0 &&
+	    http_header(res->headers, "X-Consul-LastContact", idx, sizeof idx) == 0 &&
+	    strtod(idx, NULL) > w->wr->o.max_stale * 1000) {
+		/* A server that has not heard from a leader for that long (one
+		 * just restarted answers from an empty store until it has) is
+		 * not to be believed: the leader answers next. */
+		w->unavailable = 1;
+		w->verify_next = 1;
+		watch_call_failed(w, "consul: GET %s: the answer is %.12s ms stale, beyond -max-stale",
+				  buf_cstr(&path), idx);
 		goto out;
 	}
 	present = http_header(res->headers, "X-Consul-Index", idx, sizeof idx) == 0;
@@ -418,6 +434,19 @@ static void on_done(struct http_req *r, const struct http_result *res, void *arg
 
 		index = strtoull(idx, &end, 10);
 		present = end != idx && *end == '\0';
+	}
+	if (present && index < w->index && !w->verify_call) {
+		/* Behind what was read before: a server still catching up (a
+		 * stale read, or a leader just elected that has not applied its
+		 * log yet answers from an old or empty store), or a cluster
+		 * that really went back (an agent restarted empty).  A
+		 * consistent read, which a leader answers only once it is sure
+		 * of its state, tells which. */
+		w->unavailable = 1;
+		w->verify_next = 1;
+		watch_call_failed(w, "consul: GET %s: index went backwards (%llu < %llu); checking with a consistent read",
+				  buf_cstr(&path), index, (unsigned long long)w->index);
+		goto out;
 	}
 	if (res->status == 200) {
 		in = json_loadb(res->body->data ? res->body->data : "", res->body->len,
@@ -440,6 +469,9 @@ static void on_done(struct http_req *r, const struct http_result *res, void *arg
 		goto out;
 	}
 	watch_set_index(w, index, present);
+	if (http_header(res->headers, "X-Consul-KnownLeader", idx, sizeof idx) == 0 &&
+	    strcmp(idx, "true") == 0)
+		watch_leader_seen(w);
 	if (w->n.kind == WK_TRIGGER)
 		json_decref(out);
 	else
@@ -476,8 +508,13 @@ static int consul_start(struct watch *w, int blocking, struct lg_error *err)
 		Q("dc=");
 		rc |= url_escape(&url, w->n.dc, 0);
 	}
-	if (wr->o.consul_stale)
+	w->verify_call = w->verify_next;
+	w->verify_next = 0;
+	w->stale_call = wr->o.consul_stale && !w->verify_call;
+	if (w->stale_call)
 		Q("stale=");
+	if (w->verify_call)
+		Q("consistent=");
 	if (blocking)
 		Q("index=%llu&wait=%gs", (unsigned long long)w->index, wr->o.wait);
 #undef Q
@@ -500,3 +537,37 @@ static int consul_start(struct watch *w, int blocking, struct lg_error *err)
 }
 
 const struct watch_ops consul_ops = { "consul", consul_start, NULL };
+
+static void on_leader(struct http_req *r, const struct http_result *res, void *arg)
+{
+	struct watcher *wr = arg;
+	json_t *v = NULL;
+
+	(void)r;
+	if (res->ok && res->status == 200)
+		v = json_loadb(res->body->data ? res->body->data : "", res->body->len, JSON_DECODE_ANY, NULL);
+	watcher_leader(wr, json_is_string(v) ? json_string_value(v) : NULL);
+	json_decref(v);
+}
+
+int consul_leader_start(struct watcher *wr)
+{
+	const char *hdrs[2] = { wr->token_header, NULL };
+	struct lg_error err = { .text = "" };
+	struct buf url = BUF_INIT;
+	struct http_call c;
+
+	if (buf_puts(&url, wr->consul_base) || buf_puts(&url, "/v1/status/leader")) {
+		buf_free(&url);
+		return -1;
+	}
+	memset(&c, 0, sizeof c);
+	c.url = buf_cstr(&url);
+	c.headers = hdrs;
+	c.timeout = 2;
+	c.on_done = on_leader;
+	c.arg = wr;
+	wr->leader_req = http_start(wr->consul_http, &c, &err);
+	buf_free(&url);
+	return wr->leader_req ? 0 : -1;
+}

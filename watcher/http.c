@@ -20,6 +20,7 @@ struct http {
 	struct curl_slist *connect_to;
 	struct http_req *reqs;   /* every live request */
 	int nreqs;
+	int ndisowned;           /* of those, running with no owner */
 	unsigned long started;   /* requests started, ever */
 };
 
@@ -37,6 +38,7 @@ struct http_req {
 	http_done_cb on_done;
 	void *arg;
 	int aborted;
+	int disowned;            /* no owner: the answer goes nowhere */
 };
 
 static int global_done;
@@ -52,6 +54,8 @@ static void req_free(struct http_req *r)
 	if (r->next)
 		r->next->prev = r->prev;
 	h->nreqs--;
+	if (r->disowned)
+		h->ndisowned--;
 	curl_multi_remove_handle(h->multi, r->easy);
 	curl_easy_cleanup(r->easy);
 	curl_slist_free_all(r->hdrs);
@@ -87,7 +91,8 @@ static void check_done(struct http *h)
 			res.error = "aborted by the reader";
 		res.body = &r->body;
 		res.headers = &r->headers;
-		r->on_done(r, &res, r->arg);
+		if (!r->disowned)
+			r->on_done(r, &res, r->arg);
 		req_free(r);
 	}
 }
@@ -157,6 +162,8 @@ static size_t write_cb(char *p, size_t size, size_t n, void *arg)
 {
 	struct http_req *r = arg;
 
+	if (r->disowned)
+		return n * size;
 	if (buf_append(&r->body, p, n * size) < 0)
 		return 0;
 	if (r->on_data && r->on_data(r, &r->body, r->arg) < 0) {
@@ -360,6 +367,18 @@ void http_cancel(struct http *h, struct http_req *r)
 	req_free(r);
 }
 
+void http_disown(struct http *h, struct http_req *r)
+{
+	if (r->disowned)
+		return;
+	r->disowned = 1;
+	r->on_data = NULL;
+	r->on_done = NULL;
+	r->arg = NULL;
+	buf_free(&r->body);
+	h->ndisowned++;
+}
+
 int http_header(const struct buf *headers, const char *name, char *out, size_t outlen)
 {
 	const char *p = headers->len ? headers->data : "";
@@ -394,6 +413,11 @@ int http_header(const struct buf *headers, const char *name, char *out, size_t o
 int http_active(const struct http *h)
 {
 	return h->nreqs;
+}
+
+int http_disowned(const struct http *h)
+{
+	return h ? h->ndisowned : 0;
 }
 
 unsigned long http_started(const struct http *h)

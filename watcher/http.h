@@ -75,12 +75,23 @@ struct http_req *http_start(struct http *h, const struct http_call *c, struct lg
 /* Drops a request without calling on_done.  Not from inside on_data. */
 void http_cancel(struct http *h, struct http_req *r);
 
+/* Lets a request run to its end with no owner: nothing more is called and
+ * its answer is thrown away, and its connection, once the answer is in,
+ * serves the next request.  For a blocking query this is the way to stop
+ * that leaves nothing on the server: a Consul agent that sees the client
+ * close keeps its end open (and counted against the client's connection
+ * limit) until the query's wait runs out.  Not from inside on_data. */
+void http_disown(struct http *h, struct http_req *r);
+
 /* Finds a response header (case-insensitive name); copies its value into
  * out (NUL-terminated, truncated to outlen) and returns 0, or -1. */
 int http_header(const struct buf *headers, const char *name, char *out, size_t outlen);
 
 /* Requests started and not yet done, and connections curl holds open. */
 int http_active(const struct http *h);
+
+/* Of those, the disowned requests still running. */
+int http_disowned(const struct http *h);
 
 /* Requests started since h was made (every attempt counts). */
 unsigned long http_started(const struct http *h);

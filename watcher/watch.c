@@ -237,6 +237,7 @@ static void call(struct watch *w)
 	int rc;
 
 	w->last_start = clock_mono();
+	w->unavailable = 0;
 	w->state = WS_INFLIGHT;
 	if (w->triggered)
 		w->wr->sweeping++;
@@ -244,7 +245,9 @@ static void call(struct watch *w)
 	 * whose indexes are still below ours, and a blocking call on ours would
 	 * hide every change until the wait ran out.  The plain read's index
 	 * tells (see watch_set_index). */
-	rc = w->ops->start(w, !w->triggered && w->index > 0 && w->retries == 0, &err);
+	w->blocking = !w->triggered && w->index > 0 && w->retries == 0 && !w->plain_next;
+	w->plain_next = 0;
+	rc = w->ops->start(w, w->blocking, &err);
 	if (rc < 0)
 		watch_call_failed(w, "%s", err.text);
 }
@@ -301,11 +304,43 @@ static int triggers_ready(struct watch *w)
 	return 1;
 }
 
+/* How often the probe retries an agent that is down or without a leader:
+ * a connection refused or a "No cluster leader" costs the agent nothing. */
+#define PROBE_INTERVAL 0.5
+
+/* Makes w the probe: its retry comes within PROBE_INTERVAL whatever its
+ * backoff, so that the agent's return is seen within half a second while
+ * every other watch waits out its own backoff (and is woken then). */
+static void make_probe(struct watch *w, double *delay)
+{
+	double cap = PROBE_INTERVAL * jitter(0.5);
+
+	w->wr->probe = w;
+	if (*delay > cap)
+		*delay = cap;
+}
+
+/* A call got through after errors: the agent is back, so every watch of
+ * the same backend still backing off retries now (each a plain read, see
+ * call()) rather than at the end of its backoff. */
+static void wake(struct watch *w)
+{
+	struct watch *x;
+
+	for (x = w->wr->watches; x; x = x->next)
+		if (x != w && x->http == w->http && x->state == WS_BACKOFF)
+			loop_add_timer(w->wr->loop, &x->timer, 0.05 * drand48());
+}
+
 static void after_ok(struct watch *w)
 {
 	struct watcher *wr = w->wr;
 	double interval, delay;
 
+	if (wr->probe == w)
+		wr->probe = NULL;
+	if (w->retries > 0)
+		wake(w);
 	w->retries = 0;
 	w->last_error[0] = '\0';
 	w->last_success = clock_wall();
@@ -355,23 +390,37 @@ void watch_give_up(struct watch *w)
 static void after_error(struct watch *w)
 {
 	struct watcher *wr = w->wr;
-	double delay;
+	double delay, now = clock_mono();
+	/* The probe's tries ahead of its backoff are not retries of its own:
+	 * the retry limit counts the backoff's calls, as without the probe. */
+	int early = wr->probe == w && now < w->backoff_due;
 
-	w->retries++;
+	if (!early)
+		w->retries++;
 	w->errors++;
+	w->err_at = now;
 	if (w->triggered) {
 		wr->sweeping--;
 		w->retrigger = 0;   /* the retry reads everything anyway */
 	}
-	if (watch_retries_spent(wr, w->retries)) {
+	if (!early && watch_retries_spent(wr, w->retries)) {
 		log_error("%s: %s; giving up after %u failed call(s)", w->name, w->last_error, w->retries);
 		watch_give_up(w);
 		if (w->triggered)
 			pump(wr);
 		return;
 	}
-	delay = wr->o.backoff_min * pow(2, fmin(w->retries - 1, 30));
-	delay = fmin(delay, wr->o.backoff_max) * jitter(0.5);
+	if (early) {
+		delay = w->backoff_due - now;
+	} else {
+		delay = wr->o.backoff_min * pow(2, fmin(w->retries - 1, 30));
+		delay = fmin(delay, wr->o.backoff_max) * jitter(0.5);
+		w->backoff_due = now + delay;
+	}
+	if (w->unavailable && (!wr->probe || wr->probe == w))
+		make_probe(w, &delay);
+	else if (wr->probe == w)
+		wr->probe = NULL;   /* an error of its own, not the agent's */
 	log_warn_at("watch", w->name, "%s; retry %u in %.1fs", w->last_error, w->retries, delay);
 	w->state = WS_BACKOFF;
 	loop_add_timer(wr->loop, &w->timer, delay);
@@ -468,6 +517,95 @@ static void on_timer(struct loop *l, void *arg)
 		step(w, EV_START);
 	else
 		step(w, EV_TIMER);
+}
+
+/* --- the Consul leader ---------------------------------------------------- */
+
+/* How often the leader is polled (a cheap call any server answers). */
+#define LEADER_POLL 1.0
+
+/* A blocking query is held by the server that answers it, for the default
+ * consistency the leader.  A leader cut off from the others (a partition)
+ * neither answers nor fails it: the call would sit out its whole wait
+ * while a new leader takes changes.  So the watcher polls the leader, and
+ * replaces by a plain read (then blocking again) every blocking call that
+ * may sit on a leader gone:
+ *  - after a time without a leader (polls failed or found none since the
+ *    last sign of one), each call started before that time began: it has
+ *    not failed since, so it may be held by a server cut off;
+ *  - on a new leader seen straight after the old one, each call started
+ *    before, by a watch with no error since the old leader was last seen
+ *    (one that failed since has read through the change already: a leader
+ *    killed or stepping down fails its calls).
+ * The replaced calls run to their end unowned (see http_disown), inside
+ * the budget. */
+static void reread(struct watcher *wr, double before, double err_after)
+{
+	struct watch *w;
+
+	for (w = wr->watches; w; w = w->next) {
+		if (w->backend != WB_CONSUL || w->state != WS_INFLIGHT || !w->blocking ||
+		    !w->req || w->last_start >= before || (err_after > 0 && w->err_at > err_after))
+			continue;
+		http_disown(w->http, w->req);
+		w->req = NULL;
+		w->plain_next = 1;
+		call(w);
+	}
+	/* What the catalog sweep holds of each node may come from the old
+	 * leader's view as well: one more sweep sets it right (the services
+	 * whose instances moved then read for themselves). */
+	if (wr->sweep)
+		sweep_request(wr);
+}
+
+void watch_leader_seen(struct watch *w)
+{
+	w->wr->gap_at = 0;
+}
+
+void watcher_leader(struct watcher *wr, const char *leader)
+{
+	double asked = wr->leader_asked;
+
+	wr->leader_req = NULL;
+	wr->sweeping--;
+	log_trace("consul: leader %s", leader ? leader : "(no answer)");
+	if (!leader || !leader[0]) {
+		if (!wr->gap_at)
+			wr->gap_at = asked;
+	} else {
+		if (wr->gap_at) {
+			log_info("consul: leader %.100s after a time without one: blocking calls read afresh",
+				 leader);
+			reread(wr, wr->gap_at, 0);
+		} else if (wr->leader[0] && strcmp(leader, wr->leader) != 0) {
+			log_info("consul: new leader %.100s (was %s): blocking calls read afresh", leader,
+				 wr->leader);
+			reread(wr, asked, wr->leader_confirmed);
+		}
+		snprintf(wr->leader, sizeof wr->leader, "%s", leader);
+		wr->leader_confirmed = asked;
+		wr->gap_at = 0;
+	}
+	pump(wr);
+}
+
+static void on_leader_timer(struct loop *l, void *arg)
+{
+	struct watcher *wr = arg;
+	struct watch *w;
+
+	loop_add_timer(l, &wr->leader_timer, LEADER_POLL);
+	if (wr->leader_req || wr->sweeping >= wr->sweep_cap)
+		return;   /* a short read's slot is taken: the next tick */
+	for (w = wr->watches; w && w->backend != WB_CONSUL; w = w->next)
+		;
+	if (!w)
+		return;
+	wr->leader_asked = clock_mono();
+	if (consul_leader_start(wr) == 0)
+		wr->sweeping++;
 }
 
 /* --- adding and removing ----------------------------------------------- */
@@ -645,7 +783,9 @@ struct watch *watcher_add_name(struct watcher *wr, const char *name, const struc
 		w->ops = &consul_ops;
 		w->http = wr->consul_http;
 		w->tclass = (w->n.kind == WK_KEY || w->n.kind == WK_TREE) ? TC_KV : TC_CATALOG;
-		if (wr->dedicated < wr->dedicated_cap) {
+		/* Calls of removed watches still running hold connections of
+		 * the budget until they end. */
+		if (wr->dedicated + http_disowned(wr->consul_http) < wr->dedicated_cap) {
 			wr->dedicated++;
 			w->counted = 1;
 		} else {
@@ -675,9 +815,32 @@ void watcher_remove(struct watcher *wr, struct watch *w)
 	if (w->state == WS_QUEUED)
 		dequeue(w);
 	if (w->req) {
-		http_cancel(w->http, w->req);
+		/* A Consul call goes on to its end, its answer dropped: closing
+		 * it would leave the agent's end open until its wait ran out,
+		 * outside the budget (see http_disown).  Its connection counts
+		 * in the budget meanwhile (watcher_add_name).  An etcd stream
+		 * never ends by itself: it is closed. */
+		if (w->backend == WB_CONSUL)
+			http_disown(w->http, w->req);
+		else
+			http_cancel(w->http, w->req);
 		if (w->triggered)
 			wr->sweeping--;
+	}
+	if (wr->probe == w) {
+		/* Another watch waiting on the agent takes over the probing. */
+		struct watch *x;
+
+		wr->probe = NULL;
+		for (x = wr->watches; x; x = x->next) {
+			if (x != w && x->unavailable && x->state == WS_BACKOFF) {
+				double delay = PROBE_INTERVAL;
+
+				make_probe(x, &delay);
+				loop_add_timer(wr->loop, &x->timer, delay);
+				break;
+			}
+		}
 	}
 	if (w->be)
 		w->be->stop(w);
@@ -756,6 +919,7 @@ struct watcher *watcher_new(struct loop *l, const struct watcher_opts *opts,
 	wr->loop = l;
 	wr->o = *opts;
 	loop_timer_init(&wr->notify_timer, on_notify, wr);
+	loop_timer_init(&wr->leader_timer, on_leader_timer, wr);
 	if (wr->o.max_conns == 0)
 		wr->o.max_conns = 32;
 	if (wr->o.max_conns < 5) {
@@ -811,6 +975,7 @@ struct watcher *watcher_new(struct loop *l, const struct watcher_opts *opts,
 		wr->consul_http = http_new(l, &cho, err);
 		if (!wr->consul_http)
 			goto err;
+		loop_add_timer(l, &wr->leader_timer, LEADER_POLL);
 		if (opts->consul_token && opts->consul_token[0]) {
 			struct buf b = BUF_INIT;
 
@@ -845,6 +1010,7 @@ void watcher_free(struct watcher *wr)
 	http_free(wr->consul_http);
 	etcd_hub_free(wr->etcd);
 	loop_del_timer(wr->loop, &wr->notify_timer);
+	loop_del_timer(wr->loop, &wr->leader_timer);
 	while (wr->watches) {
 		struct watch *w = wr->watches;
 

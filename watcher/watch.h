@@ -23,6 +23,9 @@ struct watcher_opts {
 	const char *consul_addr;  /* "host:port" or "http(s)://host:port"; NULL: none */
 	const char *consul_token; /* sent as X-Consul-Token; NULL: none */
 	int consul_stale;         /* allow stale reads (any server answers) */
+	double max_stale;         /* with consul_stale: an answer from a server out of
+				   * touch with the leader for longer (seconds) is
+				   * refused and read again from the leader; 0: any */
 	const char *etcd_addr;    /* set: key. and tree. watch etcd, not Consul KV;
 				   * a comma-separated list of members */
 	int etcd_v2;              /* use the etcd v2 API instead of the v3 gateway */

@@ -77,10 +77,19 @@ struct watch {
 	struct loop_timer timer;
 	struct http_req *req;
 	double last_start;              /* monotonic */
+	double err_at;                  /* the last failed call's end, monotonic */
+	double backoff_due;             /* when its backoff after that error ends:
+					 * a probe's tries before it are not counted
+					 * as retries (the retry limit) */
 	uint64_t index;                 /* Consul index, etcd revision or v2 index */
 	int still;                      /* quick returns in a row with no news */
 	int fresh;                      /* the last call brought a real change */
 	int need_read;                  /* etcd: read everything before watching */
+	int blocking;                   /* the call in flight is a blocking one */
+	int plain_next;                 /* Consul: the next call does not block */
+	int verify_next;                /* Consul: the next call is a consistent read */
+	int verify_call;                /* Consul: the call in flight is one */
+	int stale_call;                 /* Consul: the call in flight is stale */
 	int retrigger;                  /* trigger fired while queued or in flight */
 	json_t *kv;                     /* etcd: key -> value of what is watched;
 					 * health trigger: service -> check signature */
@@ -93,6 +102,8 @@ struct watch {
 	void *cb_arg;
 	double last_success, last_change;  /* wall clock */
 	char last_error[256];
+	int unavailable;                /* the last call failed for want of the
+					 * agent or its cluster (no answer, 5xx) */
 	unsigned retries;               /* errors in a row */
 	int given_up;                   /* past the retry limit: no more calls */
 	unsigned long errors, changes;
@@ -108,6 +119,16 @@ struct watcher {
 	struct watch *triggers[3];      /* by trigger_class */
 	int dedicated, dedicated_cap;   /* Consul watches with their own long-poll */
 	int sweeping, sweep_cap;        /* triggered reads in flight */
+	struct watch *probe;            /* retries about twice a second while
+					 * the agent is unavailable; NULL: none */
+	struct loop_timer leader_timer; /* Consul: polls the leader */
+	struct http_req *leader_req;    /* the poll in flight, or NULL */
+	double leader_asked;            /* when that poll started (monotonic) */
+	double leader_confirmed;        /* start of the last poll that saw leader */
+	double gap_at;                  /* start of the first poll that found no
+					 * leader since the last sign of one; 0:
+					 * none */
+	char leader[128];               /* the last leader seen; "": none yet */
 	struct watcher_opts o;
 	char *consul_base;              /* "http://host:port" */
 	struct etcd_hub *etcd;          /* etcd's reads and stream, or NULL */
@@ -161,5 +182,16 @@ unsigned long sweep_count(const struct watcher *wr);
 
 /* Backends note a new index; an index that went backwards resets to 0. */
 void watch_set_index(struct watch *w, uint64_t index, int present);
+
+/* Consul: an answer came from a server that knew a leader. */
+void watch_leader_seen(struct watch *w);
+
+/* Consul: starts a poll of /v1/status/leader (wr->leader_req set); -1 when
+ * it cannot start.  Its end is told to watcher_leader(). */
+int consul_leader_start(struct watcher *wr);
+
+/* The poll's answer: the leader's address, "" when there is none, NULL
+ * when the poll failed. */
+void watcher_leader(struct watcher *wr, const char *leader);
 
 #endif

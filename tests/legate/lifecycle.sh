@@ -83,7 +83,10 @@ sleep 1
 w2=$(metric legate_watches)
 c2=$(metric legate_connections)
 [ "$w2" = "$w1" ] || lg_fail "watches changed across reloads: $w1 -> $w2"
-[ "$c2" -le "$w2" ] || lg_fail "$c2 connections for $w2 watches after reloads"
+# Each round dropped key.config/maxconn: its blocking call runs to its end
+# (up to the wait) rather than being closed under the agent, and holds its
+# connection until then.
+[ "$c2" -le $((w2 + 3)) ] || lg_fail "$c2 connections for $w2 watches after reloads"
 lg_consul_register web-2 web 9002 >/dev/null
 lg_wait 10 "a.cfg still followed after reloads" grep -qx web-2 "$T/a.cfg"
 

@@ -1,7 +1,9 @@
 # consul-template's retry settings.  With the agent unreachable, -once gives
 # up after its retries and exits 14 (consul-template's runner error status),
-# writing nothing: -consul-retry-attempts N makes N+1 calls, -consul-retry=false
-# one, the HCL retry block the same, and the default is 12 retries.  The
+# writing nothing: -consul-retry-attempts N makes N+1 calls (and the probe's
+# tries between them when the backoff is longer than its 0.5 s),
+# -consul-retry=false one, the HCL retry block the same, and the default is
+# 12 retries.  The
 # daemon retries without a limit by default and renders once the agent
 # answers; given -consul-retry-attempts, it exits 14 too.  Against a live
 # agent, a consul-template file (consul = "addr", once = true, a template's
@@ -44,6 +46,18 @@ HCL
 once_down hcl-block 2 -config "$T/retry.hcl"
 # The flag over the file.
 once_down flag-over-file 4 -config "$T/retry.hcl" -consul-retry-attempts 3
+# The probe (the agent down) tries twice a second whatever the backoff;
+# its tries ahead of the backoff's end are not counted as retries: with a
+# 2 s backoff, "retry 1" is logged more than once before the give-up after
+# two counted calls.
+rc=0
+"${L[@]}" -once -consul-retry-attempts 1 -consul-retry-backoff 2s > "$T/probe.log" 2>&1 || rc=$?
+LG_LOGS+=("$T/probe.log")
+[ "$rc" = 14 ] || lg_fail "probe: exit $rc, want 14: $(tail -3 "$T/probe.log")"
+grep -q 'giving up after 2 failed call(s)' "$T/probe.log" || lg_fail "probe: no give-up after 2 calls: $(tail -3 "$T/probe.log")"
+early=$(grep -c 'key.config/maxconn: consul: .*; retry 1 in' "$T/probe.log" || true)
+[ "$early" -ge 2 ] || lg_fail "probe: 'retry 1' logged $early time(s), want the probe's tries too"
+lg_log "probe: exit 14 after 2 counted calls, 'retry 1' logged $early times"
 
 # The daemon, no limit by default: past 12 retries it still runs, and
 # renders once the agent is up.

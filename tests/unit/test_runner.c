@@ -3,7 +3,9 @@
  * it uses are exactly its watches (a name no longer used is dropped), a
  * burst of changes within the quiescence makes one render, a change that
  * comes while a pass runs is rendered after it, a bad value keeps the file,
- * and -once reports when every template was handled. */
+ * -once reports when every template was handled, and a runner taking over
+ * from another (a reload) keeps every watch still used, however many
+ * take-overs come before it renders. */
 #include "renderer/runner.h"
 
 #include <stdio.h>
@@ -328,6 +330,50 @@ static void test_refused_name(struct runner_deps *d)
 	runner_free(r);
 }
 
+static void test_take_over(struct runner_deps *d)
+{
+	struct runner_ctx c = { 0 };
+	struct runner *r = cur = start(d, &c, "{{key.t1}} {{key.t2}}\n", 0, NULL), *nr;
+	int adds0, removes0;
+
+	run_for(0.05);
+	publish("key.t1", "\"a\"");
+	publish("key.t2", "\"b\"");
+	run_for(0.1);
+	check_str(slurp(dest), "a b\n");
+	adds0 = adds;
+	removes0 = removes;
+	/* a burst of reloads, none rendered before the next one comes */
+	for (int i = 0; i < 50; i++) {
+		nr = start(d, &c, "{{key.t1}} {{key.t2}}\n", 0, NULL);
+		runner_take_over(nr, r);
+		runner_free(r);
+		r = cur = nr;
+		check(runner_healthy(r));   /* the file is in place all along */
+	}
+	check_int(adds, adds0);
+	check_int(removes, removes0);
+	run_for(0.1);
+	check_int(adds, adds0);
+	check_int(removes, removes0);
+	check_int((long)runner_deps_count(d), 2);
+	/* a reload that no longer uses key.t2: it goes once rendered */
+	nr = start(d, &c, "{{key.t1}}\n", 0, NULL);
+	runner_take_over(nr, r);
+	runner_free(r);
+	r = cur = nr;
+	check(fake_find("key.t2") != NULL);
+	run_for(0.1);
+	check_str(slurp(dest), "a\n");
+	check(!fake_find("key.t2") && fake_find("key.t1"));
+	check_int(adds, adds0);
+	check_int(removes, removes0 + 1);
+	publish("key.t1", "\"z\"");
+	run_for(0.1);
+	check_str(slurp(dest), "z\n");
+	runner_free(r);
+}
+
 int main(void)
 {
 	struct runner_source s = { NULL, fake_add, fake_remove, fake_data, fake_name };
@@ -357,6 +403,8 @@ int main(void)
 	test_once(d);
 	unlink(dest);
 	test_refused_name(d);
+	unlink(dest);
+	test_take_over(d);
 	check_int(runner_deps_count(d), 0);   /* every runner freed: every watch gone */
 	check_int(adds, removes);
 
