@@ -222,7 +222,7 @@ void sweep_pump(struct watcher *wr)
  * values only the pool holds go at the end of a sweep. */
 static const char *const shared_keys[] = {
 	"name", "address", "node", "node_address", "datacenter", "status", "tags", "meta",
-	"checks", "node_id", "node_meta", "node_tagged_addresses", "weights", NULL
+	"checks", "node_id", "node_meta", "node_tagged_addresses", "tagged_addresses", "weights", NULL
 };
 
 static void share_values(struct sweep *s, json_t *inst)
