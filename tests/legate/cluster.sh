@@ -21,46 +21,12 @@ command -v ip > /dev/null || lg_skip "needs ip (iproute2)"
 lg_consul_bin
 
 NET=10.99.0
-P=lgc$$                      # namespace names: lgcPID-hub, lgcPID-s1, ...
-HUB=$P-hub
-SERVERS=(s1 s2 s3)
 declare -A ADDR=([s1]=$NET.1 [s2]=$NET.2 [s3]=$NET.3 [c1]=$NET.4)
+SERVERS=(s1 s2 s3)
 declare -A PID=()
 CLIENT=$NET.4:8500
-
-# Namespaces of runs that were killed outright (their PID is gone) go too.
-netns_sweep() {
-	local ns pid
-	for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }'); do
-		case $ns in lgc*-*) ;; *) continue ;; esac
-		pid=${ns#lgc}
-		pid=${pid%%-*}
-		if [ "$pid" = $$ ] || ! kill -0 "$pid" 2>/dev/null; then
-			ip netns delete "$ns" 2>/dev/null
-		fi
-	done
-}
-LG_AFTER_STOP+=(netns_sweep)
-netns_sweep
-
-# nx NODE CMD...: runs CMD in NODE's namespace.
-nx() {
-	local n=$1
-	shift
-	ip netns exec "$P-$n" "$@"
-}
-
-ip netns add "$HUB"
-ip -n "$HUB" link add br0 type bridge
-ip -n "$HUB" link set br0 up
-for n in "${SERVERS[@]}" c1; do
-	ip netns add "$P-$n"
-	ip -n "$HUB" link add "v-$n" type veth peer name eth0 netns "$P-$n"
-	ip -n "$HUB" link set "v-$n" master br0 up
-	ip -n "$P-$n" addr add "${ADDR[$n]}/24" dev eth0
-	ip -n "$P-$n" link set eth0 up
-	ip -n "$P-$n" link set lo up
-done
+. "$LEGATE_ROOT/tests/netns.bash"
+netns_hosts lgc "$NET" s1=1 s2=2 s3=3 c1=4      # namespaces lgcPID-hub, lgcPID-s1, ...
 
 COMMON=(-grpc-port=-1 -dns-port=-1 -log-level=warn -hcl 'performance { raft_multiplier = 1 }'
 	-hcl 'disable_update_check = true'

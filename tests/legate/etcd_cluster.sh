@@ -17,40 +17,12 @@
 command -v ip > /dev/null || lg_skip "needs ip (iproute2)"
 
 NET=10.98.0
-P=lge$$                      # namespace names: lgePID-hub, lgePID-m1, ...
 MEMBERS=(m1 m2 m3)
 declare -A ADDR=([m1]=$NET.1 [m2]=$NET.2 [m3]=$NET.3 [cli]=$NET.9)
 declare -A PID=()
 EPS=http://$NET.1:2379,http://$NET.2:2379,http://$NET.3:2379
-
-# This run's namespaces, and those of runs killed outright, go.
-netns_sweep() {
-	local ns pid
-	for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }'); do
-		case $ns in lge*-*) ;; *) continue ;; esac
-		pid=${ns#lge}
-		pid=${pid%%-*}
-		if [ "$pid" = $$ ] || ! kill -0 "$pid" 2>/dev/null; then
-			ip netns delete "$ns" 2>/dev/null
-		fi
-	done
-}
-trap 'lge_rc=$?; set +e; netns_sweep; (exit $lge_rc); lg_cleanup' EXIT
-netns_sweep
-
-nx() { local n=$1; shift; ip netns exec "$P-$n" "$@"; }
-
-ip netns add "$P-hub"
-ip -n "$P-hub" link add br0 type bridge
-ip -n "$P-hub" link set br0 up
-for n in "${MEMBERS[@]}" cli; do
-	ip netns add "$P-$n"
-	ip -n "$P-hub" link add "v-$n" type veth peer name eth0 netns "$P-$n"
-	ip -n "$P-hub" link set "v-$n" master br0 up
-	ip -n "$P-$n" addr add "${ADDR[$n]}/24" dev eth0
-	ip -n "$P-$n" link set eth0 up
-	ip -n "$P-$n" link set lo up
-done
+. "$LEGATE_ROOT/tests/netns.bash"
+netns_hosts lge "$NET" m1=1 m2=2 m3=3 cli=9      # namespaces lgePID-hub, lgePID-m1, ...
 
 CLUSTER=m1=http://$NET.1:2380,m2=http://$NET.2:2380,m3=http://$NET.3:2380
 # start MEMBER: (re)starts it on its data dir.
