@@ -13,30 +13,11 @@
 
 #include "common/loop.h"
 #include "tests/unit/check.h"
+#include "tests/unit/tmpfiles.h"
 
 static char dir[] = "/tmp/test_command.XXXXXX";
 
-static char *path(const char *name)
-{
-	static char p[4][512];
-	static int i;
-	i = (i + 1) % 4;
-	snprintf(p[i], sizeof p[i], "%s/%s", dir, name);
-	return p[i];
-}
-
-static char *slurp(const char *p)
-{
-	static char buf[4096];
-	int fd = open(p, O_RDONLY);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-	if (fd >= 0)
-		close(fd);
-	if (n < 0)
-		return NULL;
-	buf[n] = '\0';
-	return buf;
-}
+static char *path(const char *name) { return tmp_path(dir, name); }
 
 static void test_command(void)
 {
@@ -194,7 +175,7 @@ static int reap_within(pid_t pid)
 
 static pid_t read_pid(const char *p)
 {
-	const char *s = slurp(p);
+	const char *s = tmp_slurp(p);
 	return s ? (pid_t)atoi(s) : 0;
 }
 

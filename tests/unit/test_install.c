@@ -1,6 +1,7 @@
 /* Unit test for renderer/install: atomic install, modes, backup, failures. */
 #include "renderer/install.h"
 #include "tests/unit/check.h"
+#include "tests/unit/tmpfiles.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -13,27 +14,7 @@
 
 static char dir[] = "/tmp/test_install.XXXXXX";
 
-static char *path(const char *name)
-{
-	static char p[4][512];
-	static int i;
-	i = (i + 1) % 4;
-	snprintf(p[i], sizeof p[i], "%s/%s", dir, name);
-	return p[i];
-}
-
-static char *slurp(const char *p)
-{
-	static char buf[4096];
-	int fd = open(p, O_RDONLY);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-	if (fd >= 0)
-		close(fd);
-	if (n < 0)
-		return NULL;
-	buf[n] = '\0';
-	return buf;
-}
+static char *path(const char *name) { return tmp_path(dir, name); }
 
 static int mode_of(const char *p)
 {
@@ -78,7 +59,7 @@ static void test_install(void)
 
 	check_int(install_same(cfg, "a", 1, &err), 0);
 	check_int(install(cfg, "backend a\n", -1, 0), 0);
-	check_str(slurp(cfg), "backend a\n");
+	check_str(tmp_slurp(cfg), "backend a\n");
 	check_int(mode_of(cfg), 0644);
 	check_int(install_same(cfg, "backend a\n", 10, &err), 1);
 	check_int(install_same(cfg, "backend b\n", 10, &err), 0);
@@ -90,13 +71,13 @@ static void test_install(void)
 	check_int(mode_of(cfg), 0640);
 	check_int(install(cfg, "backend c\n", 0600, 1), 0);
 	check_int(mode_of(cfg), 0600);
-	check_str(slurp(path("haproxy.cfg.bak")), "backend b\n");
-	check_str(slurp(cfg), "backend c\n");
+	check_str(tmp_slurp(path("haproxy.cfg.bak")), "backend b\n");
+	check_str(tmp_slurp(cfg), "backend c\n");
 	check_int(leftovers(dir), 0);
 
 	/* Missing parent directories are created. */
 	check_int(install(path("a/b/c.cfg"), "x\n", -1, 0), 0);
-	check_str(slurp(path("a/b/c.cfg")), "x\n");
+	check_str(tmp_slurp(path("a/b/c.cfg")), "x\n");
 
 	/* Abort leaves the destination as it was and nothing beside it. */
 	struct install_opts o = { cfg, -1, (uid_t)-1, (gid_t)-1, false, false };
@@ -105,7 +86,7 @@ static void test_install(void)
 	check_int(leftovers(dir), 1);
 	install_abort(&st);
 	check_int(leftovers(dir), 0);
-	check_str(slurp(cfg), "backend c\n");
+	check_str(tmp_slurp(cfg), "backend c\n");
 
 	/* A directory in the way is an error that names it. */
 	mkdir(path("isdir"), 0755);
