@@ -502,20 +502,15 @@ int conf_load(const char *path, const struct conf_opts *opts, struct conf *out,
 	struct conf_parser ps = { .path = path, .err = err };
 	struct conf_globals g = { 0 };
 	const char *sock = NULL;
-	char *text, *slash;
+	char *text;
 	int np = 0, inc = -1;
 
 	memset(out, 0, sizeof *out);
 	memset(err, 0, sizeof *err);
 	ps.cur = &ps.arena;
-	text = conf_read_file(path, err);
+	text = conf_read_main(&ps, path, err);
 	if (!text)
 		return -1;
-	if (!realpath(path, ps.here))
-		snprintf(ps.here, sizeof ps.here, "%s", path);
-	slash = strrchr(ps.here, '/');
-	if (slash)
-		*(slash == ps.here ? slash + 1 : slash) = 0;
 	ps.path = conf_strdup(&ps, path);
 	if (!ps.path || conf_lex(&ps, text) < 0)
 		goto err;

@@ -103,6 +103,10 @@ int conf_lex(struct conf_parser *ps, char *text);
  * *err filled. */
 char *conf_read_file(const char *path, struct conf_error *err);
 
+/* Reads the main file path (as conf_read_file) and sets ps->here to its
+ * directory, for %(here)s. */
+char *conf_read_main(struct conf_parser *ps, const char *path, struct conf_error *err);
+
 /* Reads the files named by the [include] section sec (confinc.c). */
 int conf_load_includes(struct conf_parser *ps, int sec);
 

@@ -179,19 +179,14 @@ int conf_client_socket(const char *path, char *out, size_t outlen, struct conf_e
 {
 	struct conf_parser ps = { .path = path, .err = err };
 	const char *v;
-	char *text, *slash;
+	char *text;
 	int rc = 1;
 
 	memset(err, 0, sizeof *err);
 	ps.cur = &ps.arena;
-	text = conf_read_file(path, err);
+	text = conf_read_main(&ps, path, err);
 	if (!text)
 		return -1;
-	if (!realpath(path, ps.here))
-		snprintf(ps.here, sizeof ps.here, "%s", path);
-	slash = strrchr(ps.here, '/');
-	if (slash)
-		*(slash == ps.here ? slash + 1 : slash) = 0;
 	if (conf_lex(&ps, text) < 0) {
 		rc = -1;
 		goto out;

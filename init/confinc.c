@@ -44,6 +44,20 @@ char *conf_read_file(const char *path, struct conf_error *err)
 	return text;
 }
 
+char *conf_read_main(struct conf_parser *ps, const char *path, struct conf_error *err)
+{
+	char *text = conf_read_file(path, err), *slash;
+
+	if (!text)
+		return NULL;
+	if (!realpath(path, ps->here))
+		snprintf(ps->here, sizeof ps->here, "%s", path);
+	slash = strrchr(ps->here, '/');
+	if (slash)
+		*(slash == ps->here ? slash + 1 : slash) = 0;
+	return text;
+}
+
 /* Shell wildcards for one file name: *, ?, [abc], [a-z], [!x].  fnmatch(3)
  * would do, but in a static build it brings the locale tables along. */
 static bool wildmatch(const char *p, const char *s)
