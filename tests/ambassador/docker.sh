@@ -38,7 +38,9 @@ lg_bg docker docker run --rm --name "$NAME" --network host "$IMG" /bin/ambassado
 DPID=$LG_LAST_PID
 amb_expect "$P" alpha
 [ "$(docker inspect -f '{{.State.Pid}}' "$NAME")" -gt 0 ] || lg_fail "no container"
-docker top "$NAME" | grep -q 'haproxy -W -db' || lg_fail "no haproxy in the container"
+# read whole first: under pipefail, grep -q leaving early can fail docker top with SIGPIPE
+procs=$(docker top "$NAME")
+grep -q 'haproxy -W -db' <<< "$procs" || lg_fail "no haproxy in the container"
 t0=$(amb_now_ms); lg_etcd_put /services/postgres/master 2 >/dev/null
 amb_switched "$P" beta "$t0"
 t0=$(amb_now_ms); etcdctl del /services/postgres/master >/dev/null
