@@ -14,6 +14,7 @@
 #   lg_start_nginx NAME [HOST] sets NGINX_PORT; serves "NAME" at / (on 127.0.0.1, or HOST: "[::1]")
 #   lg_start_haproxy CFG       sets HAPROXY_PID (master), HAPROXY_SOCK (master CLI)
 #   lg_fail MESSAGE            fails the test now
+#   lg_grepq ARGS              grep -q for pipelines (reads its input to the end)
 set -euo pipefail
 
 : "${LEGATE_ROOT:?run tests through tests/run or make check}"
@@ -33,6 +34,16 @@ lg_log() { printf '# %s\n' "$*" >&2; }
 # lg_untime: a filter that drops the RFC 3339 time opening legate's and
 # legate-init's log lines, for tests that compare whole lines.
 lg_untime() { sed -E 's/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}) //'; }
+
+# lg_grepq [GREP-ARGS] PATTERN: grep -q that reads its input to the end.
+# Under pipefail, a plain `cmd | grep -q` fails now and then: grep leaves at
+# the first match and cmd, still writing, dies of SIGPIPE.
+lg_grepq() {
+	local rc=0
+	grep -q "$@" || rc=$?
+	cat > /dev/null
+	return "$rc"
+}
 
 lg_fail() {
 	printf 'FAIL: %s\n' "$*" >&2
@@ -214,7 +225,7 @@ lg_run_consul() {
 }
 
 lg_consul_has_node() {
-	curl -sf "$@" "http://$CONSUL_HTTP_ADDR/v1/catalog/nodes" | grep -q legate-test
+	curl -sf "$@" "http://$CONSUL_HTTP_ADDR/v1/catalog/nodes" | lg_grepq legate-test
 }
 
 # lg_start_consul_client: a client agent (not dev mode: a data dir, no
@@ -307,7 +318,7 @@ lg_run_etcd() {
 	lg_wait 30 "etcd on $ETCD_ADDR" lg_etcd_healthy
 }
 lg_etcd_healthy() {
-	curl -sf ${ETCD_CURL[@]+"${ETCD_CURL[@]}"} "$ETCD_SCHEME://$ETCD_ADDR/health" | grep -q true
+	curl -sf ${ETCD_CURL[@]+"${ETCD_CURL[@]}"} "$ETCD_SCHEME://$ETCD_ADDR/health" | lg_grepq true
 }
 
 lg_stop_etcd() {

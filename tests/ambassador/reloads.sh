@@ -16,7 +16,7 @@ A=$NGINX_PORT
 lg_start_nginx beta
 B=$NGINX_PORT
 V6=
-if ip -6 addr show dev lo 2>/dev/null | grep -q 'inet6 ::1/128'; then
+if ip -6 addr show dev lo 2>/dev/null | lg_grepq 'inet6 ::1/128'; then
 	lg_start_nginx gamma '[::1]'
 	V6=$NGINX_PORT
 fi

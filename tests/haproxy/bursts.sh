@@ -91,7 +91,7 @@ for ((b = 1; b <= BURSTS; b++)); do
 	[ "$m" = "$want" ] || lg_fail "burst $b cost $m master reloads, want $want"
 	[ "$c" = "$want" ] || lg_fail "burst $b: legate confirmed $c reloads, want $want"
 done
-curl -sf "http://$STACK_STATUS/health" | grep -qx ok || lg_fail "/health: $(curl -s "http://$STACK_STATUS/health")"
+curl -sf "http://$STACK_STATUS/health" | lg_grepq -x ok || lg_fail "/health: $(curl -s "http://$STACK_STATUS/health")"
 applies=$(lg_stack_applies)
 echo "# $BURSTS bursts: $applies changes applied through the runtime API"
 [ "$applies" -gt 0 ] || lg_fail "no change went through the runtime API"

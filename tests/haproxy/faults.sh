@@ -84,9 +84,9 @@ LEGATE_PID=$LG_LAST_PID
 
 status() { curl -s "http://$STACK_STATUS/status"; }
 field() { status | lg_compact | grep -o "\"$1\":[0-9]*" | head -n 1 | cut -d: -f2; }
-healthy() { curl -sf "http://$STACK_STATUS/health" | grep -qx ok; }
+healthy() { curl -sf "http://$STACK_STATUS/health" | lg_grepq -x ok; }
 in_sync() { [ "$(lg_stack_servers web)" = "$(lg_consul_passing web)" ]; }
-served() { curl -sf "http://127.0.0.1:$FRONT/" | grep -qx "$1"; }
+served() { curl -sf "http://127.0.0.1:$FRONT/" | lg_grepq -x "$1"; }
 
 lg_wait 15 "legate healthy" healthy
 lg_wait 5 "web1 served" served web1
@@ -132,7 +132,7 @@ grep -q "HAProxy differs from the file" "$T/legate.log" || lg_fail "the divergen
 kill -TERM "$HAPROXY_PID"
 wait "$HAPROXY_PID" || true
 lg_wait 10 "503 while HAProxy is down" sh -c "! curl -sf http://$STACK_STATUS/health"
-curl -s "http://$STACK_STATUS/health" | grep -q "does not answer" || lg_fail "/health does not say the master is gone: $(curl -s "http://$STACK_STATUS/health")"
+curl -s "http://$STACK_STATUS/health" | lg_grepq "does not answer" || lg_fail "/health does not say the master is gone: $(curl -s "http://$STACK_STATUS/health")"
 start_haproxy "$CFG"
 lg_wait 15 "HAProxy on the installed file" in_sync
 lg_wait 10 "healthy with the new master" healthy

@@ -42,7 +42,7 @@ for ((i = 1; i <= ROUNDS; i++)); do
 	echo "show proc" | "$LEGATE_TOOLS/unixsock" "$HAPROXY_SOCK" > /dev/null 2>&1 || during=$((during + 1))
 	out=$("$LEGATE_TOOLS/hapctl" reload "$HAPROXY_SOCK" 10) || lg_fail "round $i: $out"
 	wait "$outside" || true
-	echo "@1 show stat" | "$LEGATE_TOOLS/unixsock" "$HAPROXY_SOCK" | grep -q "^round$i,BACKEND" ||
+	echo "@1 show stat" | "$LEGATE_TOOLS/unixsock" "$HAPROXY_SOCK" | lg_grepq "^round$i,BACKEND" ||
 		lg_fail "round $i: the worker does not run the round's file ($out)"
 done
 echo "# $ROUNDS rounds, each confirmed and running its own file; $during asked while the master was not answering"

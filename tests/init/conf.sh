@@ -14,7 +14,7 @@
 rc=0
 "$INIT" -t -c "$T/missing.conf" 2> "$T/out" || rc=$?
 [ $rc = 2 ] || lg_fail "missing file: exit $rc"
-lg_untime < "$T/out" | grep -qxF "legate-init: error: $T/missing.conf: cannot read: No such file or directory" ||
+lg_untime < "$T/out" | lg_grepq -xF "legate-init: error: $T/missing.conf: cannot read: No such file or directory" ||
 	lg_fail "missing file: $(cat "$T/out")"
 
 # Expansion, environment, directory, user, umask.
@@ -140,7 +140,7 @@ redirect_stderr=true
 EOF
 start_init -c "$T/supervisord.conf"
 lg_wait 10 "both running" sh -c "\"$T/supervisorctl\" -c '$T/supervisord.conf' status | grep -c RUNNING | grep -qx 2"
-curl -sf "http://127.0.0.1:$PORT/" | grep -qx ok || lg_fail "haproxy does not answer"
+curl -sf "http://127.0.0.1:$PORT/" | lg_grepq -x ok || lg_fail "haproxy does not answer"
 "$T/supervisorctl" -c "$T/supervisord.conf" signal HUP haproxy > "$T/out" || lg_fail "signal HUP haproxy: $(cat "$T/out")"
 [ "$(cat "$T/out")" = "haproxy: signalled" ] || lg_fail "signal: $(cat "$T/out")"
 stop_init TERM

@@ -88,7 +88,7 @@ expect 0 "$(grep '^web ' "$T/status" | sed 's/uptime .*//')uptime X" sh -c "\"$T
 expect 4 "nosuch: ERROR (no such process)" sctl status nosuch
 rc=0
 sctl status web nosuch > "$T/got" || rc=$?
-[ $rc = 4 ] && head -1 "$T/got" | grep -qx "nosuch: ERROR (no such process)" || lg_fail "status web nosuch: $rc $(cat "$T/got")"
+[ $rc = 4 ] && head -1 "$T/got" | lg_grepq -x "nosuch: ERROR (no such process)" || lg_fail "status web nosuch: $rc $(cat "$T/got")"
 
 # start and stop answer once done, one line per program.
 expect 0 "worker: started" sctl start worker

@@ -279,8 +279,8 @@ os.execvp(sys.argv[1], sys.argv[1:])' \
 done
 
 # --- the command line: --version, --help, usage errors; the tini and dumb-init names
-"$INIT" --version | grep -q '^legate-init [0-9]' || lg_fail "--version"
-"$INIT" --help | grep -q 'rewrite' || lg_fail "--help"
+"$INIT" --version | lg_grepq '^legate-init [0-9]' || lg_fail "--version"
+"$INIT" --help | lg_grepq 'rewrite' || lg_fail "--help"
 rc=0; "$INIT" 2> /dev/null || rc=$?
 [ $rc = 1 ] || lg_fail "no arguments: exit $rc, want 1"
 rc=0; "$INIT" --yolo true 2> /dev/null || rc=$?

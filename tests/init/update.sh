@@ -70,7 +70,7 @@ expect 0 "f: added process group" update all
 expect 1 "ERROR: process/group still running: d" remove d
 expect 0 "d: stopped" stop d
 expect 0 "d: removed process group" remove d
-ctl avail | grep -q '^d  *avail ' || lg_fail "d not available after remove: $(ctl avail)"
+ctl avail | lg_grepq '^d  *avail ' || lg_fail "d not available after remove: $(ctl avail)"
 expect 0 "d: added process group" add d
 lg_wait 5 "d running again" sh -c "\"$INIT\" ctl -s '$T/ctl.sock' status d | grep -q RUNNING"
 expect 0 "ERROR: process group already active" add d
@@ -81,7 +81,7 @@ line=$(( $(wc -l < "$T/up.conf") + 2 ))
 printf '[program:x]\nautostart=maybe\n' >> "$T/up.conf"
 expect 1 "ERROR: CANT_REREAD: $T/up.conf:$line: autostart: \"maybe\" is not a boolean (true or false)" reread
 expect 1 "ERROR: CANT_REREAD: $T/up.conf:$line: autostart: \"maybe\" is not a boolean (true or false)" update
-ctl status d | grep -q RUNNING || lg_fail "d stopped by a failed update"
+ctl status d | lg_grepq RUNNING || lg_fail "d stopped by a failed update"
 
 # reload: everything stopped, the file read again, everything started.
 write_conf "b=sleep 200" "d=sleep 100"

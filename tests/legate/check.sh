@@ -43,7 +43,7 @@ lg_wait 10 "check failure in the log" grep -q "check .* failed" "$T/legate.log"
 grep -q notaport "$T/haproxy.cfg" && lg_fail "a refused config was installed"
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$sp/health")
 [ "$code" = 503 ] || lg_fail "/health answered $code after a failed check"
-ls -A "$T" | grep -q '^\.haproxy.cfg.legate-' && lg_fail "a staged file was left behind"
+ls -A "$T" | lg_grepq '^\.haproxy.cfg.legate-' && lg_fail "a staged file was left behind"
 [ "$(wc -l < "$T/reloads")" = 1 ] || lg_fail "a reload ran for a refused config"
 
 lg_consul PUT /v1/kv/config/port "$fp" >/dev/null
@@ -65,6 +65,6 @@ lg_consul PUT /v1/kv/config/maxconn 400 >/dev/null
 lg_wait 10 "/health 200 after a good reload" curl -sf "http://127.0.0.1:$sp/health"
 # (Two watches may report a pair of changes apart: each render between them
 # is checked too, so one or more failures are counted.)
-curl -sf "http://127.0.0.1:$sp/status" | grep -q '"check_failures": [1-9]' || lg_fail "/status counts no check failure"
+curl -sf "http://127.0.0.1:$sp/status" | lg_grepq '"check_failures": [1-9]' || lg_fail "/status counts no check failure"
 grep -q "check .* failed.*invalid character 'n' in port number" "$T/legate.log" ||
 	lg_fail "the check's own message is not in the error"

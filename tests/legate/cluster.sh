@@ -13,7 +13,7 @@
 # Root only (network namespaces); the namespaces go whatever happens.
 # legate-test: serial
 # legate-test: consul
-# legate-test: timeout=240
+# legate-test: timeout=360
 . "$LEGATE_ROOT/tests/lib.sh"
 
 [ "$(id -u)" = 0 ] || lg_skip "needs root (network namespaces)"
@@ -154,8 +154,9 @@ FIGURES+=("leader $victim cut off: new leader after $((tl - t0)) ms")
 # A client agent of 1.10 or later answers blocking health queries from a
 # view fed by a stream from one server; when that server is the one cut
 # off, the agent itself serves the old view until its gRPC keepalive (30 s,
-# then 10 s) gives up on the stream.  Hence the longer bound here.
-follow web-b 9102 "$tl" "after the new leader" 60
+# then 10 s) gives up on the stream, and may pick the same server again
+# for its next stream.  Hence the longer bound here.
+follow web-b 9102 "$tl" "after the new leader" 120
 ip -n "$P-$victim" link set eth0 up
 # Gossip reconnects a member it saw fail every 30 s; a join is at once.
 lg_wait 20 "$victim rejoined" nx "$victim" "$LG_CONSUL" join -http-addr="http://${ADDR[$victim]}:8500" \
@@ -222,7 +223,7 @@ n=0
 for f in "$T"/versions/plain.* "$T"/versions/stale.*; do
 	[ -e "$f" ] || continue
 	n=$((n + 1))
-	head -n 1 "$f" | grep -qx '# begin' && tail -n 1 "$f" | grep -qx '# end' &&
+	head -n 1 "$f" | lg_grepq -x '# begin' && tail -n 1 "$f" | lg_grepq -x '# end' &&
 		grep -qx 'maxconn 100' "$f" || lg_fail "a partial version: ${f##*/}: $(cat "$f")"
 	for i in 1 2 3 4 5; do
 		grep -q "^server web-$i " "$f" || lg_fail "${f##*/} lacks web-$i: $(cat "$f")"

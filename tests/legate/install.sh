@@ -16,10 +16,10 @@ for f in bin/legate bin/legate-init share/legate/templates/haproxy.cfg.mustache 
 done
 [ "$(readlink "$D/usr/bin/supervisorctl")" = legate-init ] || lg_fail "supervisorctl link: $(ls -l "$D/usr/bin")"
 for b in legate legate-init; do
-	file -L "$D/usr/bin/$b" | grep -q ', stripped' || lg_fail "$b is not stripped: $(file "$D/usr/bin/$b")"
+	file -L "$D/usr/bin/$b" | lg_grepq ', stripped' || lg_fail "$b is not stripped: $(file "$D/usr/bin/$b")"
 done
-"$D/usr/bin/legate" -version | grep -q '^legate [0-9]' || lg_fail "installed legate -version"
-"$D/usr/bin/supervisorctl" -h | grep -q '^usage: supervisorctl' || lg_fail "supervisorctl -h"
+"$D/usr/bin/legate" -version | lg_grepq '^legate [0-9]' || lg_fail "installed legate -version"
+"$D/usr/bin/supervisorctl" -h | lg_grepq '^usage: supervisorctl' || lg_fail "supervisorctl -h"
 for m in man1/legate.1 man5/legate.hcl.5 man8/legate-init.8; do
 	MANWIDTH=80 man --warnings -l "$D/usr/share/man/$m" > "$T/page" 2> "$T/warn" || lg_fail "man -l $m: $(cat "$T/warn")"
 	[ ! -s "$T/warn" ] || lg_fail "man -l $m warns: $(cat "$T/warn")"

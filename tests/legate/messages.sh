@@ -20,7 +20,7 @@ grep -q 'error: -once: not every template could be rendered and installed' "$T/o
 # -once that works: said once, at the end.
 "$L" -consul-addr "$dead" -once -template "$T/t.mustache:$T/b.out:true" 2> "$T/once-ok" ||
 	lg_fail "-once: $(cat "$T/once-ok")"
-[ "$(grep -c 'every template is in place' "$T/once-ok")" = 1 ] && tail -1 "$T/once-ok" | grep -q 'info: -once: every template is in place' ||
+[ "$(grep -c 'every template is in place' "$T/once-ok")" = 1 ] && tail -1 "$T/once-ok" | lg_grepq 'info: -once: every template is in place' ||
 	lg_fail "-once: $(cat "$T/once-ok")"
 
 # -dry installs nothing and says so.

@@ -89,7 +89,7 @@ lg_wait 10 "default.cfg from the inverted section" grep -qx "only default" "$T/d
 grep -qx "d 50" "$T/default.cfg" || lg_fail "default.cfg: $(cat "$T/default.cfg")"
 lg_wait 10 "/health naming the key" sh -c \
 	"curl -s http://127.0.0.1:$sp/health | grep -q 'kv.cfg: waiting for key.config/maxconn'"
-curl -s "http://127.0.0.1:$sp/status" | lg_compact | grep -q '"waiting_for":"key.config/maxconn"' ||
+curl -s "http://127.0.0.1:$sp/status" | lg_compact | lg_grepq '"waiting_for":"key.config/maxconn"' ||
 	lg_fail "/status: no waiting_for"
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$sp/health")
 [ "$code" = 503 ] || lg_fail "/health $code while waiting"
@@ -101,7 +101,7 @@ lg_consul PUT /v1/kv/config/timeout 9s > /dev/null
 lg_wait 10 "kv.cfg with the timeout" grep -qx "timeout 9s" "$T/kv.cfg"
 # A key named by a key: held while the part is absent, then while the
 # name it builds is.
-curl -s "http://127.0.0.1:$sp/health" | grep -q 'ref.cfg: waiting for key.which' ||
+curl -s "http://127.0.0.1:$sp/health" | lg_grepq 'ref.cfg: waiting for key.which' ||
 	lg_fail "/health: ref.cfg not waiting for key.which: $(curl -s "http://127.0.0.1:$sp/health")"
 lg_consul PUT /v1/kv/which web > /dev/null
 lg_wait 10 "/health naming the built key" sh -c \

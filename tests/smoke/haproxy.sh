@@ -26,5 +26,5 @@ if haproxy -c -q -f "$T/bad.cfg" 2>/dev/null; then
 fi
 lg_start_haproxy "$T/haproxy.cfg"
 lg_wait 10 "haproxy proxying to nginx" sh -c "curl -sf http://127.0.0.1:$front/ | grep -qx web1"
-echo "show proc" | "$LEGATE_TOOLS/unixsock" "$HAPROXY_SOCK" | grep -q worker ||
+echo "show proc" | "$LEGATE_TOOLS/unixsock" "$HAPROXY_SOCK" | lg_grepq worker ||
 	lg_fail "master CLI does not list a worker"

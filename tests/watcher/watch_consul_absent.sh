@@ -64,7 +64,7 @@ else
 	node_gone && lg_fail "consul $LG_CONSUL_VERSION woke the node query: the README says it does not"
 fi
 lg_wait 15 "late-node gone from nodes" sh -c "[ \$(grep -c '^nodes ' '$OUT') = $((before[nodes] + 2)) ]"
-grep '^nodes ' "$OUT" | tail -n 1 | grep -q late-node && lg_fail "late-node still in nodes"
+grep '^nodes ' "$OUT" | tail -n 1 | lg_grepq late-node && lg_fail "late-node still in nodes"
 wl_expect_values key.app/flag 'null|"on"|null|'
 wl_expect_ids service.late "|late1||"
 grep -q 'watchctl: warn' "$T/watchctl.log" && lg_fail "unexpected warnings"

@@ -13,10 +13,10 @@ lg_start_consul
 # N services on another node, registered through the catalog in one curl.
 args=()
 for i in $(seq 1 $N); do
-	args+=(-X PUT --data-binary "{\"Node\":\"ext\",\"Address\":\"10.1.0.1\",\"Service\":{\"ID\":\"s$i-a\",\"Service\":\"s$i\",\"Port\":$((9000 + i))}}" \
+	args+=(-o /dev/null -X PUT --data-binary "{\"Node\":\"ext\",\"Address\":\"10.1.0.1\",\"Service\":{\"ID\":\"s$i-a\",\"Service\":\"s$i\",\"Port\":$((9000 + i))}}" \
 		"http://$CONSUL_HTTP_ADDR/v1/catalog/register" --next)
 done
-curl -sSf -o /dev/null "${args[@]}" -X GET "http://$CONSUL_HTTP_ADDR/v1/status/leader"
+curl -sSf "${args[@]}" -o /dev/null -X GET "http://$CONSUL_HTTP_ADDR/v1/status/leader"
 for i in $(seq 1 $N); do echo "service.s$i"; done > "$T/names"
 echo services >> "$T/names"
 
@@ -72,7 +72,7 @@ wl_expect_ids service.s1 "s1-a|s1-a s1-b|"
 grep -q '429' "$T/watchctl.log" && lg_fail "the agent answered 429"
 kill -USR1 "$WPID"
 lg_wait 5 "status" grep -q '^status ' "$OUT"
-grep '^status ' "$OUT" | grep -q '"mode":"triggered"' || lg_fail "no triggered watches"
+grep '^status ' "$OUT" | lg_grepq '"mode":"triggered"' || lg_fail "no triggered watches"
 echo "peak connections: $peak (cap $CAP)"
 kill -TERM "$WPID"
 wait "$WPID" || lg_fail "watchctl exited $?"

@@ -47,7 +47,7 @@ wl_expect_ids service.web "web1|web1 web2|"
 wl_expect_values key.config/x 'null|"7"|'
 kill -USR1 "$WPID"
 lg_wait 5 "status line" grep -q '^status ' "$OUT"
-grep '^status ' "$OUT" | grep -q '"errors":[1-9]' || lg_fail "status does not count errors"
+grep '^status ' "$OUT" | lg_grepq '"errors":[1-9]' || lg_fail "status does not count errors"
 
 # A clean stop (the sanitizer build reports leaks here).
 kill -TERM "$WPID"
