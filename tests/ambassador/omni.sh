@@ -16,8 +16,8 @@
 [ -n "${LEGATE_NO_DOCKER:-}" ] && lg_skip "LEGATE_NO_DOCKER is set"
 command -v docker > /dev/null || lg_skip "no docker client"
 docker info > /dev/null 2>&1 || lg_skip "no Docker engine answers (docker info failed)"
-docker image inspect legate-base:bookworm > /dev/null 2>&1 ||
-	lg_skip "no legate-base:bookworm image (tests/docker builds it)"
+. "$LEGATE_ROOT/tests/docker/images.bash"
+lg_img_base || lg_fail "the legate-base:bookworm image could not be built"
 [ "$(id -u)" = 0 ] || lg_skip "not root (nsenter and iptables)"
 command -v nsenter > /dev/null && command -v iptables > /dev/null || lg_skip "no nsenter or iptables"
 

@@ -33,7 +33,18 @@ lg_img_want() {
 }
 
 # The base: debootstrap --variant=minbase, apt lists and caches dropped.
+# Tests that need it may start together: one builds, the others wait.
 lg_img_base() {
+	local lk rc
+	exec {lk}> /var/lock/legate-base-image.lock || return 1
+	flock "$lk"
+	lg_img_base_build
+	rc=$?
+	exec {lk}>&-
+	return $rc
+}
+
+lg_img_base_build() {
 	local dir start
 	lg_img_want "$LG_BASE_IMAGE" || return 0
 	if ! command -v debootstrap > /dev/null && [ "$(id -u)" = 0 ]; then
