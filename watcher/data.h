@@ -30,7 +30,7 @@ json_t *data_sort_strings(json_t *a);
 /* A new list of the strings in `tags` (a JSON list or NULL), sorted. */
 json_t *data_tags(const json_t *tags);
 
-/* A 64-bit FNV-1a hash of n bytes at p (not for adversaries: compares
+/* A 64-bit hash of n bytes at p (not for adversaries: compares
  * answers and files names in tables). */
 uint64_t data_hash(const char *p, size_t n);
 
