@@ -448,7 +448,10 @@ static void on_done(struct http_req *r, const struct http_result *res, void *arg
 				  buf_cstr(&path), index, (unsigned long long)w->index);
 		goto out;
 	}
-	if (res->status == 200) {
+	/* The catalog and KV triggers need only the index: their answers (every
+	 * service, every key) are not parsed. */
+	if (res->status == 200 &&
+	    (w->n.kind != WK_TRIGGER || strcmp(w->n.arg, "/v1/health/state/any") == 0)) {
 		in = json_loadb(res->body->data ? res->body->data : "", res->body->len,
 				JSON_DECODE_ANY, &jerr);
 		if (!in) {
