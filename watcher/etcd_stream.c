@@ -47,11 +47,11 @@ static void subs_status(struct etcd_hub *hub, const char *error)
 		struct watch *w = ew->w;
 
 		if (error) {
-			snprintf(w->last_error, sizeof w->last_error, "%s", error);
+			watch_set_error(w, error);
 			w->errors++;
 			w->retries++;
-		} else if (w->retries || w->last_error[0]) {
-			w->last_error[0] = '\0';
+		} else if (w->retries || watch_error(w)[0]) {
+			watch_set_error(w, NULL);
 			w->retries = 0;
 			w->last_success = clock_wall();
 		}

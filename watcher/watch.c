@@ -155,7 +155,7 @@ json_t *watch_status(const struct watch *w)
 			 "index", (json_int_t)w->index,
 			 "last_success", floor(w->last_success),
 			 "last_change", floor(w->last_change),
-			 "last_error", w->last_error[0] ? w->last_error : NULL,
+			 "last_error", watch_error(w)[0] ? watch_error(w) : NULL,
 			 "retries", (int)w->retries,
 			 "errors", (json_int_t)w->errors,
 			 "changes", (json_int_t)w->changes);
@@ -218,17 +218,18 @@ static void dequeue(struct watch *w)
 	}
 }
 
-/* Starts queued triggered watches while sweep slots are free (a catalog
- * sweep first). */
+/* Starts queued triggered watches while sweep slots are free, then the
+ * catalog sweep's node reads: a service known to have changed reads
+ * before the sweep looks for more. */
 static void pump(struct watcher *wr)
 {
 	struct watch *w;
 
-	sweep_pump(wr);
 	while (wr->sweeping < wr->sweep_cap && (w = wr->qhead)) {
 		dequeue(w);
 		step(w, EV_SLOT);
 	}
+	sweep_pump(wr);
 }
 
 static void call(struct watch *w)
@@ -342,7 +343,7 @@ static void after_ok(struct watch *w)
 	if (w->retries > 0)
 		wake(w);
 	w->retries = 0;
-	w->last_error[0] = '\0';
+	watch_set_error(w, NULL);
 	w->last_success = clock_wall();
 	if (w->triggered) {
 		wr->sweeping--;
@@ -404,7 +405,7 @@ static void after_error(struct watch *w)
 		w->retrigger = 0;   /* the retry reads everything anyway */
 	}
 	if (!early && watch_retries_spent(wr, w->retries)) {
-		log_error("%s: %s; giving up after %u failed call(s)", w->name, w->last_error, w->retries);
+		log_error("%s: %s; giving up after %u failed call(s)", w->name, watch_error(w), w->retries);
 		watch_give_up(w);
 		if (w->triggered)
 			pump(wr);
@@ -421,7 +422,7 @@ static void after_error(struct watch *w)
 		make_probe(w, &delay);
 	else if (wr->probe == w)
 		wr->probe = NULL;   /* an error of its own, not the agent's */
-	log_warn_at("watch", w->name, "%s; retry %u in %.1fs", w->last_error, w->retries, delay);
+	log_warn_at("watch", w->name, "%s; retry %u in %.1fs", watch_error(w), w->retries, delay);
 	w->state = WS_BACKOFF;
 	loop_add_timer(wr->loop, &w->timer, delay);
 	if (w->triggered)
@@ -491,13 +492,27 @@ void watch_call_ok(struct watch *w)
 	step(w, EV_OK);
 }
 
+void watch_set_error(struct watch *w, const char *text)
+{
+	if (!text) {
+		if (w->last_error)
+			w->last_error[0] = '\0';
+		return;
+	}
+	if (!w->last_error && !(w->last_error = malloc(WATCH_ERROR_MAX)))
+		return;   /* the failure counts; its text is lost */
+	snprintf(w->last_error, WATCH_ERROR_MAX, "%s", text);
+}
+
 void watch_call_failed(struct watch *w, const char *fmt, ...)
 {
+	char text[WATCH_ERROR_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(w->last_error, sizeof w->last_error, fmt, ap);
+	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
+	watch_set_error(w, text);
 	step(w, EV_ERROR);
 }
 
@@ -621,6 +636,7 @@ static int bad_text(const char *s)
 static void watch_free(struct watch *w)
 {
 	free(w->name);
+	free(w->last_error);
 	watch_name_free(&w->n);
 	json_decref(w->kv);
 	json_decref(w->fire_only);

@@ -101,7 +101,8 @@ struct watch {
 	watch_changed_cb cb;
 	void *cb_arg;
 	double last_success, last_change;  /* wall clock */
-	char last_error[256];
+	char *last_error;               /* the last failure's text (WATCH_ERROR_MAX
+					 * bytes, allocated at the first), or NULL */
 	int unavailable;                /* the last call failed for want of the
 					 * agent or its cluster (no answer, 5xx) */
 	unsigned retries;               /* errors in a row */
@@ -145,6 +146,16 @@ void watch_deliver(struct watch *w, json_t *data);
 
 /* Backends report the end of a call: ok, or an error message. */
 void watch_call_ok(struct watch *w);
+/* The text of w's last failure ("" when none); watch_set_error sets it
+ * (NULL: cleared).  Kept apart from struct watch: a watcher of 10,000
+ * watches that never fail holds no text for them. */
+#define WATCH_ERROR_MAX 256
+static inline const char *watch_error(const struct watch *w)
+{
+	return w->last_error ? w->last_error : "";
+}
+void watch_set_error(struct watch *w, const char *text);
+
 void watch_call_failed(struct watch *w, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
