@@ -6,7 +6,7 @@
 #   first render   from start to the file listing every service, and the
 #                  CPU legate used until then
 #   change -> file p50/p99 over 20 instances added to the last service (a
-#                  watch beyond the long-poll slots)
+#                  watch beyond the long-poll slots), each on another node
 #   requests/change HTTP requests legate sent per such change
 #   connections    to the agent, legate's private memory (RssAnon) and its
 #                  CPU over 20 idle seconds
@@ -64,7 +64,10 @@ for n in $SIZES; do
 	if [ "$first" != - ]; then
 		for ((c = 0; c < CHANGES; c++)); do
 			s=$(ms_now)
-			lg_consul PUT /v1/catalog/register "{\"Node\":\"node-0\",\"Address\":\"10.1.0.1\",\"Service\":{\"ID\":\"new-$c\",\"Service\":\"svc-$((n - 1))\",\"Port\":$((30000 + c))}}" > /dev/null
+			# on node k (fill.py's address for it): every change on another
+			# node, so that none is found by the first node read
+			k=$((c * 7 % 50))
+			lg_consul PUT /v1/catalog/register "{\"Node\":\"node-$k\",\"Address\":\"10.1.0.$((k + 1))\",\"Service\":{\"ID\":\"new-$c\",\"Service\":\"svc-$((n - 1))\",\"Port\":$((30000 + c))}}" > /dev/null
 			for ((k = 0; k < LIMIT * 100; k++)); do
 				grep -q "new-$c@" "$T/out-$n" && break
 				sleep 0.01
@@ -75,6 +78,7 @@ for n in $SIZES; do
 	fi
 	req1=$(metric legate_requests_total)
 	per_change=$(awk -v a="${req0:-0}" -v b="${req1:-0}" -v c="$CHANGES" 'BEGIN { printf "%.1f", (b - a) / c }')
+	sleep 3   # the last change's sweep ends after its file is written
 	cn=$(conns "$pid")
 	mem=$(anon_mb "$pid")
 	idle0=$(cpu_ms "$pid")
