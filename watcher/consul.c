@@ -448,18 +448,6 @@ static void on_done(struct http_req *r, const struct http_result *res, void *arg
 				  buf_cstr(&path), index, (unsigned long long)w->index);
 		goto out;
 	}
-	/* A blocking call whose wait ran out answers with the index it was given
-	 * and the data read before: nothing to parse (at 10,000 services the
-	 * services list is 0.4 MB, once a wait). */
-	if (res->status == 200 && present && index > 0 && index == w->index && !w->verify_call &&
-	    (w->data || w->n.kind == WK_TRIGGER)) {
-		watch_set_index(w, index, present);
-		if (http_header(res->headers, "X-Consul-KnownLeader", idx, sizeof idx) == 0 &&
-		    strcmp(idx, "true") == 0)
-			watch_leader_seen(w);
-		watch_call_ok(w);
-		goto out;
-	}
 	/* The catalog and KV triggers need only the index: their answers (every
 	 * service, every key) are not parsed. */
 	if (res->status == 200 &&
