@@ -28,11 +28,14 @@ lg_stack_start
 lg_wait 10 "web through HAProxy" sh -c "curl -sf http://$STACK_HTTP/ | grep -q '^web[12]\$'"
 m0=$(lg_stack_master_reloads)
 
-# The old-worker count, sampled every 50 ms while the test runs.
+# The old-worker count, sampled every 50 ms until $T/sampler.stop exists.
+# One "show proc" each time, never retried: a sampler still waiting on a
+# master that has gone would outlive the test.
 sampler() {
 	local max=0 n
-	while :; do
-		n=$(lg_stack_old_workers 2>/dev/null || true)
+	while [ ! -e "$T/sampler.stop" ]; do
+		n=$(echo "show proc" | "$LEGATE_TOOLS/unixsock" "$STACK_MASTER" 2>/dev/null |
+			awk '/^# old workers/ { o = 1; next } /^#/ { o = 0 } o && NF { n++ } END { print n + 0 }' || true)
 		if [ -n "$n" ] && [ "$n" -gt "$max" ]; then
 			max=$n
 			echo "$max" > "$T/max_old"
@@ -42,6 +45,7 @@ sampler() {
 }
 echo 0 > "$T/max_old"
 lg_bg sampler sampler
+SAMPLER_PID=$LG_LAST_PID
 
 # Each request on a connection of its own: what a reload must not lose is
 # a connection, and here every request is one.  (With keep-alive, HAProxy 2.6
@@ -83,6 +87,8 @@ lg_alive "$WRK_PID" || lg_fail "wrk ended before the $CHANGES changes were done 
 sleep 1
 kill -INT "$WRK_PID"
 wait "$WRK_PID" || lg_fail "wrk exited $?"
+touch "$T/sampler.stop"
+wait "$SAMPLER_PID" || true
 
 reloads=$(( $(lg_stack_confirmed) - r0 ))
 master=$(( $(lg_stack_master_reloads) - m0 ))
