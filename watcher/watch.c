@@ -55,6 +55,7 @@ void watch_deliver(struct watch *w, json_t *data)
 	}
 	json_decref(w->data);
 	w->data = data;
+	w->body_hash = 0;   /* the answer it came from is the caller's to note */
 	w->text_hash = h;
 	w->text_len = len;
 	w->changes++;

@@ -98,6 +98,8 @@ struct watch {
 	json_t *data;
 	uint64_t text_hash;             /* of the data's canonical text: a change is a new hash */
 	size_t text_len;
+	uint64_t body_hash;             /* Consul: of the last answer taken in
+					 * whole (data_hash of its bytes); 0: none */
 	watch_changed_cb cb;
 	void *cb_arg;
 	double last_success, last_change;  /* wall clock */
