@@ -387,6 +387,25 @@ static void error_text(const struct buf *body, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
+/* An answer taken: its index and leader noted, its data (out, or NULL for
+ * the data already held) delivered, body_hash kept for the next answer. */
+static void taken(struct watch *w, const struct http_result *res, unsigned long long index,
+		  int present, json_t *out, uint64_t body_hash)
+{
+	char idx[32];
+
+	watch_set_index(w, index, present);
+	if (http_header(res->headers, "X-Consul-KnownLeader", idx, sizeof idx) == 0 &&
+	    strcmp(idx, "true") == 0)
+		watch_leader_seen(w);
+	if (out && w->n.kind == WK_TRIGGER)
+		json_decref(out);
+	else if (out)
+		watch_deliver(w, out);
+	w->body_hash = body_hash;
+	watch_call_ok(w);
+}
+
 static void on_done(struct http_req *r, const struct http_result *res, void *arg)
 {
 	struct watch *w = arg;
@@ -397,6 +416,7 @@ static void on_done(struct http_req *r, const struct http_result *res, void *arg
 	int present, absent_ok, parsed;
 	unsigned long long index = 0;
 	uint64_t body_hash = 0;
+	const char *body = res->body->data ? res->body->data : "";
 
 	(void)r;
 	consul_path(w, &path);
@@ -458,19 +478,14 @@ static void on_done(struct http_req *r, const struct http_result *res, void *arg
 		 * out, a sweep's read that found nothing): the same data, not
 		 * parsed again (at 10,000 services the services list is 1 MB
 		 * and 60 ms of parse and canonical text). */
-		body_hash = data_hash(res->body->data ? res->body->data : "", res->body->len);
+		body_hash = data_hash(body, res->body->len);
 		if (body_hash != 0 && body_hash == w->body_hash) {
 			log_debug_at("watch", w->name, "the same answer (%zu bytes)", res->body->len);
-			watch_set_index(w, index, present);
-			if (http_header(res->headers, "X-Consul-KnownLeader", idx, sizeof idx) == 0 &&
-			    strcmp(idx, "true") == 0)
-				watch_leader_seen(w);
-			watch_call_ok(w);
+			taken(w, res, index, present, NULL, body_hash);
 			goto out;
 		}
 		w->body_hash = 0;
-		in = json_loadb(res->body->data ? res->body->data : "", res->body->len,
-				JSON_DECODE_ANY, &jerr);
+		in = json_loadb(body, res->body->len, JSON_DECODE_ANY, &jerr);
 		if (!in) {
 			watch_call_failed(w, "consul: GET %s: malformed JSON: %s", buf_cstr(&path),
 					  jerr.text);
@@ -488,16 +503,7 @@ static void on_done(struct http_req *r, const struct http_result *res, void *arg
 		watch_call_failed(w, "consul: GET %s: unexpected JSON shape", buf_cstr(&path));
 		goto out;
 	}
-	watch_set_index(w, index, present);
-	if (http_header(res->headers, "X-Consul-KnownLeader", idx, sizeof idx) == 0 &&
-	    strcmp(idx, "true") == 0)
-		watch_leader_seen(w);
-	if (w->n.kind == WK_TRIGGER)
-		json_decref(out);
-	else
-		watch_deliver(w, out);
-	w->body_hash = parsed ? body_hash : 0;
-	watch_call_ok(w);
+	taken(w, res, index, present, out, parsed ? body_hash : 0);
 out:
 	json_decref(in);
 	buf_free(&path);
