@@ -8,7 +8,9 @@
 #                        (legate's status address), STACK_MASTER (master CLI)
 #   lg_stack_reloads     legate's reload commands run so far
 #   lg_stack_master_reloads   the master's reload counter
-#   lg_stack_old_workers number of old workers the master lists now
+#   lg_stack_old_workers number of old workers the master lists now (one
+#                        "show proc", not retried: a sampler's call ends
+#                        at once when the master has gone)
 #   lg_register_web ID PORT   registers ID in service web, tagged for HAProxy
 #   lg_stack_servers BACKEND  the servers HAProxy runs in BACKEND and sends
 #                        traffic to (not in maintenance, i.e. not draining), sorted
@@ -64,7 +66,7 @@ lg_stack_show_proc() {
 lg_stack_master_reloads() { lg_stack_show_proc | awk '$2 == "master" { print $3; exit }'; }
 
 lg_stack_old_workers() {
-	lg_stack_show_proc | awk '/^# old workers/ { o = 1; next } /^#/ { o = 0 } o && NF { n++ } END { print n + 0 }'
+	echo "show proc" | "$LEGATE_TOOLS/unixsock" "$STACK_MASTER" | awk '/^# old workers/ { o = 1; next } /^#/ { o = 0 } o && NF { n++ } END { print n + 0 }'
 }
 
 lg_register_web() {

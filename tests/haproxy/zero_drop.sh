@@ -29,13 +29,12 @@ lg_wait 10 "web through HAProxy" sh -c "curl -sf http://$STACK_HTTP/ | grep -q '
 m0=$(lg_stack_master_reloads)
 
 # The old-worker count, sampled every 50 ms until $T/sampler.stop exists.
-# One "show proc" each time, never retried: a sampler still waiting on a
-# master that has gone would outlive the test.
+# (lg_stack_old_workers is not retried: a sampler still waiting on a master
+# that has gone would outlive the test.)
 sampler() {
 	local max=0 n
 	while [ ! -e "$T/sampler.stop" ]; do
-		n=$(echo "show proc" | "$LEGATE_TOOLS/unixsock" "$STACK_MASTER" 2>/dev/null |
-			awk '/^# old workers/ { o = 1; next } /^#/ { o = 0 } o && NF { n++ } END { print n + 0 }' || true)
+		n=$(lg_stack_old_workers 2>/dev/null || true)
 		if [ -n "$n" ] && [ "$n" -gt "$max" ]; then
 			max=$n
 			echo "$max" > "$T/max_old"
