@@ -9,7 +9,15 @@
  * costs 2 + nodes requests and one read of the service it touched, however
  * many are watched.  The watches' first data comes from a sweep too, with
  * the checks the health trigger last listed.  A sweep that fails wakes the
- * watches instead, each to read for itself. */
+ * watches instead, each to read for itself.
+ *
+ * Nodes long-polled: a blocking read of one node returns when that node's
+ * services change, not another's (Consul watches the node's own entries),
+ * so the slots kept for it (node_reserve, once a `services` watch is
+ * added) long-poll the nodes holding the most services.  A polled node's
+ * change arrives by its poll, and sweeps pass it by: with P of N nodes
+ * polled, a sweep reads N - P.  A poll that fails, or answers with no
+ * index or an index gone back, is dropped and its node swept again. */
 #include "watcher/watch_int.h"
 
 #ifdef __GLIBC__
@@ -24,6 +32,15 @@
 #include "common/log.h"
 #include "watcher/consul.h"
 #include "watcher/data.h"
+
+struct poll {
+	struct sweep *s;
+	char *node;
+	struct http_req *r;     /* in flight, or NULL */
+	uint64_t index;         /* what it blocks on: its last answer's */
+	double started;         /* monotonic */
+	int quick;              /* at once with the index unmoved, in a row */
+};
 
 struct sweep {
 	struct watcher *wr;
@@ -43,6 +60,9 @@ struct sweep {
 		size_t node;    /* its index in nodes (the node list's read: none) */
 	} *reqs;                /* in flight, for cancelling */
 	size_t nreqs, capreqs;
+	struct poll **polls;    /* the node long-polls */
+	size_t npolls, cappolls;
+	bool fill;              /* a node may be worth a poll: look (poll_fill) */
 	unsigned long sweeps, failures;
 };
 
@@ -181,6 +201,10 @@ static void drop_node(struct sweep *s, const char *node)
 }
 
 static void prune_pool(struct sweep *s);
+static void poll_fill(struct sweep *s);
+static bool polled(const struct sweep *s, const char *node);
+static struct poll *poll_of(const struct sweep *s, const char *node);
+static void poll_drop(struct sweep *s, struct poll *p);
 
 static void finish(struct sweep *s)
 {
@@ -196,8 +220,19 @@ static void finish(struct sweep *s)
 		json_array_foreach(s->nodes, i, v)
 			json_object_set(seen, json_string_value(v), json_true());
 		json_object_foreach_safe(s->held, tmp, node, v)
-			if (!json_object_get(seen, node))
+			if (!json_object_get(seen, node)) {
+				/* Consul does not end a node's blocking read when
+				 * the node goes: its poll runs out its wait unowned */
+				struct poll *p = poll_of(s, node);
+
+				if (p && p->r) {
+					http_disown(wr->consul_http, p->r);
+					wr->polling--;
+				}
+				if (p)
+					poll_drop(s, p);
 				drop_node(s, node);
+			}
 		json_decref(seen);
 	}
 	json_decref(s->nodes);
@@ -211,8 +246,11 @@ static void finish(struct sweep *s)
 	} else {
 		deliver(s);
 	}
-	json_decref(s->dirty);
-	s->dirty = NULL;
+	json_object_clear(s->dirty);
+	if (!s->failed) {
+		s->fill = true;
+		poll_fill(s);
+	}
 	prune_pool(s);
 #ifdef __GLIBC__
 	/* A node's answer parsed is thousands of short-lived values between
@@ -239,6 +277,8 @@ void sweep_pump(struct watcher *wr)
 	       wr->sweeping < wr->sweep_cap) {
 		size_t i = s->next++;
 		const char *node = json_string_value(json_array_get(s->nodes, i));
+		if (polled(s, node))
+			continue;   /* its poll brings its changes */
 		buf_reset(&path);
 		if (buf_puts(&path, "/v1/catalog/node/") < 0 || url_escape(&path, node, 0) < 0 ||
 		    get(s, buf_cstr(&path), NULL, i) < 0) {
@@ -371,14 +411,46 @@ static void replace_holding(struct sweep *s, const char *node, json_t *now, uint
 	json_object_set_new(s->held, node, json_pack("{s:I, s:o}", "hash", (json_int_t)hash, "svc", now));
 }
 
-/* One node's answer: parsed and worked out again only when its bytes
- * differ from the last answer's (or its checks moved since). */
+/* Node name's answer (body, len bytes hashing to h, under index): parsed
+ * and worked out again only when its bytes differ from the last answer's
+ * (or its checks moved since).  -1: not a node's answer. */
+static int take_node(struct sweep *s, const char *name, const char *body, size_t len, uint64_t h,
+		     uint64_t index)
+{
+	json_t *old = json_object_get(s->held, name), *in, *now;
+	const char *node;
+
+	if (!old || json_integer_value(json_object_get(old, "hash")) != (json_int_t)h) {
+		s->parsed = true;
+		in = json_loadb(body, len, 0, NULL);
+		node = data_str(json_object_get(in, "Node"), "Node");
+		if (!in || strcmp(node, name) != 0 || !(now = holding(s, in))) {
+			json_decref(in);
+			return -1;
+		}
+		replace_holding(s, name, now, h);
+		json_decref(in);
+		wake_dirty(s);
+	}
+	/* where a poll of it would block */
+	json_object_set_new(json_object_get(s->held, name), "index", json_integer((json_int_t)index));
+	return 0;
+}
+
+/* The X-Consul-Index of an answer, or 0. */
+static uint64_t answer_index(const struct http_result *res)
+{
+	char idx[32];
+
+	return http_header(res->headers, "X-Consul-Index", idx, sizeof idx) == 0 ?
+		strtoull(idx, NULL, 10) : 0;
+}
+
+/* One node's answer, in a sweep. */
 static void on_node(struct http_req *r, const struct http_result *res, void *arg)
 {
 	struct sweep *s = arg;
-	const char *body, *node;
-	json_t *in = NULL, *now, *old;
-	uint64_t h;
+	const char *body;
 	size_t idx = forget_req(s, r);
 
 	s->inflight--;
@@ -395,26 +467,186 @@ static void on_node(struct http_req *r, const struct http_result *res, void *arg
 		return;
 	}
 	body = res->body->data ? res->body->data : "";
-	h = data_hash(body, res->body->len);
-	old = json_object_get(s->held, json_string_value(json_array_get(s->nodes, idx)));
-	if (old && json_integer_value(json_object_get(old, "hash")) == (json_int_t)h) {
-		watcher_pump(s->wr);   /* the same answer as last time */
-		return;
-	}
-	s->parsed = true;
-	if (!(in = json_loadb(body, res->body->len, 0, NULL)) ||
-	    !(node = data_str(json_object_get(in, "Node"), "Node"))[0]) {
+	if (take_node(s, json_string_value(json_array_get(s->nodes, idx)), body, res->body->len,
+		      data_hash(body, res->body->len), answer_index(res)) < 0)
 		s->failed = 1;
-	} else {
-		if ((now = holding(s, in))) {
-			replace_holding(s, node, now, h);
-			wake_dirty(s);
-		} else {
-			s->failed = 1;
+	watcher_pump(s->wr);
+}
+
+/* ---- node long-polls ----------------------------------------------------- */
+
+static struct poll *poll_of(const struct sweep *s, const char *node)
+{
+	for (size_t i = 0; i < s->npolls; i++)
+		if (strcmp(s->polls[i]->node, node) == 0)
+			return s->polls[i];
+	return NULL;
+}
+
+/* Is node's data kept by a poll in flight (and not to be worked out
+ * again: its checks moved)? */
+static bool polled(const struct sweep *s, const char *node)
+{
+	const struct poll *p = poll_of(s, node);
+
+	return p && p->r && json_integer_value(json_object_get(json_object_get(s->held, node), "hash")) != 0;
+}
+
+/* p goes (its call ended, or was let go of); another node may take its
+ * slot. */
+static void poll_drop(struct sweep *s, struct poll *p)
+{
+	s->fill = true;
+	for (size_t i = 0; i < s->npolls; i++)
+		if (s->polls[i] == p) {
+			s->polls[i] = s->polls[--s->npolls];
+			break;
+		}
+	free(p->node);
+	free(p);
+}
+
+static void on_poll(struct http_req *r, const struct http_result *res, void *arg);
+
+static int poll_call(struct sweep *s, struct poll *p)
+{
+	struct watcher *wr = s->wr;
+	const char *hdrs[2] = { wr->token_header, NULL };
+	struct buf url = BUF_INIT;
+	struct http_call c;
+	struct lg_error err;
+	int rc;
+
+	rc = buf_printf(&url, "%s/v1/catalog/node/", wr->consul_base);
+	rc |= url_escape(&url, p->node, 0);
+	rc |= buf_printf(&url, "?index=%llu&wait=%gs%s", (unsigned long long)p->index, wr->o.wait,
+			 wr->o.consul_stale ? "&stale=" : "");
+	if (rc) {
+		buf_free(&url);
+		return -1;
+	}
+	memset(&c, 0, sizeof c);
+	c.url = buf_cstr(&url);
+	c.headers = hdrs;
+	c.timeout = wr->o.wait * 17 / 16 + wr->o.timeout;
+	c.on_done = on_poll;
+	c.arg = p;
+	log_debug("node poll: GET %s", c.url);
+	p->r = http_start(wr->consul_http, &c, &err);
+	buf_free(&url);
+	if (!p->r)
+		return -1;
+	p->started = clock_mono();
+	wr->polling++;
+	return 0;
+}
+
+static void on_poll(struct http_req *r, const struct http_result *res, void *arg)
+{
+	struct poll *p = arg;
+	struct sweep *s = p->s;
+	struct watcher *wr = s->wr;
+	const char *body = res->body->data ? res->body->data : "", *why = NULL;
+	uint64_t index = 0;
+
+	(void)r;
+	p->r = NULL;
+	wr->polling--;
+	if (!res->ok || res->status != 200)
+		why = res->ok ? "HTTP error" : res->error;
+	else if ((index = answer_index(res)) == 0 || index < p->index)
+		why = "no index, or one gone back";
+	else if (take_node(s, p->node, body, res->body->len, data_hash(body, res->body->len), index) < 0)
+		why = "not the node's answer";   /* it left: the next sweep sees it go */
+	else if (index == p->index && clock_mono() - p->started < 1 && ++p->quick >= 3)
+		why = "it keeps answering at once";
+	if (!why) {
+		if (index != p->index)
+			p->quick = 0;
+		p->index = index;
+		if (poll_call(s, p) < 0)
+			why = "out of memory";
+	}
+	if (why) {
+		log_debug("node poll %s: %s; the node is swept again", p->node, why);
+		poll_drop(s, p);
+	}
+	watcher_pump(wr);
+}
+
+/* Polls started, while slots are kept for them and free, on the nodes
+ * holding the most services not polled yet; s->fill stays set while slots
+ * are wanting (a poll let go of frees its slot only when its call ends,
+ * unseen: sweep_tick looks again). */
+static void poll_fill(struct sweep *s)
+{
+	struct watcher *wr = s->wr;
+
+	while (s->fill && s->npolls < (size_t)wr->node_reserve &&
+	       wr->dedicated + http_disowned(wr->consul_http) + wr->polling < wr->dedicated_cap) {
+		const char *node, *best = NULL;
+		json_int_t index = 0;
+		size_t most = 0;
+		struct poll *p;
+		json_t *h;
+
+		json_object_foreach(s->held, node, h) {
+			size_t n = json_object_size(json_object_get(h, "svc"));
+			json_int_t i = json_integer_value(json_object_get(h, "index"));
+
+			if (n > most && i > 0 && !poll_of(s, node)) {
+				most = n;
+				best = node;
+				index = i;
+			}
+		}
+		if (!best) {
+			s->fill = false;
+			return;
+		}
+		if (s->npolls == s->cappolls) {
+			size_t n = s->cappolls ? s->cappolls * 2 : 8;
+			struct poll **np = realloc(s->polls, n * sizeof *np);
+			if (!np)
+				return;
+			s->polls = np;
+			s->cappolls = n;
+		}
+		if (!(p = calloc(1, sizeof *p)) || !(p->node = strdup(best))) {
+			free(p);
+			return;
+		}
+		p->s = s;
+		p->index = (uint64_t)index;
+		s->polls[s->npolls++] = p;
+		if (poll_call(s, p) < 0) {
+			poll_drop(s, p);
+			return;
 		}
 	}
-	json_decref(in);
-	watcher_pump(s->wr);
+}
+
+void sweep_tick(struct watcher *wr)
+{
+	struct sweep *s = wr->sweep;
+
+	if (s && s->fill && !s->running && !s->first)
+		poll_fill(s);
+}
+
+void sweep_reread(struct watcher *wr)
+{
+	struct sweep *s = wr->sweep;
+
+	while (s && s->npolls) {
+		struct poll *p = s->polls[0];
+
+		if (p->r) {
+			http_disown(wr->consul_http, p->r);
+			wr->polling--;
+		}
+		poll_drop(s, p);
+	}
 }
 
 /* The node list: what to read next. */
@@ -502,9 +734,10 @@ void sweep_request(struct watcher *wr)
 		s->held = json_object();
 		s->where = json_object();
 		s->pool = json_object();
+		s->dirty = json_object();
 		s->first = true;
 	}
-	if (!(s->dirty = json_object()) || !s->held || !s->where || !s->pool ||
+	if (!s->dirty || !s->held || !s->where || !s->pool ||
 	    get(s, "/v1/catalog/nodes", on_nodes, SIZE_MAX) < 0) {
 		s->failed = 1;
 		finish(s);
@@ -520,6 +753,16 @@ void sweep_free(struct watcher *wr)
 	for (size_t i = 0; i < s->nreqs; i++)
 		http_cancel(wr->consul_http, s->reqs[i].r);
 	free(s->reqs);
+	while (s->npolls) {
+		struct poll *p = s->polls[0];
+
+		if (p->r) {
+			http_cancel(wr->consul_http, p->r);
+			wr->polling--;
+		}
+		poll_drop(s, p);
+	}
+	free(s->polls);
 	json_decref(s->nodes);
 	json_decref(s->held);
 	json_decref(s->where);

@@ -463,7 +463,7 @@ static void step(struct watch *w, enum watch_event ev)
 		if (w->state != WS_INFLIGHT)
 			break;
 		w->req = NULL;
-		if (w->n.kind == WK_TRIGGER && (w->still == 0 || w->fire_only)) {
+		if (w->fires && (w->still == 0 || w->fire_only)) {
 			json_t *only = w->fire_only;
 
 			w->fire_only = NULL;
@@ -570,9 +570,12 @@ static void reread(struct watcher *wr, double before, double err_after)
 	}
 	/* What the catalog sweep holds of each node may come from the old
 	 * leader's view as well: one more sweep sets it right (the services
-	 * whose instances moved then read for themselves). */
-	if (wr->sweep)
+	 * whose instances moved then read for themselves), and its node
+	 * long-polls start again after it. */
+	if (wr->sweep) {
+		sweep_reread(wr);
 		sweep_request(wr);
+	}
 }
 
 void watch_leader_seen(struct watch *w)
@@ -613,6 +616,7 @@ static void on_leader_timer(struct loop *l, void *arg)
 	struct watch *w;
 
 	loop_add_timer(l, &wr->leader_timer, LEADER_POLL);
+	sweep_tick(wr);
 	if (wr->leader_req || wr->sweeping >= wr->sweep_cap)
 		return;   /* a short read's slot is taken: the next tick */
 	for (w = wr->watches; w && w->backend != WB_CONSUL; w = w->next)
@@ -664,8 +668,24 @@ static struct watch *watch_link(struct watcher *wr, const char *name)
 	return w;
 }
 
-/* The triggers of a class, made when the first watch of it is parked. */
-static int ensure_triggers(struct watcher *wr, enum trigger_class tc)
+/* A watch of the template's own that asks what the catalog trigger would
+ * (every service of the local datacenter, by a long-poll of its own): its
+ * answers serve as the trigger's, and the agent encodes the whole list
+ * once a change, not twice. */
+static struct watch *catalog_twin(struct watcher *wr)
+{
+	struct watch *w;
+
+	for (w = wr->watches; w; w = w->next)
+		if (w->backend == WB_CONSUL && w->n.kind == WK_SERVICES && !w->n.dc &&
+		    !w->triggered && !w->fires)
+			return w;
+	return NULL;
+}
+
+/* The triggers of a class, made when the first watch of it is parked; with
+ * `twin`, a `services` watch already there serves as the catalog one. */
+static int ensure_triggers(struct watcher *wr, enum trigger_class tc, bool twin)
 {
 	static const char *const names[3] = { "trigger:catalog", "trigger:health", "trigger:kv" };
 	static const char *const args[3] = { "/v1/catalog/services", "/v1/health/state/any",
@@ -677,6 +697,12 @@ static int ensure_triggers(struct watcher *wr, enum trigger_class tc)
 
 		if ((tc == TC_CATALOG) != (i < 2) || wr->triggers[i])
 			continue;
+		if (i == 0 && twin && (t = catalog_twin(wr))) {
+			log_debug_at("watch", t->name, "serves as the catalog trigger");
+			t->fires = 1;
+			wr->triggers[i] = t;
+			continue;
+		}
 		t = watch_link(wr, names[i]);
 		if (!t || !(t->n.arg = strdup(args[i])))
 			return -1;
@@ -685,6 +711,7 @@ static int ensure_triggers(struct watcher *wr, enum trigger_class tc)
 		t->ops = &consul_ops;
 		t->http = wr->consul_http;
 		t->tclass = tc;
+		t->fires = 1;
 		wr->triggers[i] = t;
 		loop_add_timer(wr->loop, &t->timer, 0);
 	}
@@ -802,12 +829,19 @@ struct watch *watcher_add_name(struct watcher *wr, const char *name, const struc
 		w->tclass = (w->n.kind == WK_KEY || w->n.kind == WK_TREE) ? TC_KV : TC_CATALOG;
 		/* Calls of removed watches still running hold connections of
 		 * the budget until they end. */
-		if (wr->dedicated + http_disowned(wr->consul_http) < wr->dedicated_cap) {
+		if (wr->dedicated + http_disowned(wr->consul_http) + wr->node_reserve < wr->dedicated_cap) {
 			wr->dedicated++;
 			w->counted = 1;
+			/* A template that lists every service reads each of
+			 * them: past the slots, the sweep serves them, and
+			 * three quarters of the slots long-poll nodes for it
+			 * (see sweep.c), each covering every service on its
+			 * node, rather than a few services of thousands. */
+			if (w->n.kind == WK_SERVICES && !w->n.dc && !wr->node_reserve)
+				wr->node_reserve = wr->dedicated_cap * 3 / 4;
 		} else {
 			w->triggered = 1;
-			if (ensure_triggers(wr, w->tclass) < 0) {
+			if (ensure_triggers(wr, w->tclass, true) < 0) {
 				lg_error_set(err, NULL, 0, 0, "out of memory");
 				goto err;
 			}
@@ -822,6 +856,39 @@ struct watch *watcher_add_name(struct watcher *wr, const char *name, const struc
 err:
 	watcher_remove(wr, w);
 	return NULL;
+}
+
+/* The last `services` watch goes (w): the slots kept for node polls go
+ * back to the watches, and the polls run out unowned, inside the budget. */
+static void unreserve(struct watcher *wr, struct watch *w)
+{
+	struct watch *x;
+
+	for (x = wr->watches; x; x = x->next)
+		if (x != w && x->counted && x->n.kind == WK_SERVICES && !x->n.dc)
+			return;
+	wr->node_reserve = 0;
+	sweep_reread(wr);
+}
+
+/* A `services` watch that served as the catalog trigger goes: the
+ * triggered watches left get a trigger of the watcher's own, whose first
+ * answer wakes them all (a change the one going saw may have reached no
+ * other watch). */
+static void drop_twin(struct watcher *wr, struct watch *w)
+{
+	struct watch *x;
+
+	for (int i = 0; i < 3; i++)
+		if (wr->triggers[i] == w)
+			wr->triggers[i] = NULL;
+	w->fires = 0;
+	for (x = wr->watches; x; x = x->next)
+		if (x != w && x->triggered && x->tclass == TC_CATALOG) {
+			if (ensure_triggers(wr, TC_CATALOG, false) < 0)
+				log_error("out of memory: the catalog trigger could not be made again");
+			break;
+		}
 }
 
 void watcher_remove(struct watcher *wr, struct watch *w)
@@ -863,6 +930,10 @@ void watcher_remove(struct watcher *wr, struct watch *w)
 		w->be->stop(w);
 	if (w->counted)
 		wr->dedicated--;
+	if (w->fires)
+		drop_twin(wr, w);
+	if (w->counted && w->n.kind == WK_SERVICES && !w->n.dc && wr->node_reserve)
+		unreserve(wr, w);
 	if (w->prev)
 		w->prev->next = w->next;
 	else
@@ -955,7 +1026,7 @@ struct watcher *watcher_new(struct loop *l, const struct watcher_opts *opts,
 	if (wr->o.timeout <= 0)
 		wr->o.timeout = 10;
 	/* Budget: 3 trigger long-polls, a few sweep reads, the rest are
-	 * long-polls of their own. */
+	 * long-polls of their own (watches', or the sweep's of nodes). */
 	wr->sweep_cap = wr->o.max_conns / 8 > 1 ? wr->o.max_conns / 8 : 1;
 	wr->dedicated_cap = wr->o.max_conns - 3 - wr->sweep_cap;
 	wr->o.consul_addr = wr->o.consul_token = wr->o.etcd_addr = NULL;

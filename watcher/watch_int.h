@@ -71,6 +71,10 @@ struct watch {
 	const struct watch_ops *ops;    /* the backend's calls */
 	struct http *http;              /* the backend's HTTP client */
 	int triggered;                  /* no long-poll of its own */
+	int fires;                      /* a trigger: its answers under a new index
+					 * wake the triggered watches of tclass (a
+					 * trigger of the watcher's own, or a
+					 * `services` watch that serves as one) */
 	int counted;                    /* holds a place in the connection budget */
 	enum trigger_class tclass;      /* class it belongs to, or fires */
 	enum watch_state state;
@@ -121,6 +125,9 @@ struct watcher {
 	struct loop_timer notify_timer;
 	struct watch *triggers[3];      /* by trigger_class */
 	int dedicated, dedicated_cap;   /* Consul watches with their own long-poll */
+	int polling, node_reserve;      /* the sweep's node long-polls in flight, and
+					 * the slots kept for them (set once a
+					 * `services` watch is added) */
 	int sweeping, sweep_cap;        /* triggered reads in flight */
 	struct watch *probe;            /* retries about twice a second while
 					 * the agent is unavailable; NULL: none */
@@ -189,6 +196,11 @@ void sweep_request(struct watcher *wr);
 void sweep_pump(struct watcher *wr);
 bool sweep_covers(const struct watch *w);
 void sweep_free(struct watcher *wr);
+/* The node long-polls that may sit on a leader gone run to their end
+ * unowned; their nodes are swept again until polled anew. */
+void sweep_reread(struct watcher *wr);
+/* Once a second: node polls started where slots came free. */
+void sweep_tick(struct watcher *wr);
 /* A node's checks changed: its services are worked out again next time. */
 void sweep_forget_node(struct watcher *wr, const char *node);
 unsigned long sweep_count(const struct watcher *wr);

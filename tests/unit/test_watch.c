@@ -62,8 +62,11 @@ int main(void)
 	check(add(wr, "env.HOME") == NULL);
 	check(add(wr, "service.a\nb") == NULL);
 
-	/* max_conns 8: 3 triggers, 1 read slot, 4 long-polls; the rest wait
-	 * for the triggers. */
+	/* max_conns 8: 3 triggers, 1 read slot, 4 long-polls, three of them
+	 * kept for the sweep's node polls once `services` (the third added)
+	 * is there; the rest wait for the triggers. */
+	check_int(wr->dedicated, 3);
+	check_int(wr->node_reserve, 3);
 	for (i = 0; i < 10; i++) {
 		char name[32];
 
@@ -72,12 +75,19 @@ int main(void)
 		check(w != NULL);
 		triggered += w && w->triggered;
 	}
-	check_int(wr->dedicated, 4);
+	check_int(wr->dedicated, 3);
 	check_int(triggered, 10);
 	check(wr->triggers[0] && wr->triggers[1] && wr->triggers[2]);
-	/* Removing a long-poll frees its place. */
-	watcher_remove(wr, add(wr, "services"));
-	check_int(wr->dedicated, 3);
+	/* The services long-poll serves as the catalog trigger ... */
+	w = add(wr, "services");
+	check(w && wr->triggers[0] == w && w->fires && !w->triggered);
+	/* ... until it goes: then the watcher makes one of its own; and
+	 * removing a long-poll frees its place (the node polls' too: no
+	 * `services` is left). */
+	watcher_remove(wr, w);
+	check(wr->triggers[0] && wr->triggers[0]->n.kind == WK_TRIGGER && wr->triggers[0]->fires);
+	check_int(wr->dedicated, 2);
+	check_int(wr->node_reserve, 0);
 	w = add(wr, "service.late");
 	check(w && !w->triggered);
 	watcher_free(wr);
