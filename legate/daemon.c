@@ -155,6 +155,8 @@ static void metrics(void *arg, struct buf *out)
 		   "# TYPE legate_requests_total counter\nlegate_requests_total %lu\n", watcher_calls(d->wr));
 	buf_printf(out, "# HELP legate_catalog_sweeps_total Catalog sweeps (the node list, then each node) for the service watches without a long-poll.\n"
 		   "# TYPE legate_catalog_sweeps_total counter\nlegate_catalog_sweeps_total %lu\n", watcher_sweeps(d->wr));
+	buf_printf(out, "# HELP legate_catalog_node_polls Nodes the catalog sweep long-polls (sweeps pass them by).\n"
+		   "# TYPE legate_catalog_node_polls gauge\nlegate_catalog_node_polls %d\n", watcher_node_polls(d->wr));
 	buf_printf(out, "# HELP legate_connections Connections open to Consul or etcd.\n"
 		   "# TYPE legate_connections gauge\nlegate_connections %d\n", watcher_requests(d->wr));
 	buf_printf(out, "# HELP legate_config_reloads_total Configuration reloads (SIGHUP).\n"

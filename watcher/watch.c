@@ -182,6 +182,11 @@ unsigned long watcher_sweeps(const struct watcher *wr)
 	return sweep_count(wr);
 }
 
+int watcher_node_polls(const struct watcher *wr)
+{
+	return wr->polling;
+}
+
 int watcher_requests(const struct watcher *wr)
 {
 	return (wr->consul_http ? http_active(wr->consul_http) : 0) +

@@ -113,4 +113,7 @@ unsigned long watcher_calls(const struct watcher *wr);
 /* Catalog sweeps started (each reads the node list and every node once). */
 unsigned long watcher_sweeps(const struct watcher *wr);
 
+/* Nodes the catalog sweep long-polls now. */
+int watcher_node_polls(const struct watcher *wr);
+
 #endif

@@ -46,8 +46,11 @@ done
 req=$(($(metric legate_requests_total) - req0))
 sweeps=$(($(metric legate_catalog_sweeps_total) - sw0))
 renders=$(($(metric legate_renders_total) - r0))
-lg_log "$CHANGES changes: $req requests, $sweeps sweeps, $renders renders"
+polls=$(metric legate_catalog_node_polls)
+lg_log "$CHANGES changes: $req requests, $sweeps sweeps, $renders renders; $polls nodes long-polled"
 [ "$sweeps" -ge 1 ] || lg_fail "no catalog sweep for a change beyond the long-poll slots"
+# 18 of the 25 long-poll slots are kept for nodes once `services` is watched
+[ "$polls" = 18 ] || lg_fail "$polls nodes long-polled (18 expected: 50 nodes, 18 slots kept)"
 # a sweep costs the node list and each node: 1 + NODES; the triggers'
 # own long-polls come back too; a read of every service would be N
 [ "$req" -le $((CHANGES * (NODES + 10))) ] || lg_fail "$CHANGES changes cost $req requests (a sweep is $((NODES + 1)))"
