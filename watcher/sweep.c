@@ -204,7 +204,7 @@ static void prune_pool(struct sweep *s);
 static void poll_fill(struct sweep *s);
 static bool polled(const struct sweep *s, const char *node);
 static struct poll *poll_of(const struct sweep *s, const char *node);
-static void poll_drop(struct sweep *s, struct poll *p);
+static void poll_end(struct sweep *s, struct poll *p, bool cancel);
 
 static void finish(struct sweep *s)
 {
@@ -225,12 +225,8 @@ static void finish(struct sweep *s)
 				 * the node goes: its poll runs out its wait unowned */
 				struct poll *p = poll_of(s, node);
 
-				if (p && p->r) {
-					http_disown(wr->consul_http, p->r);
-					wr->polling--;
-				}
 				if (p)
-					poll_drop(s, p);
+					poll_end(s, p, false);
 				drop_node(s, node);
 			}
 		json_decref(seen);
@@ -506,6 +502,22 @@ static void poll_drop(struct sweep *s, struct poll *p)
 	free(p);
 }
 
+/* p's call let run to its end unowned (closed, with cancel), and p
+ * dropped. */
+static void poll_end(struct sweep *s, struct poll *p, bool cancel)
+{
+	struct watcher *wr = s->wr;
+
+	if (p->r) {
+		if (cancel)
+			http_cancel(wr->consul_http, p->r);
+		else
+			http_disown(wr->consul_http, p->r);
+		wr->polling--;
+	}
+	poll_drop(s, p);
+}
+
 static void on_poll(struct http_req *r, const struct http_result *res, void *arg);
 
 static int poll_call(struct sweep *s, struct poll *p)
@@ -638,15 +650,8 @@ void sweep_reread(struct watcher *wr)
 {
 	struct sweep *s = wr->sweep;
 
-	while (s && s->npolls) {
-		struct poll *p = s->polls[0];
-
-		if (p->r) {
-			http_disown(wr->consul_http, p->r);
-			wr->polling--;
-		}
-		poll_drop(s, p);
-	}
+	while (s && s->npolls)
+		poll_end(s, s->polls[0], false);
 }
 
 /* The node list: what to read next. */
@@ -753,15 +758,8 @@ void sweep_free(struct watcher *wr)
 	for (size_t i = 0; i < s->nreqs; i++)
 		http_cancel(wr->consul_http, s->reqs[i].r);
 	free(s->reqs);
-	while (s->npolls) {
-		struct poll *p = s->polls[0];
-
-		if (p->r) {
-			http_cancel(wr->consul_http, p->r);
-			wr->polling--;
-		}
-		poll_drop(s, p);
-	}
+	while (s->npolls)
+		poll_end(s, s->polls[0], true);
 	free(s->polls);
 	json_decref(s->nodes);
 	json_decref(s->held);
