@@ -8,6 +8,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -240,6 +243,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		rc = reply(c, 404, "text/plain", "not found: try /health, /status or /metrics\n", 44);
 	}
 	buf_free(&b);
+#ifdef __GLIBC__
+	/* /status at 10,000 watches built and freed a tree of thousands of
+	 * small values and 3 MB of text: the pages they held go back to the
+	 * system rather than stay in the private memory (15 MB there). */
+	if (strcmp(url, "/status") == 0)
+		malloc_trim(0);
+#endif
 	return rc;
 }
 
