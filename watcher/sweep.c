@@ -407,13 +407,13 @@ static void replace_holding(struct sweep *s, const char *node, json_t *now, uint
 	json_object_set_new(s->held, node, json_pack("{s:I, s:o}", "hash", (json_int_t)hash, "svc", now));
 }
 
-/* Node name's answer (body, len bytes, under index): parsed and worked out
- * again only when its bytes differ from the last answer's (or its checks
- * moved since).  -1: not a node's answer. */
-static int take_node(struct sweep *s, const char *name, const char *body, size_t len, uint64_t index)
+/* Node name's answer (body, len bytes hashing to h, under index): parsed
+ * and worked out again only when its bytes differ from the last answer's
+ * (or its checks moved since).  -1: not a node's answer. */
+static int take_node(struct sweep *s, const char *name, const char *body, size_t len, uint64_t h,
+		     uint64_t index)
 {
 	json_t *old = json_object_get(s->held, name), *in, *now;
-	uint64_t h = data_hash(body, len);
 	const char *node;
 
 	if (!old || json_integer_value(json_object_get(old, "hash")) != (json_int_t)h) {
@@ -464,7 +464,7 @@ static void on_node(struct http_req *r, const struct http_result *res, void *arg
 	}
 	body = res->body->data ? res->body->data : "";
 	if (take_node(s, json_string_value(json_array_get(s->nodes, idx)), body, res->body->len,
-		      answer_index(res)) < 0)
+		      data_hash(body, res->body->len), answer_index(res)) < 0)
 		s->failed = 1;
 	watcher_pump(s->wr);
 }
@@ -568,7 +568,7 @@ static void on_poll(struct http_req *r, const struct http_result *res, void *arg
 		why = res->ok ? "HTTP error" : res->error;
 	else if ((index = answer_index(res)) == 0 || index < p->index)
 		why = "no index, or one gone back";
-	else if (take_node(s, p->node, body, res->body->len, index) < 0)
+	else if (take_node(s, p->node, body, res->body->len, data_hash(body, res->body->len), index) < 0)
 		why = "not the node's answer";   /* it left: the next sweep sees it go */
 	else if (index == p->index && clock_mono() - p->started < 1 && ++p->quick >= 3)
 		why = "it keeps answering at once";
