@@ -276,18 +276,6 @@ lg_consul_register() {
 
 lg_consul_deregister() { lg_consul PUT "/v1/agent/service/deregister/$1"; }
 
-# lg_consul_catalog_services N: services s1..sN, an instance each (ID sI-a,
-# port 9000 + I) on the node ext (10.1.0.1), registered through the catalog
-# in one curl.
-lg_consul_catalog_services() {
-	local args=() i
-	for ((i = 1; i <= $1; i++)); do
-		args+=(-o /dev/null -X PUT --data-binary "{\"Node\":\"ext\",\"Address\":\"10.1.0.1\",\"Service\":{\"ID\":\"s$i-a\",\"Service\":\"s$i\",\"Port\":$((9000 + i))}}" \
-			"http://$CONSUL_HTTP_ADDR/v1/catalog/register" --next)
-	done
-	curl -sSf "${args[@]}" -o /dev/null -X GET "http://$CONSUL_HTTP_ADDR/v1/status/leader"
-}
-
 # lg_agent_conns PORT: the agent's ends of the TCP connections to its port
 # PORT, established or closed by the client but not yet by the agent
 # (CLOSE-WAIT): what the agent's per-client connection limit counts.

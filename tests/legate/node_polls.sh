@@ -15,7 +15,12 @@ lg_start_consul
 reg() {
 	lg_consul PUT /v1/catalog/register "{\"Node\":\"$1\",\"Address\":\"10.1.0.1\",\"Service\":{\"ID\":\"$2\",\"Service\":\"$3\",\"Port\":1}}" > /dev/null
 }
-lg_consul_catalog_services 30
+args=()
+for i in $(seq 1 30); do
+	args+=(-o /dev/null -X PUT --data-binary "{\"Node\":\"ext\",\"Address\":\"10.1.0.1\",\"Service\":{\"ID\":\"s$i-a\",\"Service\":\"s$i\",\"Port\":1}}" \
+		"http://$CONSUL_HTTP_ADDR/v1/catalog/register" --next)
+done
+curl -sSf "${args[@]}" -o /dev/null -X GET "http://$CONSUL_HTTP_ADDR/v1/status/leader"
 for i in 1 2 3 4 5; do reg node-a "a$i" "s$i"; done
 for i in 1 2 3; do reg node-b "b$i" "s$i"; done
 reg node-c c1 s1

@@ -11,7 +11,12 @@ N=150
 CAP=12
 lg_start_consul
 # N services on another node, registered through the catalog in one curl.
-lg_consul_catalog_services $N
+args=()
+for i in $(seq 1 $N); do
+	args+=(-o /dev/null -X PUT --data-binary "{\"Node\":\"ext\",\"Address\":\"10.1.0.1\",\"Service\":{\"ID\":\"s$i-a\",\"Service\":\"s$i\",\"Port\":$((9000 + i))}}" \
+		"http://$CONSUL_HTTP_ADDR/v1/catalog/register" --next)
+done
+curl -sSf "${args[@]}" -o /dev/null -X GET "http://$CONSUL_HTTP_ADDR/v1/status/leader"
 for i in $(seq 1 $N); do echo "service.s$i"; done > "$T/names"
 echo services >> "$T/names"
 
